@@ -1,0 +1,50 @@
+# Quanta — every target sets up .venv itself: on a fresh clone `make demo` and `make test` are all you need.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= demo-mesh
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or update the virtual environment
+
+demo: $(STAMP) ## Build the demo mesh workspace and show it (serving comes with the marketplace issue)
+	@test -f $(WORKSPACE)/quanta.yaml || $(BIN)/quanta init $(WORKSPACE) --demo
+	cd $(WORKSPACE) && ../$(BIN)/quanta validate && ../$(BIN)/quanta apply && ../$(BIN)/quanta ls
+	@echo
+	@echo "Demo mesh registered in $(WORKSPACE)/.quanta/registry.db."
+	@echo "Not yet: building data, publishing and serving the marketplace (issues 3 and 6)."
+
+lint: $(STAMP) ## ruff (format check + lint) and mypy
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+test: $(STAMP) lint ## Lint, then run the whole test suite
+	$(BIN)/pytest -n 2 -q
+
+bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the same run)
+	$(BIN)/python -m benchmarks
+
+serve: $(STAMP) ## Serve the marketplace and API (comes with the marketplace issue)
+	cd $(WORKSPACE) && ../$(BIN)/quanta serve
+
+fmt: $(STAMP) ## Format and auto-fix
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean: ## Remove the virtual environment and demo workspace
+	rm -rf $(VENV) $(WORKSPACE)
+
+.PHONY: help venv demo lint test bench serve fmt clean

@@ -1,0 +1,12 @@
+"""Versioned metadata: products, versions, contracts, ports and events (SQLAlchemy 2 + Alembic)."""
+
+from quanta.registry.store import (
+    EventRecord,
+    ProductSummary,
+    Registration,
+    Registry,
+    VersionInfo,
+    fingerprint,
+)
+
+__all__ = ["EventRecord", "ProductSummary", "Registration", "Registry", "VersionInfo", "fingerprint"]

@@ -1,0 +1,151 @@
+"""The official ODCS and ODPS JSON Schemas, and validation against them with positioned errors."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from quanta.errors import Problem
+from quanta.spec.yamlsource import Document, JsonPath
+
+ODCS_VERSIONS = {
+    "v3.2.0": "odcs-json-schema-v3.2.0.json",
+    "v3.1.0": "odcs-json-schema-v3.1.0.json",
+    "v3.0.2": "odcs-json-schema-v3.1.0.json",
+    "v3.0.1": "odcs-json-schema-v3.1.0.json",
+    "v3.0.0": "odcs-json-schema-v3.1.0.json",
+}
+ODPS_VERSIONS = {"v1.0.0": "odps-json-schema-v1.0.0.json", "v0.9.0": "odps-json-schema-v1.0.0.json"}
+LATEST_ODCS = "v3.2.0"
+LATEST_ODPS = "v1.0.0"
+
+_UNEXPECTED = re.compile(r"\('(?P<names>[^)]*)' (?:was|were) unexpected\)")
+
+
+@cache
+def load_schema(filename: str) -> dict[str, Any]:
+    """One of the official schemas shipped in ``quanta/spec/standards``."""
+    text = resources.files("quanta.spec").joinpath("standards", filename).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(filename: str) -> Any:
+    from jsonschema import Draft201909Validator
+
+    return Draft201909Validator(load_schema(filename), format_checker=Draft201909Validator.FORMAT_CHECKER)
+
+
+@cache
+def _vocabulary(filename: str) -> frozenset[str]:
+    """Every property name the schema knows, for 'did you mean' hints."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                names.update(props)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(load_schema(filename))
+    return frozenset(names)
+
+
+def schema_for(kind: str, api_version: str | None) -> tuple[str | None, str]:
+    """Schema file for a document kind and apiVersion, or (None, reason) when unsupported."""
+    table, latest = (ODCS_VERSIONS, LATEST_ODCS) if kind == "odcs" else (ODPS_VERSIONS, LATEST_ODPS)
+    if api_version is None:
+        return table[latest], ""
+    if api_version in table:
+        return table[api_version], ""
+    return None, f"supported apiVersion values are {', '.join(sorted(table))}"
+
+
+def validate_document(doc: Document, schema_file: str, base: JsonPath = ()) -> list[Problem]:
+    """Validate ``doc.data`` (or the part at ``base``) against an official schema; all problems at once."""
+    instance: Any = doc.data
+    for part in base:
+        instance = instance[part]
+    problems = [
+        _to_problem(doc, error, schema_file, base) for error in _validator(schema_file).iter_errors(instance)
+    ]
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+    return problems
+
+
+def _to_problem(doc: Document, error: Any, schema_file: str, base: JsonPath) -> Problem:
+    from jsonschema.exceptions import best_match
+
+    path: JsonPath = (*base, *error.absolute_path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        match = _UNEXPECTED.search(error.message)
+        if match:
+            names = [n.strip(" '") for n in match.group("names").split(",")]
+            unknown = names[0]
+            close = difflib.get_close_matches(unknown, _vocabulary(schema_file), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "remove it, or move it under customProperties"
+            return doc.problem(
+                (*path, unknown),
+                f"unknown field '{unknown}'" + (f" (and {names[1:]})" if names[1:] else ""),
+                hint,
+            )
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        return _one_of_problem(doc, error, path, best_match(error.context))
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        field_name = missing[0] if missing else "?"
+        return doc.problem(path, f"missing required field '{field_name}'", f"add '{field_name}:' here")
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return doc.problem(path, f"{error.instance!r} is not allowed here", f"use one of: {allowed}")
+    if error.validator == "type":
+        expected = error.validator_value
+        return doc.problem(
+            path,
+            f"expected {_article(expected)}, got {_describe(error.instance)}",
+            "quote the value if it should be a string" if expected == "string" else None,
+        )
+    return doc.problem(path, error.message)
+
+
+def _one_of_problem(doc: Document, error: Any, path: JsonPath, best: Any) -> Problem:
+    schema_text = json.dumps(error.validator_value)
+    if "mustBeGreaterThan" in schema_text:
+        comparators = "mustBe, mustNotBe, mustBeGreaterThan, mustBeGreaterOrEqualTo, mustBeLessThan, "
+        comparators += "mustBeLessOrEqualTo, mustBeBetween, mustNotBeBetween"
+        return doc.problem(path, "a quality rule needs exactly one comparator", f"set one of: {comparators}")
+    if best is not None and best.validator not in ("oneOf", "anyOf"):
+        inner = _to_problem(doc, best, "", ())
+        sub_path: JsonPath = (*path, *best.relative_path)
+        return doc.problem(sub_path, inner.message, inner.hint)
+    return doc.problem(path, error.message)
+
+
+def _article(expected: object) -> str:
+    if isinstance(expected, list):
+        return " or ".join(_article(e) for e in expected)
+    return {"object": "a mapping", "array": "a list", "integer": "an integer"}.get(
+        str(expected), f"a {expected}"
+    )
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

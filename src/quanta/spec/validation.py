@@ -1,0 +1,151 @@
+"""Validate a set of files as one mesh: each document, then the references between them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quanta.errors import Problem, SpecError
+from quanta.spec.checks import check_contract, check_product, contract_files
+from quanta.spec.loader import (
+    LoadedContract,
+    LoadedProduct,
+    detect_kind,
+    load_contract,
+    load_contract_doc,
+    load_odps_doc,
+    load_product_doc,
+)
+from quanta.spec.yamlsource import Document, load_file
+
+
+@dataclass
+class Validation:
+    """What a set of files holds and every problem found in it."""
+
+    products: list[LoadedProduct] = field(default_factory=list)
+    contracts: list[LoadedContract] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    odps: list[LoadedProduct] = field(default_factory=list)
+    """Plain ODPS documents (not Quanta descriptors): checked against the official schema only."""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        if not self.ok:
+            raise SpecError(self.problems)
+
+
+def validate_files(files: Iterable[Path], known_products: Iterable[str] = ()) -> Validation:
+    """Load and check every file; products may reference each other and ``known_products``."""
+    result = Validation()
+    contracts_by_path: dict[Path, LoadedContract | None] = {}
+    pending: list[LoadedProduct] = []
+    for file in files:
+        result.files += 1
+        try:
+            doc = load_file(file)
+            kind = detect_kind(doc)
+            if kind == "product":
+                pending.append(_load_product(doc, contracts_by_path, result))
+            elif kind == "odps":
+                result.odps.append(load_odps_doc(doc))
+            elif kind == "contract":
+                _load_contract_once(file, contracts_by_path, result, doc)
+            elif kind == "dcs":
+                result.problems.append(
+                    doc.problem(
+                        (), "this is a Data Contract Specification file", "convert it: quanta import dcs FILE"
+                    )
+                )
+            else:
+                result.problems.append(
+                    doc.problem(
+                        (),
+                        "not a Quanta data product or ODCS data contract",
+                        "set 'kind: DataProduct' or 'kind: DataContract'",
+                    )
+                )
+        except SpecError as exc:
+            result.problems.extend(exc.problems)
+    known = {*known_products, *(p.product.id for p in pending)}
+    for loaded in pending:
+        result.problems.extend(check_product(loaded, known))
+    result.products = pending
+    result.contracts = [c for c in contracts_by_path.values() if c is not None]
+    result.problems.extend(_cross_file_problems(result))
+    return result
+
+
+def _load_product(
+    doc: Document, contracts_by_path: dict[Path, LoadedContract | None], result: Validation
+) -> LoadedProduct:
+    product = load_product_doc(doc)
+    loaded = LoadedProduct(product, doc)
+    for port_name, path in contract_files(product, loaded.folder).items():
+        index = next(i for i, p in enumerate(product.output_ports or []) if p.name == port_name)
+        if not path.is_file():
+            result.problems.append(
+                doc.problem(
+                    ("outputPorts", index, "contract"),
+                    f"contract file {path.name!r} not found",
+                    f"create {path} or fix the path (relative to {loaded.folder})",
+                )
+            )
+            continue
+        contract = _load_contract_once(path, contracts_by_path, result)
+        if contract is not None:
+            loaded.contracts[port_name] = contract
+    return loaded
+
+
+def _load_contract_once(
+    path: Path, cache: dict[Path, LoadedContract | None], result: Validation, doc: Document | None = None
+) -> LoadedContract | None:
+    key = path.resolve()
+    if key in cache:
+        return cache[key]
+    cache[key] = None
+    try:
+        loaded = load_contract_doc(doc) if doc is not None else load_contract(path)
+    except SpecError as exc:
+        result.problems.extend(exc.problems)
+        return None
+    result.problems.extend(check_contract(loaded))
+    cache[key] = loaded
+    return loaded
+
+
+def _cross_file_problems(result: Validation) -> list[Problem]:
+    problems: list[Problem] = []
+    seen_products: dict[str, LoadedProduct] = {}
+    for loaded in result.products:
+        first = seen_products.setdefault(loaded.product.id, loaded)
+        if first is not loaded:
+            problems.append(
+                loaded.doc.problem(("id",), f"product id {loaded.product.id!r} is also used by {first.path}")
+            )
+    seen_contracts: dict[str, LoadedContract] = {}
+    for contract in result.contracts:
+        first_contract = seen_contracts.setdefault(contract.contract.id, contract)
+        if first_contract is not contract:
+            problems.append(
+                contract.doc.problem(
+                    ("id",),
+                    f"contract id {contract.contract.id!r} is also used by {first_contract.path}",
+                    "give every contract its own id",
+                )
+            )
+    return problems
