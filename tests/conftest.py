@@ -1,0 +1,54 @@
+"""Shared fixtures: paths to the official examples, a fresh workspace, the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EXAMPLES = SHARED / "examples"
+
+
+def _find_examples() -> Path:
+    # CI clones the project with shared/ beside it; fall back to the package copy of nothing else.
+    if EXAMPLES.is_dir():
+        return EXAMPLES
+    pytest.skip("../shared/examples is not beside the project")
+    raise AssertionError  # unreachable
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return _find_examples()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty workspace as the current directory."""
+    from quanta.mesh import Mesh
+
+    root = tmp_path / "ws"
+    Mesh.init(root)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("QUANTA_DATABASE_URL", raising=False)
+    return root
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``quanta`` entry point in a subprocess, as a user would."""
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    full_env.pop("QUANTA_DATABASE_URL", None) if env is None or "QUANTA_DATABASE_URL" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "quanta.interfaces.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
