@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +24,19 @@ def is_semver(text: str) -> bool:
     import semver
 
     return bool(semver.Version.is_valid(text))
+
+
+_RANGE = re.compile(r"^(?P<op>\^|~|>=|<=|>|<|==)?\s*(?P<version>v?\d+(?:\.\d+){0,2})$")
+
+
+def version_spec_problem(spec: str) -> str | None:
+    """Why ``spec`` is not a version pin (``1.2.0``, ``^1``, ``~1.2``, ``>=1.0.0,<2.0.0``, ``latest``)."""
+    if spec == "latest":
+        return None
+    for part in spec.split(","):
+        if not _RANGE.match(part.strip()):
+            return f"{spec!r} is not a version or version range"
+    return None
 
 
 def cron_problem(expression: str) -> str | None:
@@ -161,6 +175,10 @@ def _check_ports(loaded: LoadedProduct, known: set[str]) -> list[Problem]:
                 )
             elif inport.product == product.id:
                 problems.append(doc.problem((*path, "product"), "a product cannot read its own output"))
+            elif inport.version and (reason := version_spec_problem(inport.version)):
+                problems.append(
+                    doc.problem((*path, "version"), reason, "use 1.2.0, ^1, ~1.2, >=1.0.0,<2.0.0 or latest")
+                )
             elif inport.product not in known:
                 problems.append(
                     doc.problem(

@@ -40,7 +40,7 @@ class Annotated_(DescriptorModel):
 
 
 class FileSource(DescriptorModel):
-    """Files on disk: one path or a glob, relative to the product folder."""
+    """Files on disk: one path or a glob, relative to the workspace root."""
 
     type: Literal["file"]
     path: str

@@ -128,8 +128,40 @@ def _load_contract_once(
     return loaded
 
 
-def _cross_file_problems(result: Validation) -> list[Problem]:
+def _cycle_problems(products: list[LoadedProduct]) -> list[Problem]:
+    """Input ports must form a DAG: a product cannot (indirectly) read its own output."""
+    by_id = {p.product.id: p for p in products}
+    state: dict[str, str] = {}
     problems: list[Problem] = []
+
+    def visit(pid: str, trail: list[str]) -> None:
+        state[pid] = "visiting"
+        loaded = by_id[pid]
+        for index, port in enumerate(loaded.product.input_ports or []):
+            upstream = port.product
+            if upstream not in by_id:
+                continue
+            if state.get(upstream) == "visiting":
+                cycle = " ► ".join([*trail[trail.index(upstream) :], pid, upstream])
+                problems.append(
+                    loaded.doc.problem(
+                        ("inputPorts", index, "product"),
+                        f"input ports form a cycle: {cycle}",
+                        "break the cycle",
+                    )
+                )
+            elif upstream not in state:
+                visit(upstream, [*trail, pid])
+        state[pid] = "done"
+
+    for pid in by_id:
+        if pid not in state:
+            visit(pid, [])
+    return problems
+
+
+def _cross_file_problems(result: Validation) -> list[Problem]:
+    problems: list[Problem] = _cycle_problems(result.products)
     seen_products: dict[str, LoadedProduct] = {}
     for loaded in result.products:
         first = seen_products.setdefault(loaded.product.id, loaded)
@@ -137,8 +169,11 @@ def _cross_file_problems(result: Validation) -> list[Problem]:
             problems.append(
                 loaded.doc.problem(("id",), f"product id {loaded.product.id!r} is also used by {first.path}")
             )
+    # Only contracts bound to products are registered, so only they must have mesh-unique ids;
+    # loose contract files (e.g. several versions of one contract) may share an id.
+    bound = {id(c): c for p in result.products for c in p.contracts.values()}
     seen_contracts: dict[str, LoadedContract] = {}
-    for contract in result.contracts:
+    for contract in bound.values():
         first_contract = seen_contracts.setdefault(contract.contract.id, contract)
         if first_contract is not contract:
             problems.append(

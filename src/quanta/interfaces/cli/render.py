@@ -14,7 +14,7 @@ from rich.table import Table
 
 from quanta.errors import Problem, QuantaError, SpecError
 
-out = Console(soft_wrap=True)
+out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
