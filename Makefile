@@ -40,6 +40,9 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 serve: $(STAMP) ## Serve the marketplace and API (comes with the marketplace issue)
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve
 
+docs: $(STAMP) ## Regenerate the CLI reference (docs/cli.md) from the code
+	$(BIN)/typer quanta.interfaces.cli.main utils docs --name quanta --title "quanta CLI reference" --output docs/cli.md
+
 fmt: $(STAMP) ## Format and auto-fix
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
@@ -47,4 +50,4 @@ fmt: $(STAMP) ## Format and auto-fix
 clean: ## Remove the virtual environment and demo workspace
 	rm -rf $(VENV) $(WORKSPACE)
 
-.PHONY: help venv demo lint test bench serve fmt clean
+.PHONY: help venv demo lint test bench serve docs fmt clean

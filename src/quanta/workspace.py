@@ -14,6 +14,14 @@ CONTRACT_GLOB = "*.odcs.yaml"
 _SKIP = {".quanta", ".venv", ".git", "node_modules", "__pycache__"}
 
 
+def _readable(path: Path) -> Path:
+    """Relative to the current folder when below it, so messages show short clickable paths."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 @dataclass(frozen=True)
 class Workspace:
     """Where descriptors live and where the embedded registry and warehouse go (``.quanta/``)."""
@@ -75,7 +83,7 @@ class Workspace:
                 if _SKIP.intersection(candidate.relative_to(path).parts):
                     continue
                 if candidate.name == PRODUCT_FILE or candidate.match(CONTRACT_GLOB):
-                    found.append(candidate)
+                    found.append(_readable(candidate))
         return found
 
     def relative(self, path: Path) -> str:

@@ -76,9 +76,9 @@ def validate_document(doc: Document, schema_file: str, base: JsonPath = ()) -> l
     instance: Any = doc.data
     for part in base:
         instance = instance[part]
-    problems = [
-        _to_problem(doc, error, schema_file, base) for error in _validator(schema_file).iter_errors(instance)
-    ]
+    found = [_to_problem(doc, e, schema_file, base) for e in _validator(schema_file).iter_errors(instance)]
+    # The same violation can surface through several subschemas (allOf, $ref): report it once.
+    problems = list(dict.fromkeys(found))
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     return problems
 
@@ -100,7 +100,7 @@ def _to_problem(doc: Document, error: Any, schema_file: str, base: JsonPath) -> 
                 hint,
             )
     if error.validator in ("oneOf", "anyOf") and error.context:
-        return _one_of_problem(doc, error, path, best_match(error.context))
+        return _one_of_problem(doc, error, path, best_match(error.context), schema_file)
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         field_name = missing[0] if missing else "?"
@@ -118,14 +118,14 @@ def _to_problem(doc: Document, error: Any, schema_file: str, base: JsonPath) -> 
     return doc.problem(path, error.message)
 
 
-def _one_of_problem(doc: Document, error: Any, path: JsonPath, best: Any) -> Problem:
+def _one_of_problem(doc: Document, error: Any, path: JsonPath, best: Any, schema_file: str) -> Problem:
     schema_text = json.dumps(error.validator_value)
     if "mustBeGreaterThan" in schema_text:
         comparators = "mustBe, mustNotBe, mustBeGreaterThan, mustBeGreaterOrEqualTo, mustBeLessThan, "
         comparators += "mustBeLessOrEqualTo, mustBeBetween, mustNotBeBetween"
         return doc.problem(path, "a quality rule needs exactly one comparator", f"set one of: {comparators}")
     if best is not None and best.validator not in ("oneOf", "anyOf"):
-        inner = _to_problem(doc, best, "", ())
+        inner = _to_problem(doc, best, schema_file, ())
         sub_path: JsonPath = (*path, *best.relative_path)
         return doc.problem(sub_path, inner.message, inner.hint)
     return doc.problem(path, error.message)
