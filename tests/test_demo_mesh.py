@@ -153,3 +153,21 @@ def test_to_odps_validates_for_an_unregistered_descriptor(demo: Mesh) -> None:
     loaded = next(p for p in demo.validate().products if p.product.id == "sales.orders")
     data = to_odps(ProductExport(loaded.product, {k: c.contract for k, c in loaded.contracts.items()}))
     assert validate_document(Document(data, "x"), "odps-json-schema-v1.0.0.json") == []
+
+
+def test_apply_is_all_or_nothing(demo: Mesh) -> None:
+    from quanta.errors import RegistryError
+
+    demo.apply()
+    parts = Path("domains/supply/parts/product.yaml")
+    parts.write_text(
+        parts.read_text().replace("version: 1.0.0", "version: 1.0.1", 1).replace("catalogue", "catalog")
+    )
+    orders = Path("domains/sales/orders/product.yaml")
+    orders.write_text(
+        orders.read_text().replace("Every order placed", "Each order placed")
+    )  # no version bump
+    with pytest.raises(RegistryError):
+        demo.apply()
+    assert [v.version for v in demo.registry.versions("supply.parts")] == ["1.0.0"]
+    assert len(demo.registry.events(kind="product.registered")) == 7

@@ -112,18 +112,18 @@ class Mesh:
         return validate_files(self.files(paths), known)
 
     def apply(self, paths: list[Path] | None = None) -> ApplyReport:
-        """Validate, then register every product as a new immutable version (unchanged ones are skipped)."""
+        """Validate, then register every changed product as a new immutable version, in one transaction."""
         validation = self.validate(paths)
         validation.raise_for_errors()
+        ordered = _dependency_order(validation.products)
+        registrations = self.registry.register_all(
+            [(p.product, {name: c.contract for name, c in p.contracts.items()}) for p in ordered],
+            self.settings.user,
+        )
         applied = []
-        for loaded in _dependency_order(validation.products):
-            contracts = {name: c.contract for name, c in loaded.contracts.items()}
-            registration = self.registry.register(loaded.product, contracts, self.settings.user)
-            changes = (
-                diff(registration.previous_descriptor, loaded.product.to_dict())
-                if registration.previous_descriptor is not None
-                else []
-            )
+        for loaded, registration in zip(ordered, registrations, strict=True):
+            previous = registration.previous_descriptor
+            changes = diff(previous, loaded.product.to_dict()) if previous is not None else []
             applied.append(Applied(registration, self._relative(loaded.path), changes))
         return ApplyReport(applied, validation.warnings)
 

@@ -12,7 +12,8 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
@@ -104,11 +105,23 @@ class Registry:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            try:
+        """One transaction; driver errors are translated here, once."""
+        try:
+            with self._sessions.begin() as session:
                 yield session
-            except SQLAlchemyError as exc:
-                raise RegistryError(f"registry write failed: {exc}") from exc
+        except IntegrityError:
+            raise RegistryError(
+                "the registry changed while this write was in progress (another apply at the same time?)",
+                hint="run the command again; nothing was written",
+            ) from None
+        except OperationalError as exc:
+            raise RegistryError(
+                f"registry database unavailable: {exc.orig}", hint="check QUANTA_DATABASE_URL and the server"
+            ) from None
+        except SQLAlchemyError as exc:
+            raise RegistryError(
+                f"registry write failed: {type(exc).__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+            ) from None
 
     # --- products -------------------------------------------------------------------------------
 
@@ -118,77 +131,90 @@ class Registry:
 
     def register(self, product: DataProduct, contracts: dict[str, Contract], actor: str) -> Registration:
         """Record a product version and its contracts atomically; same version twice must be identical."""
+        return self.register_all([(product, contracts)], actor)[0]
+
+    def register_all(
+        self, items: list[tuple[DataProduct, dict[str, Contract]]], actor: str
+    ) -> list[Registration]:
+        """Register several products in one transaction: all of them or, on any refusal, none."""
+        with self.session() as s:
+            return [self._register(s, product, contracts, actor) for product, contracts in items]
+
+    def _register(
+        self, s: Session, product: DataProduct, contracts: dict[str, Contract], actor: str
+    ) -> Registration:
         import semver
 
         descriptor = product.to_dict()
         version = product.version or "0.0.0"
+        if not semver.Version.is_valid(version):
+            raise RegistryError(
+                f"{product.id}: version {version!r} is not a semantic version",
+                hint="use MAJOR.MINOR.PATCH, e.g. 1.0.0",
+            )
         digest = fingerprint(
             {"product": descriptor, "contracts": {k: c.to_dict() for k, c in contracts.items()}}
         )
-        with self.session() as s:
-            row = s.get(Product, product.id)
-            existing = s.scalar(
-                select(ProductVersion).where(
-                    ProductVersion.product_id == product.id, ProductVersion.version == version
-                )
+        row = s.get(Product, product.id)
+        existing = s.scalar(
+            select(ProductVersion).where(
+                ProductVersion.product_id == product.id, ProductVersion.version == version
             )
-            if existing is not None:
-                if existing.fingerprint == digest:
-                    return Registration(product.id, version, "unchanged")
-                bumped = semver.Version.parse(version).bump_patch()
+        )
+        if existing is not None:
+            if existing.fingerprint == digest:
+                return Registration(product.id, version, "unchanged")
+            bumped = semver.Version.parse(version).bump_patch()
+            raise RegistryError(
+                f"{product.id} {version} is already registered with different content",
+                hint=f"versions are immutable: bump the version (e.g. {bumped})",
+            )
+        previous = None
+        if row is not None:
+            if semver.Version.parse(version) < semver.Version.parse(row.latest_version):
                 raise RegistryError(
-                    f"{product.id} {version} is already registered with different content",
-                    hint=f"versions are immutable: bump the version (e.g. {bumped})",
+                    f"{product.id} {version} is older than the registered {row.latest_version}",
+                    hint=f"use a version greater than {row.latest_version}",
                 )
-            previous = None
-            if row is not None:
-                if semver.Version.parse(version) < semver.Version.parse(row.latest_version):
-                    raise RegistryError(
-                        f"{product.id} {version} is older than the registered {row.latest_version}",
-                        hint=f"use a version greater than {row.latest_version}",
-                    )
-                previous = s.scalar(
-                    select(ProductVersion).where(
-                        ProductVersion.product_id == product.id, ProductVersion.version == row.latest_version
-                    )
-                )
-            self._upsert_product(s, row, product, version)
-            contract_rows = {name: self._contract_row(s, c) for name, c in contracts.items()}
-            pv = ProductVersion(
-                product_id=product.id,
-                version=version,
-                descriptor=descriptor,
-                fingerprint=digest,
-                created_by=actor,
-            )
-            s.add(pv)
-            s.flush()
-            self._add_ports(s, pv, product, contract_rows)
-            s.add(
-                Event(
-                    kind="product.registered",
-                    subject=product.id,
-                    actor=actor,
-                    payload={"version": version, "previous": previous.version if previous else None},
+            previous = s.scalar(
+                select(ProductVersion).where(
+                    ProductVersion.product_id == product.id, ProductVersion.version == row.latest_version
                 )
             )
-            return Registration(
-                product.id,
-                version,
-                "new-version" if previous else "new",
-                previous.version if previous else None,
-                previous.descriptor if previous else None,
+        self._upsert_product(s, row, product, version)
+        contract_rows = {name: self._contract_row(s, c) for name, c in contracts.items()}
+        pv = ProductVersion(
+            product_id=product.id,
+            version=version,
+            descriptor=descriptor,
+            fingerprint=digest,
+            created_by=actor,
+        )
+        s.add(pv)
+        s.flush()
+        self._add_ports(s, pv, product, contract_rows)
+        s.add(
+            Event(
+                kind="product.registered",
+                subject=product.id,
+                actor=actor,
+                payload={"version": version, "previous": previous.version if previous else None},
             )
+        )
+        return Registration(
+            product.id,
+            version,
+            "new-version" if previous else "new",
+            previous.version if previous else None,
+            previous.descriptor if previous else None,
+        )
 
     def _upsert_product(self, s: Session, row: Product | None, product: DataProduct, version: str) -> None:
         domain = product.domain or product.id.split(".")[0]
-        if s.get(Domain, domain) is None:
-            s.add(Domain(name=domain))
-            s.flush()
+        _insert_if_absent(s, Domain, name=domain)
         team = product.team.name if product.team and product.team.name else None
-        if team and s.get(Team, team) is None:
-            s.add(Team(name=team, domain=domain))
-            s.flush()
+        if team:
+            _insert_if_absent(s, Team, name=team, domain=domain)
         if row is None:
             row = Product(id=product.id, domain=domain)
             s.add(row)
@@ -380,6 +406,20 @@ class Registry:
             return [
                 EventRecord(e.id, e.at, e.kind, e.subject, e.actor, dict(e.payload)) for e in s.scalars(query)
             ]
+
+
+def _insert_if_absent(s: Session, model: type[Domain] | type[Team], **values: Any) -> None:
+    """Create a row shared by many products; concurrent registrations may race to create it first."""
+    if s.get(model, values["name"]) is not None:
+        return
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        s.execute(postgresql.insert(model).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        s.execute(sqlite.insert(model).values(**values).on_conflict_do_nothing())
+    else:
+        s.add(model(**values))
+        s.flush()
 
 
 def _make_engine(url: str) -> Engine:
