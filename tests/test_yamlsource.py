@@ -60,7 +60,7 @@ def test_duplicate_keys_are_errors_with_both_lines() -> None:
 
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("a: 'unclosed\nb: 1\n", 3), ("a:\n\t- 1\n", 2), ("a: 1\n---\nb: 2\n", 2), ("a: [1, 2\n", 2)],
+    [("a: 'unclosed\nb: 1\n", 1), ("a:\n\t- 1\n", 2), ("a: 1\n---\nb: 2\n", 2), ("a: [1, 2\n", 2)],
 )
 def test_syntax_errors_are_positioned(text: str, line: int) -> None:
     with pytest.raises(SpecError) as info:

@@ -105,11 +105,17 @@ class Mesh:
 
     def validate(self, paths: list[Path] | None = None) -> Validation:
         """Validate descriptors and contracts; references may point at products already registered."""
-        known = self.registry.product_ids() if self.workspace is not None else set()
-        if paths and self.workspace is not None:
-            # Products elsewhere in the workspace count as existing, even when only some files are checked.
-            known |= {p.product.id for p in validate_files(self.workspace.descriptor_files()).products}
-        return validate_files(self.files(paths), known)
+        if self.workspace is None:
+            return validate_files(self.files(paths))
+        known = self.registry.product_ids()
+        if not paths:
+            return validate_files(self.files(), known)
+        # Check the chosen files in the context of the whole workspace (references, duplicate ids),
+        # then report only what concerns them.
+        chosen = self.files(paths)
+        selected = {p.resolve() for p in chosen}
+        everything = [*chosen, *(f for f in self.files() if f.resolve() not in selected)]
+        return validate_files(everything, known).restricted_to(selected)
 
     def apply(self, paths: list[Path] | None = None) -> ApplyReport:
         """Validate, then register every changed product as a new immutable version, in one transaction."""
@@ -156,9 +162,10 @@ class Mesh:
         """Read ``file`` in format ``fmt``; returns Quanta-native YAML (ODCS for contracts)."""
         from quanta.spec.formats import importer
 
+        reader = importer(fmt)
         if not file.is_file():
             raise NotFoundError(f"file not found: {file}", hint="check the path")
-        return importer(fmt).import_text(file.read_text(encoding="utf-8"), str(file))
+        return reader.import_text(file.read_text(encoding="utf-8"), str(file))
 
     def export(self, fmt: str, target: str, **options: Any) -> str:
         """Write a product or contract in format ``fmt``; ``target`` is a YAML file or a registered id."""

@@ -102,7 +102,9 @@ def check_product(loaded: LoadedProduct, known_products: Iterable[str] = ()) -> 
         )
     if product.status not in STATUSES:
         problems.append(
-            doc.problem(("status",), f"unknown status {product.status!r}", f"use one of {STATUSES}")
+            doc.problem(
+                ("status",), f"unknown status {product.status!r}", f"use one of: {', '.join(STATUSES)}"
+            )
         )
     if product.type is None:
         problems.append(
@@ -157,7 +159,9 @@ def _check_ports(loaded: LoadedProduct, known: set[str]) -> list[Problem]:
             names = [o.name for o in loaded_contract.contract.objects]
             problems.append(
                 doc.problem(
-                    (*path, "object"), f"contract has no schema object {port.object!r}", f"use one of {names}"
+                    (*path, "object"),
+                    f"contract has no schema object {port.object!r}",
+                    f"use one of: {', '.join(names)}",
                 )
             )
         if port.version and not is_semver(port.version):
@@ -228,13 +232,9 @@ def _check_sql_transform(loaded: LoadedProduct, sql: str) -> list[Problem]:
         return []
     problem = sql_problem(sql)
     if problem:
-        line, col = doc.locate(path)
-        inner = problem[1]
-        # Inline block scalars start on the line after the key.
-        where = (line + inner) if (line is not None and inner is not None) else line
-        return [
-            Problem(problem[0], source=doc.source, line=where, column=problem[2], path="build.transform.sql")
-        ]
+        message, inner_line, inner_col = problem
+        line, col = doc.text_position(path, inner_line or 1, inner_col or 1)
+        return [Problem(message, source=doc.source, line=line, column=col, path="build.transform.sql")]
     return []
 
 
@@ -284,7 +284,9 @@ def check_contract(loaded: LoadedContract) -> list[Problem]:
 def _check_rule(doc: Document, path: JsonPath, rule: QualityRule) -> list[Problem]:
     problems: list[Problem] = []
     if rule.kind == "library" and rule.metric is None and rule.rule is None:
-        problems.append(doc.problem(path, "a library rule needs a 'metric'", f"use one of {LIBRARY_METRICS}"))
+        problems.append(
+            doc.problem(path, "a library rule needs a 'metric'", f"use one of: {', '.join(LIBRARY_METRICS)}")
+        )
     if rule.kind == "sql" and rule.query:
         problem = sql_problem(rule.query, read_only=True)
         if problem:
@@ -292,11 +294,15 @@ def _check_rule(doc: Document, path: JsonPath, rule: QualityRule) -> list[Proble
     if rule.kind in ("library", "sql") and rule.comparator() is None and rule.metric is not None:
         problems.append(doc.problem(path, "a quality rule needs a comparator", "e.g. 'mustBe: 0'"))
     if rule.unit is not None and rule.unit not in UNITS:
-        problems.append(doc.problem((*path, "unit"), f"unknown unit {rule.unit!r}", f"use one of {UNITS}"))
+        problems.append(
+            doc.problem((*path, "unit"), f"unknown unit {rule.unit!r}", f"use one of: {', '.join(UNITS)}")
+        )
     if rule.severity is not None and rule.severity not in SEVERITIES:
         problems.append(
             doc.problem(
-                (*path, "severity"), f"unknown severity {rule.severity!r}", f"use one of {SEVERITIES}"
+                (*path, "severity"),
+                f"unknown severity {rule.severity!r}",
+                f"use one of: {', '.join(SEVERITIES)}",
             )
         )
     between = rule.must_be_between or rule.must_not_be_between

@@ -67,25 +67,63 @@ def detect_kind(doc: Document) -> str:
     return "unknown"
 
 
+def not_a_mapping(doc: Document, what: str = "a mapping of fields") -> Problem:
+    """The problem of a document whose top level is empty or not a mapping."""
+    line, column = doc.locate(())
+    if doc.data is None:
+        message = "the file is empty (or holds only comments)"
+    else:
+        message = f"expected {what}, got a {type(doc.data).__name__}"
+    return Problem(
+        message,
+        source=doc.source,
+        line=line or 1,
+        column=column or 1,
+        hint="a product starts with 'kind: DataProduct', a contract with 'kind: DataContract'",
+    )
+
+
 def _require_mapping(doc: Document, what: str) -> dict[str, Any]:
     if not isinstance(doc.data, dict):
-        got = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
-        raise SpecError([doc.problem((), f"expected {what} (a YAML mapping), got {got}")])
+        raise SpecError([not_a_mapping(doc, f"{what} (a YAML mapping)")])
     return doc.data
 
 
-def pydantic_problems(doc: Document, error: ValidationError, base: JsonPath = ()) -> list[Problem]:
+def pydantic_problems(
+    doc: Document, error: ValidationError, base: JsonPath = (), model: type[Any] | None = None
+) -> list[Problem]:
     """Positioned problems from a pydantic error, with locations mapped onto the document's paths."""
     problems = []
     for item in error.errors():
+        hint: str | None
         path = _data_path(doc.data, base, item["loc"])
         kind = item["type"]
         if kind == "extra_forbidden":
-            message, hint = f"unknown field '{path[-1]}'", _did_you_mean(item, path)
+            message, hint = f"unknown field '{path[-1]}'", _did_you_mean(model or DataProduct, item["loc"])
         elif kind == "missing":
             message, hint = f"missing required field '{item['loc'][-1]}'", f"add '{item['loc'][-1]}:' here"
         elif kind == "literal_error":
             message, hint = f"{item.get('input')!r} is not allowed here", f"use {item['ctx']['expected']}"
+        elif kind in (
+            "string_type",
+            "int_type",
+            "bool_type",
+            "float_type",
+            "list_type",
+            "dict_type",
+            "model_type",
+        ):
+            expected = {
+                "string": "a string",
+                "int": "an integer",
+                "bool": "true or false",
+                "float": "a number",
+                "list": "a list",
+                "dict": "a mapping",
+                "model": "a mapping",
+            }[kind.removesuffix("_type")]
+            message = f"expected {expected}, got {type(item.get('input')).__name__} {item.get('input')!r}"
+            hint = "quote the value" if kind == "string_type" else None
         elif kind == "union_tag_invalid":
             message = f"unknown type {item.get('input', {}).get('type')!r}"
             hint = f"use one of: {item['ctx']['expected_tags']}"
@@ -119,16 +157,38 @@ def _child(node: Any, part: str | int) -> Any:
     return None
 
 
-def _did_you_mean(item: Any, path: JsonPath) -> str:
+def _did_you_mean(model: type[Any], loc: tuple[Any, ...]) -> str:
+    """Suggest the closest field name of the model the unknown field sits in."""
     import difflib
 
-    from quanta.spec.product import DataProduct
-
-    vocabulary: set[str] = set()
-    for model in _all_models(DataProduct):
-        vocabulary.update(f.alias or name for name, f in model.model_fields.items())
-    close = difflib.get_close_matches(str(path[-1]), sorted(vocabulary), n=1)
+    vocabulary = sorted(
+        {f.alias or name for m in _models_at(model, loc[:-1]) for name, f in m.model_fields.items()}
+    )
+    close = difflib.get_close_matches(str(loc[-1]), vocabulary, n=1)
     return f"did you mean '{close[0]}'?" if close else "remove it, or move it under customProperties"
+
+
+def _models_at(root: type[Any], loc: tuple[Any, ...]) -> list[type[Any]]:
+    """The model class(es) a pydantic location points into (several while a union is unresolved)."""
+    from pydantic import BaseModel
+
+    models: list[type[Any]] = [root]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nested = [
+            arg
+            for m in models
+            for name, f in m.model_fields.items()
+            if part in (name, f.alias)
+            for arg in _type_args(f.annotation)
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
+        if not nested:
+            # Not a field: a union tag such as 'file' picks the member whose literal ``type`` matches.
+            nested = [m for m in models if _literal_tag(m) == part] or models
+        models = nested
+    return models
 
 
 def _all_models(root: type[Any], seen: set[type[Any]] | None = None) -> set[type[Any]]:
@@ -143,6 +203,14 @@ def _all_models(root: type[Any], seen: set[type[Any]] | None = None) -> set[type
             if isinstance(arg, type) and issubclass(arg, BaseModel):
                 _all_models(arg, seen)
     return seen
+
+
+def _literal_tag(model: type[Any]) -> Any:
+    from typing import get_args
+
+    field = model.model_fields.get("type")
+    args = get_args(field.annotation) if field is not None else ()
+    return args[0] if len(args) == 1 else None
 
 
 def _type_args(tp: Any) -> list[Any]:

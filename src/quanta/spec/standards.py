@@ -23,6 +23,7 @@ ODPS_VERSIONS = {"v1.0.0": "odps-json-schema-v1.0.0.json", "v0.9.0": "odps-json-
 LATEST_ODCS = "v3.2.0"
 LATEST_ODPS = "v1.0.0"
 
+_UNKNOWN_FIELD = ("additionalProperties", "unevaluatedProperties")
 _UNEXPECTED = re.compile(r"\('(?P<names>[^)]*)' (?:was|were) unexpected\)")
 
 
@@ -76,7 +77,17 @@ def validate_document(doc: Document, schema_file: str, base: JsonPath = ()) -> l
     instance: Any = doc.data
     for part in base:
         instance = instance[part]
-    found = [_to_problem(doc, e, schema_file, base) for e in _validator(schema_file).iter_errors(instance)]
+    errors = list(_validator(schema_file).iter_errors(instance))
+    # When a subschema fails, the properties it would have evaluated are also flagged "unevaluated";
+    # that is noise next to the real cause at the same place or below it, so keep only the cause.
+    caused = {
+        tuple(e.absolute_path)[:depth]
+        for e in errors
+        if e.validator not in _UNKNOWN_FIELD
+        for depth in range(len(e.absolute_path) + 1)
+    }
+    errors = [e for e in errors if e.validator not in _UNKNOWN_FIELD or tuple(e.absolute_path) not in caused]
+    found = [_to_problem(doc, e, schema_file, base) for e in errors]
     # The same violation can surface through several subschemas (allOf, $ref): report it once.
     problems = list(dict.fromkeys(found))
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
@@ -120,15 +131,47 @@ def _to_problem(doc: Document, error: Any, schema_file: str, base: JsonPath) -> 
 
 def _one_of_problem(doc: Document, error: Any, path: JsonPath, best: Any, schema_file: str) -> Problem:
     schema_text = json.dumps(error.validator_value)
-    if "mustBeGreaterThan" in schema_text:
-        comparators = "mustBe, mustNotBe, mustBeGreaterThan, mustBeGreaterOrEqualTo, mustBeLessThan, "
-        comparators += "mustBeLessOrEqualTo, mustBeBetween, mustNotBeBetween"
-        return doc.problem(path, "a quality rule needs exactly one comparator", f"set one of: {comparators}")
+    if "mustBeGreaterThan" in schema_text and isinstance(error.instance, dict):
+        return _comparator_problem(doc, error, path)
     if best is not None and best.validator not in ("oneOf", "anyOf"):
         inner = _to_problem(doc, best, schema_file, ())
         sub_path: JsonPath = (*path, *best.relative_path)
         return doc.problem(sub_path, inner.message, inner.hint)
     return doc.problem(path, error.message)
+
+
+_COMPARATORS = (
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
+
+
+def _comparator_problem(doc: Document, error: Any, path: JsonPath) -> Problem:
+    present = [c for c in _COMPARATORS if c in error.instance]
+    if not present:
+        return doc.problem(
+            path, "a quality rule needs a comparator", f"set one of: {', '.join(_COMPARATORS)}"
+        )
+    if len(present) > 1:
+        return doc.problem(
+            (*path, present[1]),
+            f"a quality rule takes exactly one comparator, found {', '.join(present)}",
+            f"keep one of {', '.join(present)}",
+        )
+    name = present[0]
+    value = error.instance[name]
+    if name.endswith("Between"):
+        hint = f"{name} takes two numbers, smallest first, e.g. {name}: [0, 100]"
+        return doc.problem(
+            (*path, name), f"{name} must be a list of two different numbers, got {value!r}", hint
+        )
+    return doc.problem((*path, name), f"{name} must be a number, got {_describe(value)}", "e.g. 0 or 95.5")
 
 
 def _article(expected: object) -> str:

@@ -16,6 +16,7 @@ from quanta.spec.loader import (
     load_contract_doc,
     load_odps_doc,
     load_product_doc,
+    not_a_mapping,
 )
 from quanta.spec.yamlsource import Document, load_file
 
@@ -43,6 +44,27 @@ class Validation:
     def ok(self) -> bool:
         return not self.errors
 
+    def restricted_to(self, files: set[Path]) -> Validation:
+        """The part of this validation that concerns ``files`` (resolved paths)."""
+
+        def inside(source: str | None) -> bool:
+            return source is not None and Path(source).resolve() in files
+
+        bound = {
+            c.path.resolve() for p in self.products if p.path.resolve() in files for c in p.contracts.values()
+        }
+        return Validation(
+            products=[p for p in self.products if p.path.resolve() in files],
+            contracts=[c for c in self.contracts if c.path.resolve() in files | bound],
+            problems=[
+                p
+                for p in self.problems
+                if inside(p.source) or (p.source and Path(p.source).resolve() in bound)
+            ],
+            files=len(files),
+            odps=[p for p in self.odps if p.path.resolve() in files],
+        )
+
     def raise_for_errors(self) -> None:
         if not self.ok:
             raise SpecError(self.problems)
@@ -55,8 +77,14 @@ def validate_files(files: Iterable[Path], known_products: Iterable[str] = ()) ->
     pending: list[LoadedProduct] = []
     for file in files:
         result.files += 1
+        if file.resolve() in contracts_by_path:
+            continue  # already loaded (and reported) as the contract of a product
         try:
             doc = load_file(file)
+            if not isinstance(doc.data, dict):
+                contracts_by_path[file.resolve()] = None
+                result.problems.append(not_a_mapping(doc))
+                continue
             kind = detect_kind(doc)
             if kind == "product":
                 pending.append(_load_product(doc, contracts_by_path, result))
@@ -79,6 +107,7 @@ def validate_files(files: Iterable[Path], known_products: Iterable[str] = ()) ->
                     )
                 )
         except SpecError as exc:
+            contracts_by_path.setdefault(file.resolve(), None)
             result.problems.extend(exc.problems)
     known = {*known_products, *(p.product.id for p in pending)}
     for loaded in pending:
@@ -141,8 +170,11 @@ def _cycle_problems(products: list[LoadedProduct]) -> list[Problem]:
             upstream = port.product
             if upstream not in by_id:
                 continue
+            if upstream == pid:
+                continue  # reading itself is reported by the product checks
             if state.get(upstream) == "visiting":
-                cycle = " ► ".join([*trail[trail.index(upstream) :], pid, upstream])
+                path = [*trail, pid]
+                cycle = " ► ".join([*path[path.index(upstream) :], upstream])
                 problems.append(
                     loaded.doc.problem(
                         ("inputPorts", index, "product"),
@@ -150,7 +182,7 @@ def _cycle_problems(products: list[LoadedProduct]) -> list[Problem]:
                         "break the cycle",
                     )
                 )
-            elif upstream not in state:
+            elif upstream not in state and upstream != pid:
                 visit(upstream, [*trail, pid])
         state[pid] = "done"
 
@@ -162,25 +194,26 @@ def _cycle_problems(products: list[LoadedProduct]) -> list[Problem]:
 
 def _cross_file_problems(result: Validation) -> list[Problem]:
     problems: list[Problem] = _cycle_problems(result.products)
-    seen_products: dict[str, LoadedProduct] = {}
-    for loaded in result.products:
-        first = seen_products.setdefault(loaded.product.id, loaded)
-        if first is not loaded:
-            problems.append(
-                loaded.doc.problem(("id",), f"product id {loaded.product.id!r} is also used by {first.path}")
-            )
+    problems += _duplicate_ids(
+        [(p.product.id, p.doc) for p in result.products], "product id", "rename one of them"
+    )
     # Only contracts bound to products are registered, so only they must have mesh-unique ids;
     # loose contract files (e.g. several versions of one contract) may share an id.
     bound = {id(c): c for p in result.products for c in p.contracts.values()}
-    seen_contracts: dict[str, LoadedContract] = {}
-    for contract in bound.values():
-        first_contract = seen_contracts.setdefault(contract.contract.id, contract)
-        if first_contract is not contract:
-            problems.append(
-                contract.doc.problem(
-                    ("id",),
-                    f"contract id {contract.contract.id!r} is also used by {first_contract.path}",
-                    "give every contract its own id",
-                )
-            )
+    problems += _duplicate_ids(
+        [(c.contract.id, c.doc) for c in bound.values()], "contract id", "give every contract its own id"
+    )
+    return problems
+
+
+def _duplicate_ids(items: list[tuple[str, Document]], what: str, hint: str) -> list[Problem]:
+    """Each document whose id another document also uses, pointing at the other one(s)."""
+    by_id: dict[str, list[Document]] = {}
+    for key, doc in items:
+        by_id.setdefault(key, []).append(doc)
+    problems = []
+    for key, docs in by_id.items():
+        for doc in docs if len(docs) > 1 else []:
+            others = ", ".join(d.source for d in docs if d is not doc)
+            problems.append(doc.problem(("id",), f"{what} {key!r} is also used by {others}", hint))
     return problems

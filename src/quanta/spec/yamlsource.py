@@ -61,6 +61,21 @@ class Document:
     source: str
     positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     text: str = ""
+    values: dict[JsonPath, tuple[int, int, str | None]] = field(default_factory=dict)
+    """Where each scalar value starts (line, column, style: None plain, '|' or '>' block, quote char)."""
+
+    def text_position(self, path: JsonPath, line: int, column: int) -> tuple[int | None, int | None]:
+        """File position of (line, column) counted inside the scalar string at ``path`` (both 1-based)."""
+        start = self.values.get(path)
+        if start is None:
+            return self.locate(path)
+        first_line, first_col, style = start
+        if style in ("|", ">"):
+            content = self.text.splitlines()[first_line] if first_line < len(self.text.splitlines()) else ""
+            indent = len(content) - len(content.lstrip(" "))
+            return first_line + line, indent + column
+        offset = 1 if style in ("'", '"') else 0
+        return first_line + line - 1, (first_col + offset + column - 1) if line == 1 else column
 
     def locate(self, path: JsonPath) -> tuple[int | None, int | None]:
         """Position of ``path``, or of its nearest ancestor that has one."""
@@ -90,6 +105,8 @@ def format_path(path: JsonPath) -> str:
 
 def _walk(node: yaml.Node, path: JsonPath, doc: Document, problems: list[Problem]) -> None:
     doc.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.ScalarNode):
+        doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1, node.style)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -126,15 +143,7 @@ def parse_yaml(text: str, source: str = "<input>") -> Document:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = Problem(
-            f"invalid YAML: {exc.problem or exc.context}",
-            source=source,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            hint=_syntax_hint(str(exc.problem or "")),
-        )
-        raise SpecError([problem]) from None
+        raise SpecError([_syntax_problem(exc, source)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(f"invalid YAML: {exc}", source=source)]) from None
     except (ValueError, TypeError) as exc:  # e.g. unhashable mapping keys
@@ -148,28 +157,53 @@ def parse_yaml(text: str, source: str = "<input>") -> Document:
     return doc
 
 
-def _syntax_hint(problem: str) -> str:
-    if "tab" in problem:
-        return "indent with spaces, not tabs"
-    if "mapping values are not allowed" in problem:
-        return "quote values that contain ': ' or fix the indentation of this line"
-    if "expected a single document" in problem:
-        return "keep one document per file (remove the extra '---')"
-    return "check the indentation and quoting around this position"
+def _syntax_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    mark = exc.problem_mark or exc.context_mark
+    message, hint = (
+        f"invalid YAML: {problem or context}",
+        "check the indentation and quoting around this position",
+    )
+    if "quoted scalar" in context and exc.context_mark is not None:
+        # The parser notices at the end of the file; the reader needs the quote that was opened.
+        mark, message, hint = (
+            exc.context_mark,
+            "invalid YAML: this quoted string is never closed",
+            "add the closing quote",
+        )
+    elif "tab" in problem:
+        hint = "indent with spaces, not tabs"
+    elif "mapping values are not allowed" in problem:
+        hint = "quote values that contain ': ' or fix the indentation of this line"
+    elif "single document" in context or "another document" in problem:
+        message = "invalid YAML: more than one document in this file"
+        hint = "keep one document per file (remove the extra '---')"
+    return Problem(
+        message,
+        source=source,
+        line=mark.line + 1 if mark else None,
+        column=mark.column + 1 if mark else None,
+        hint=hint,
+    )
 
 
 def load_file(path: Path) -> Document:
     """Read and parse a YAML or JSON file (JSON is valid YAML 1.2)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError([Problem("file not found", source=str(path), hint="check the path")]) from None
     except IsADirectoryError:
         raise SpecError([Problem("is a directory, expected a YAML file", source=str(path))]) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(
-            [Problem(f"not UTF-8 text ({exc.reason})", source=str(path), hint="save the file as UTF-8")]
-        ) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        problem = Problem(
+            f"not UTF-8 text ({exc.reason})", str(path), line, column, hint="save the file as UTF-8"
+        )
+        raise SpecError([problem]) from None
     return parse_yaml(text, str(path))
 
 

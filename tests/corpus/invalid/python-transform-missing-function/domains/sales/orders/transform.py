@@ -1,0 +1,2 @@
+def transform(inputs):
+    return inputs['raw']

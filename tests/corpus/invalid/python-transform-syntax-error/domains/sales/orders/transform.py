@@ -1,0 +1,2 @@
+def build(inputs):
+    return inputs['raw'
