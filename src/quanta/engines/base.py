@@ -1,0 +1,78 @@
+"""The engine interface: one base class with capability flags; one small module per engine."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a stored table as the engine must expose it: Iceberg field id, name and SQL type."""
+
+    field_id: int
+    name: str
+    sql_type: str
+
+
+@dataclass(frozen=True)
+class TableScan:
+    """Parquet files planned from an Iceberg snapshot, read by field id so renamed columns stay right."""
+
+    files: list[str]
+    columns: list[Column]
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """Raw files of an external source (CSV, Parquet, JSON), optionally only rows past a cursor."""
+
+    files: list[str]
+    format: str
+    options: dict[str, Any] = field(default_factory=dict)
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class ArrowInput:
+    """Rows already in memory or streaming (database sources, Python transforms)."""
+
+    data: pa.Table | pa.RecordBatchReader
+
+
+Input = TableScan | FileScan | ArrowInput
+
+
+@dataclass
+class Session:
+    """Inputs bound by name for one transform or query."""
+
+    inputs: dict[str, Input] = field(default_factory=dict)
+
+
+class Engine(ABC):
+    """Runs SQL over named inputs and returns Arrow. Capability flags say what else it can do."""
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    SUPPORTS_PYTHON_TRANSFORMS: ClassVar[bool] = False
+    SUPPORTS_LOCKDOWN: ClassVar[bool] = False
+    SUPPORTS_FIELD_ID_SCAN: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def query(self, sql: str, inputs: dict[str, Input]) -> pa.Table:
+        """Run one read-only SQL statement over ``inputs`` (referenced by name) and return the result."""
+
+    @abstractmethod
+    def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
+        """Like :meth:`query`, streaming record batches for large results."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,95 @@
+"""DuckDB, in process: the default engine. Needs no extension (none can be installed offline)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from quanta.engines.base import ArrowInput, Engine, FileScan, Input, TableScan
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    dialect = "duckdb"
+    SUPPORTS_PYTHON_TRANSFORMS: ClassVar[bool] = True
+    SUPPORTS_LOCKDOWN: ClassVar[bool] = True
+    SUPPORTS_FIELD_ID_SCAN: ClassVar[bool] = True
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.threads = options.get("threads")
+        self.memory_limit = options.get("memory_limit")
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        if self.threads:
+            config["threads"] = int(self.threads)
+        if self.memory_limit:
+            config["memory_limit"] = str(self.memory_limit)
+        return duckdb.connect(":memory:", config=config)
+
+    def bind(self, connection: duckdb.DuckDBPyConnection, inputs: dict[str, Input]) -> None:
+        """Expose every input as a view named after it."""
+        for name, item in inputs.items():
+            if isinstance(item, ArrowInput):
+                connection.register(name, item.data)
+            elif isinstance(item, FileScan):
+                connection.execute(f"create or replace temp view {_quote(name)} as {file_sql(item)}")
+            else:
+                connection.execute(f"create or replace temp view {_quote(name)} as {scan_sql(item)}")
+
+    def query(self, sql: str, inputs: dict[str, Input]) -> pa.Table:
+        with self.connect() as connection:
+            self.bind(connection, inputs)
+            return connection.sql(sql).to_arrow_table()
+
+    def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
+        connection = self.connect()
+        self.bind(connection, inputs)
+        return connection.sql(sql).to_arrow_reader(batch_size=256_000)
+
+
+def scan_sql(scan: TableScan) -> str:
+    """``read_parquet`` over planned files, mapping columns by Iceberg field id (renames stay right)."""
+    if not scan.files:
+        columns = ", ".join(f"cast(null as {c.sql_type}) as {_quote(c.name)}" for c in scan.columns)
+        return f"select {columns} where false"
+    files = ", ".join(_literal(f) for f in scan.files)
+    mapping = ", ".join(
+        f"{c.field_id}: {{name: {_literal(c.name)}, type: {_literal(c.sql_type)}, default_value: NULL}}"
+        for c in scan.columns
+    )
+    names = ", ".join(_quote(c.name) for c in scan.columns)
+    return f"select {names} from read_parquet([{files}], schema = map {{{mapping}}})"
+
+
+_READERS = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json_auto"}
+
+
+def file_sql(scan: FileScan) -> str:
+    """``read_csv``/``read_parquet``/``read_json`` over the source files, filtered past the cursor."""
+    files = ", ".join(_literal(f) for f in scan.files)
+    options = "".join(f", {key} = {_option(value)}" for key, value in sorted(scan.options.items()))
+    where = f" where {scan.where}" if scan.where else ""
+    return f"select * from {_READERS[scan.format]}([{files}]{options}){where}"
+
+
+def _option(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return _literal(str(value))
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
