@@ -126,3 +126,48 @@ class Event(Base):
     subject: Mapped[str] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Publish(Base):
+    """A published data version: the snapshots that became current, and why they were trusted."""
+
+    __tablename__ = "publishes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    snapshots: Mapped[dict[str, Any]]
+    rows: Mapped[dict[str, Any]]
+    inputs: Mapped[dict[str, Any]]
+    cursors: Mapped[dict[str, Any]]
+    checks: Mapped[dict[str, Any]]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class BuildRun(Base):
+    """One attempt to build a product: running, published, skipped, failed or crashed."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    trigger: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Lock(Base):
+    """A lease: one build at a time per product, one scheduler firing per job."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]

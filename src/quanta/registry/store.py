@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
 from quanta.registry.models import ContractVersion, Domain, Event, Port, Product, ProductVersion, Team, utcnow
+from quanta.registry.publishing import PublishingStore
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
 
@@ -69,7 +70,7 @@ class EventRecord:
     payload: dict[str, Any]
 
 
-class Registry:
+class Registry(PublishingStore):
     """Versioned metadata of the mesh. Every write is one transaction; versions are immutable."""
 
     def __init__(self, url: str) -> None:

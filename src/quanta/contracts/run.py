@@ -1,0 +1,52 @@
+"""Results of testing data against a contract: a ``Run`` of ``Check``s. A failed check is data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["passed", "failed", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule applied to the data: what was measured, against what, and the verdict."""
+
+    name: str
+    kind: str
+    verdict: Verdict
+    measured: Any = None
+    threshold: str | None = None
+    object: str | None = None
+    column: str | None = None
+    severity: str = "error"
+    dimension: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: (str(v) if k == "measured" and v is not None and not isinstance(v, (int, float)) else v)
+            for k, v in self.__dict__.items()
+        }
+
+
+@dataclass
+class Run:
+    """All checks of one test of a contract against one snapshot of data."""
+
+    contract_id: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(c.verdict in ("failed", "error") for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.verdict in ("failed", "error")]
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {"passed": 0, "failed": 0, "warning": 0, "error": 0}
+        for check in self.checks:
+            counts[check.verdict] += 1
+        return counts
