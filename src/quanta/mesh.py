@@ -6,10 +6,12 @@ protocol and these methods. The core never prints: results come back as data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError, SpecError, WorkspaceError
 from quanta.registry import ProductSummary, Registration, Registry, VersionInfo
@@ -17,6 +19,13 @@ from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
 from quanta.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from quanta.build.runner import BuildResult
+    from quanta.registry.publishing import PublishRecord, RunRecord
+    from quanta.storage import Quarantined, Warehouse
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,13 @@ class Mesh:
             self.workspace.state_dir.mkdir(parents=True, exist_ok=True)
             url = self.workspace.database_url
         return Registry.open(url)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        from quanta.storage import Warehouse
+
+        workspace = self._workspace()
+        return Warehouse(self.registry.url, workspace.state_dir / "warehouse")
 
     def _workspace(self) -> Workspace:
         if self.workspace is None:
@@ -228,6 +244,156 @@ class Mesh:
                     port.contract_id = chosen["id"]
         return export
 
+    # --- build and publish ----------------------------------------------------------------------
+
+    def build(
+        self,
+        selectors: list[str] | None = None,
+        *,
+        force: bool = False,
+        trigger: str = "manual",
+        progress: Callable[[str, str], None] | None = None,
+        workers: int = 2,
+    ) -> list[BuildResult]:
+        """Validate and register, then build the selected products in dependency order, independent
+        ones in parallel; products downstream of a failure are not built."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from quanta.build.planner import layers, select, upstream
+        from quanta.build.runner import BuildContext, BuildResult, build_product
+
+        validation = self.validate()
+        validation.raise_for_errors()
+        self.apply()
+        chosen = select(validation.products, selectors or [])
+        ctx = BuildContext(
+            self.registry,
+            self.warehouse,
+            self._workspace().root,
+            self.settings.user,
+            force=force,
+            trigger=trigger,
+            progress=progress,
+        )
+        results: dict[str, BuildResult] = {}
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for layer in layers(validation.products, chosen):
+                runnable = []
+                for loaded in layer:
+                    broken = sorted(
+                        u for u in upstream(loaded) if results.get(u) and results[u].status == "failed"
+                    )
+                    if broken:
+                        results[loaded.product.id] = BuildResult(
+                            loaded.product.id,
+                            "not built",
+                            "",
+                            loaded.product.version or "",
+                            error=f"upstream {', '.join(broken)} failed",
+                        )
+                    else:
+                        runnable.append(loaded)
+                for result in pool.map(lambda p: build_product(ctx, p), runnable):
+                    results[result.product_id] = result
+        return list(results.values())
+
+    def runs(self, product_id: str | None = None, limit: int = 50) -> list[RunRecord]:
+        return self.registry.runs(product_id, limit)
+
+    def publishes(self, product_id: str) -> list[PublishRecord]:
+        self.registry.descriptor(product_id)  # raises a helpful NotFoundError for unknown ids
+        return self.registry.publishes(product_id)
+
+    def resolve(self, ref: str) -> tuple[str, str, int, PublishRecord]:
+        """``id``, ``id@version`` or ``id@ISO-time`` ► (product, port, snapshot, publish) to read."""
+        from quanta.query.products import parse_ref
+
+        parsed = parse_ref(ref)
+        if parsed is None:
+            raise NotFoundError(f"{ref!r} is not a product reference", hint="use domain.name[@version|@time]")
+        product_id, at = parsed
+        publishes = self.publishes(product_id)
+        if not publishes:
+            raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")
+        chosen = publishes[-1]
+        if at:
+            chosen = _pick_publish(publishes, at, product_id)
+        port, snapshot = next(iter(chosen.snapshots.items()))
+        return product_id, port, snapshot, chosen
+
+    def query(self, sql: str, *, limit: int | None = None) -> pa.Table:
+        """Run SQL over products by name (the owner's view; the governed service comes later)."""
+        from quanta.engines import get_engine
+        from quanta.query.products import bind_products
+
+        known = {p.id for p in self.products()}
+        rewritten, refs = bind_products(sql, known)
+        inputs: dict[str, Any] = {}
+        for ref in refs:
+            product_id, port, snapshot, _ = self.resolve(
+                f"{ref.product_id}@{ref.at}" if ref.at else ref.product_id
+            )
+            inputs[ref.view] = self.warehouse.scan(product_id, port, snapshot)
+        if limit is not None:
+            rewritten = f"select * from ({rewritten}) as q limit {int(limit)}"
+        engine = get_engine()
+        try:
+            return engine.query(rewritten, inputs)
+        except Exception as exc:  # engine errors translated once, here
+            from quanta.query.products import QueryError
+
+            raise QueryError(f"query failed: {str(exc).splitlines()[0]}", hint="check the SQL") from None
+
+    def quarantine(self, product_id: str | None = None) -> list[Quarantined]:
+        products = [product_id] if product_id else [p.id for p in self.products()]
+        found: list[Quarantined] = []
+        for pid in products:
+            descriptor = self.registry.descriptor(pid)
+            for port in descriptor.get("outputPorts") or []:
+                found += self.warehouse.quarantined(pid, port["name"])
+        return found
+
+    def quarantined_run(self, product_id: str, run_id: str) -> tuple[Quarantined, RunRecord | None]:
+        entry = next((q for q in self.quarantine(product_id) if q.run_id == run_id), None)
+        if entry is None:
+            raise NotFoundError(
+                f"no quarantined run {run_id} for {product_id}", hint="see quanta quarantine ls"
+            )
+        run = next((r for r in self.registry.runs(product_id, 1000) if r.id == run_id), None)
+        return entry, run
+
+    def query_quarantine(self, product_id: str, run_id: str, sql: str) -> pa.Table:
+        """Query a quarantined snapshot: the product's id in the SQL stands for the failed data."""
+        from quanta.engines import get_engine
+        from quanta.query.products import bind_products
+
+        entry, _ = self.quarantined_run(product_id, run_id)
+        rewritten, refs = bind_products(sql, {product_id})
+        scan = self.warehouse.scan(product_id, entry.port, entry.snapshot_id)
+        return get_engine().query(rewritten, {ref.view: scan for ref in refs})
+
+    def rollback(self, product_id: str, version: str) -> PublishRecord:
+        """Make an earlier publish current again (recorded as a new publish, so history is kept)."""
+        from dataclasses import replace
+
+        _, port, snapshot, target = self.resolve(f"{product_id}@{version}")
+        record = replace(
+            target,
+            run_id="rollback-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"),
+            inputs={"rollback_of": target.run_id},
+            created_at=datetime.now(UTC),
+            created_by=self.settings.user,
+        )
+        self.registry.record_publish(record)
+        self.warehouse.set_current(product_id, port, snapshot)
+        self.registry.append_event(
+            "product.rolled_back",
+            product_id,
+            self.settings.user,
+            {"to_run": target.run_id, "version": target.version, "snapshot": snapshot},
+        )
+        return record
+
 
 def _dependency_order(products: list[LoadedProduct]) -> list[LoadedProduct]:
     """Upstream products first, so registration order matches how data flows."""
@@ -248,3 +414,26 @@ def _dependency_order(products: list[LoadedProduct]) -> list[LoadedProduct]:
     for loaded in products:
         visit(loaded)
     return ordered
+
+
+def _pick_publish(publishes: list[PublishRecord], at: str, product_id: str) -> PublishRecord:
+    """The publish a version or a point in time refers to."""
+    from quanta.spec.checks import is_semver
+
+    if is_semver(at.lstrip("v")):
+        matching = [p for p in publishes if p.version == at.lstrip("v")]
+        if not matching:
+            known = ", ".join(sorted({p.version for p in publishes}))
+            raise NotFoundError(f"{product_id} has no published version {at}", hint=f"published: {known}")
+        return matching[-1]
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise NotFoundError(
+            f"{at!r} is neither a version nor a time", hint="use @1.2.0 or @2026-11-21T10:00:00"
+        ) from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    before = [p for p in publishes if p.created_at <= when]
+    if not before:
+        raise NotFoundError(f"{product_id} had no published data at {at}", hint="pick a later time")
+    return before[-1]

@@ -252,7 +252,7 @@ def test_object(contract: Contract, obj: SchemaObject, engine: Engine, data: Inp
     metrics, sql_rules = compile_metrics(obj)
     run = Run(contract.id)
     inputs = {obj.name: data}
-    select = ", ".join(["count(*)", *(m.expression for m in metrics)])
+    select = ", ".join(["count(*) as m0", *(f"{m.expression} as m{i}" for i, m in enumerate(metrics, 1))])
     row = engine.query(f"select {select} from {q(obj.name)}", inputs).to_pylist()[0]
     values = list(row.values())
     rows = int(values[0])

@@ -74,5 +74,16 @@ class Engine(ABC):
     def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
         """Like :meth:`query`, streaming record batches for large results."""
 
+    @abstractmethod
+    def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:
+        """Column names and SQL types ``sql`` would return, without running it."""
+
+    @abstractmethod
+    def write_parquet(
+        self, sql: str, inputs: dict[str, Input], columns: list[Column], directory: str
+    ) -> list[str]:
+        """Run ``sql``, cast its result to ``columns`` (tagged with their Iceberg field ids) and write
+        Parquet files into ``directory``; returns the files written."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from quanta.engines.base import ArrowInput, Engine, FileScan, Input, TableScan
+from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
 
 if TYPE_CHECKING:
     import duckdb
@@ -26,12 +26,17 @@ class DuckDBEngine(Engine):
     def connect(self) -> duckdb.DuckDBPyConnection:
         import duckdb
 
-        config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
         if self.threads:
             config["threads"] = int(self.threads)
         if self.memory_limit:
             config["memory_limit"] = str(self.memory_limit)
-        return duckdb.connect(":memory:", config=config)
+        connection = duckdb.connect(":memory:", config=config)
+        connection.execute("set enable_progress_bar = false")  # never draw on the user's terminal
+        return connection
 
     def bind(self, connection: duckdb.DuckDBPyConnection, inputs: dict[str, Input]) -> None:
         """Expose every input as a view named after it."""
@@ -47,6 +52,28 @@ class DuckDBEngine(Engine):
         with self.connect() as connection:
             self.bind(connection, inputs)
             return connection.sql(sql).to_arrow_table()
+
+    def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:
+        with self.connect() as connection:
+            self.bind(connection, inputs)
+            relation = connection.sql(sql)
+            return [(name, str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True)]
+
+    def write_parquet(
+        self, sql: str, inputs: dict[str, Input], columns: list[Column], directory: str
+    ) -> list[str]:
+        from pathlib import Path
+
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        casts = ", ".join(f"cast({_quote(c.name)} as {c.sql_type}) as {_quote(c.name)}" for c in columns)
+        ids = ", ".join(f"{_quote(c.name)}: {c.field_id}" for c in columns)
+        with self.connect() as connection:
+            self.bind(connection, inputs)
+            connection.execute(
+                f"copy (select {casts} from ({sql}) as result) to {_literal(directory)} "
+                f"(format parquet, per_thread_output true, overwrite_or_ignore true, field_ids {{{ids}}})"
+            )
+        return sorted(str(p) for p in Path(directory).glob("*.parquet"))
 
     def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
         connection = self.connect()

@@ -9,6 +9,7 @@ snapshot so that full refreshes can branch from "nothing" and incremental loads 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,14 +53,23 @@ class Warehouse:
     def __init__(self, catalog_url: str, root: Path) -> None:
         self.catalog_url = catalog_url
         self.root = root
+        self._lock = threading.Lock()
+        self._cached_catalog: SqlCatalog | None = None
 
     def _catalog(self) -> SqlCatalog:
         from pyiceberg.catalog.sql import SqlCatalog
+        from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        if not hasattr(self, "_cached_catalog"):
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._cached_catalog = SqlCatalog("quanta", uri=self.catalog_url, warehouse=self.root.as_uri())
-        return self._cached_catalog
+        with self._lock:
+            if self._cached_catalog is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                try:
+                    catalog = SqlCatalog("quanta", uri=self.catalog_url, warehouse=self.root.as_uri())
+                except (OperationalError, ProgrammingError):
+                    # Another process created the catalog tables at the same moment: they exist now.
+                    catalog = SqlCatalog("quanta", uri=self.catalog_url, warehouse=self.root.as_uri())
+                self._cached_catalog = catalog
+            return self._cached_catalog
 
     @staticmethod
     def identifier(product_id: str, port: str) -> tuple[str, str]:

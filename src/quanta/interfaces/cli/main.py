@@ -215,6 +215,14 @@ def _write(text: str, output: Path | None, as_json: bool) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _register_commands() -> None:
+    """Data commands live in their own module; importing it adds them to ``app``."""
+    from quanta.interfaces.cli import data  # noqa: F401
+
+
+_register_commands()
+
+
 def main() -> None:
     """Entry point: run the app and render any error in one place."""
     debug = "--debug" in sys.argv

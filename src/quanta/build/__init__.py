@@ -1,0 +1,1 @@
+"""Building data products: sources, transforms, planning, write-audit-publish."""

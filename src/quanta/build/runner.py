@@ -1,0 +1,383 @@
+"""Build one product with write-audit-publish.
+
+1. resolve inputs (sources, or the *published* snapshots of upstream products) and fingerprint them;
+   skip when nothing changed since the last publish;
+2. run the transform and write its result as Parquet, cast to the contract's types, tagged with
+   Iceberg field ids (the engine writes in parallel; PyIceberg only commits metadata);
+3. commit those files to the branch ``wap-<run>`` and test the contract on that staged snapshot;
+4. pass: record the publish in the registry, then make the snapshot current (a crash in between is
+   repaired on the next build from the registry, which is what consumers read);
+   fail: keep the snapshot as ``quarantine-<run>``; consumers stay on the previous version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from quanta.build.transforms import BuildError, Transform, load_transform, run_python, sql_error
+from quanta.contracts import Run, test_object
+from quanta.engines import Engine, Input, get_engine
+from quanta.engines.base import Column
+from quanta.registry import Registry
+from quanta.registry.publishing import PublishRecord
+from quanta.spec.contract import Contract, SchemaObject
+from quanta.spec.loader import LoadedProduct
+from quanta.storage import StorageError, Warehouse
+from quanta.storage.types import iceberg_type, sql_type
+
+LEASE = timedelta(hours=2)
+Progress = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What happened to one product: ``published``, ``skipped`` or ``failed``."""
+
+    product_id: str
+    status: str
+    run_id: str
+    version: str
+    rows: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    hint: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildContext:
+    """The platform parts a build needs."""
+
+    registry: Registry
+    warehouse: Warehouse
+    root: Path
+    actor: str
+    engine_options: dict[str, Any] = field(default_factory=dict)
+    force: bool = False
+    trigger: str = "manual"
+    progress: Progress | None = None
+
+    def say(self, product_id: str, stage: str) -> None:
+        if self.progress:
+            self.progress(product_id, stage)
+
+
+def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
+    """Build, audit and publish one product; a failed audit is a result, not an exception."""
+    product = loaded.product
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    started = datetime.now(UTC)
+    lease = f"build:{product.id}"
+    ctx.registry.mark_crashed_runs(product.id)
+    if not ctx.registry.acquire(lease, run_id, LEASE):
+        raise BuildError(
+            f"{product.id} is already being built", hint="wait for that build, or see quanta runs"
+        )
+    version = product.version or "0.0.0"
+    ctx.registry.start_run(run_id, product.id, version, ctx.trigger)
+    try:
+        _repair(ctx, product.id)
+        result = _build(ctx, loaded, run_id, version)
+    except (BuildError, StorageError) as exc:
+        ctx.registry.finish_run(run_id, "failed", exc.message)
+        ctx.registry.append_event(
+            "build.failed", product.id, ctx.actor, {"run": run_id, "error": exc.message}
+        )
+        return BuildResult(product.id, "failed", run_id, version, error=exc.message, hint=exc.hint)
+    finally:
+        ctx.registry.release(lease, run_id)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    return BuildResult(**{**result.__dict__, "seconds": seconds})
+
+
+def _repair(ctx: BuildContext, product_id: str) -> None:
+    """If a crash left Iceberg behind the registry (publish recorded, pointer not moved), catch up."""
+    last = ctx.registry.current_publish(product_id)
+    for port, snapshot in (last.snapshots if last else {}).items():
+        if (
+            ctx.warehouse.exists(product_id, port)
+            and ctx.warehouse.current_snapshot(product_id, port) != snapshot
+        ):
+            ctx.warehouse.set_current(product_id, port, snapshot)
+
+
+def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) -> BuildResult:
+    product = loaded.product
+    outputs = product.output_ports or []
+    if len(outputs) != 1:
+        raise BuildError(
+            f"{product.id}: only products with one output port can be built ({len(outputs)} declared)",
+            hint="split the product, one transform per output port",
+        )
+    port = outputs[0]
+    contract = loaded.contracts[port.name].contract
+    obj = _contract_object(contract, port.object, product.id)
+    ctx.say(product.id, "reading inputs")
+    last = ctx.registry.current_publish(product.id)
+    inputs, meta, cursors = _inputs(ctx, loaded, last)
+    transform = load_transform(loaded)
+    fingerprint = _fingerprint(product.to_dict(), contract.to_dict(), transform, meta)
+    if last and last.fingerprint == fingerprint and not ctx.force:
+        ctx.registry.finish_run(run_id, "skipped", reason="inputs, transform and contract unchanged")
+        return BuildResult(product.id, "skipped", run_id, version, rows=last.rows)
+    engine = get_engine((product.build.engine if product.build else None) or "duckdb", **ctx.engine_options)
+    try:
+        return _write_audit_publish(
+            ctx,
+            loaded,
+            engine,
+            inputs,
+            transform,
+            obj,
+            contract,
+            run_id,
+            version,
+            meta=meta,
+            cursors=cursors,
+            fingerprint=fingerprint,
+            port=port.name,
+            last=last,
+        )
+    finally:
+        engine.close()
+
+
+def _contract_object(contract: Contract, name: str | None, product_id: str) -> SchemaObject:
+    objects = contract.objects
+    chosen = contract.object(name) if name else (objects[0] if objects else None)
+    if chosen is None:
+        raise BuildError(f"{product_id}: contract {contract.id} has no schema object to build")
+    return chosen
+
+
+def _inputs(
+    ctx: BuildContext, loaded: LoadedProduct, last: PublishRecord | None
+) -> tuple[dict[str, Input], dict[str, Any], dict[str, Any]]:
+    import pyarrow as pa
+
+    from quanta.build.sources import reader_for
+    from quanta.engines.base import ArrowInput
+
+    inputs: dict[str, Input] = {}
+    meta: dict[str, Any] = {}
+    cursors: dict[str, Any] = {}
+    for port in loaded.product.input_ports or []:
+        if port.product:
+            publish = _upstream_publish(ctx, port.product, port.version)
+            upstream_port = port.port or next(iter(publish.snapshots))
+            snapshot = publish.snapshots[upstream_port]
+            inputs[port.name] = ctx.warehouse.scan(port.product, upstream_port, snapshot)
+            meta[port.name] = {"product": port.product, "version": publish.version, "snapshot": snapshot}
+        elif port.source:
+            since = (last.cursors.get(port.name) if last else None) if port.source.cursor else None
+            scan = reader_for(port.source).read(port.source, root=ctx.root, since=since)
+            if isinstance(scan, ArrowInput) and not isinstance(scan.data, pa.Table):
+                # A database stream can be read once; the build reads inputs more than once.
+                scan = ArrowInput(scan.data.read_all())
+            inputs[port.name] = scan
+            meta[port.name] = _source_fingerprint(scan, since)
+            if port.source.cursor:
+                cursors[port.name] = since
+    return inputs, meta, cursors
+
+
+def _upstream_publish(ctx: BuildContext, product_id: str, pin: str | None) -> PublishRecord:
+    import semver
+
+    publishes = ctx.registry.publishes(product_id)
+    if pin and pin != "latest":
+        publishes = [p for p in publishes if _matches(semver.Version.parse(p.version), pin)]
+    if not publishes:
+        raise BuildError(
+            f"input product {product_id} has no published version" + (f" matching {pin}" if pin else ""),
+            hint=f"build it first: quanta build +{product_id}" if not pin else "relax the version pin",
+        )
+    return publishes[-1]
+
+
+def _matches(version: Any, pin: str) -> bool:
+    for part in (p.strip() for p in pin.split(",")):
+        if part.startswith("^"):
+            base = part[1:].lstrip("v").split(".")
+            if version.major != int(base[0]) or (len(base) > 1 and version.minor < int(base[1])):
+                return False
+        elif part.startswith("~"):
+            base = part[1:].lstrip("v").split(".")
+            if version.major != int(base[0]) or (len(base) > 1 and version.minor != int(base[1])):
+                return False
+        elif part[:1] in "<>=":
+            if not version.match(part if part[1:2] in "=" or part[0] in "<>" else "==" + part):
+                return False
+        elif str(version) != part.lstrip("v"):
+            return False
+    return True
+
+
+def _source_fingerprint(scan: Input, since: Any) -> dict[str, Any]:
+    from quanta.engines.base import FileScan
+
+    if isinstance(scan, FileScan):
+        stats = [(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in scan.files]
+        return {"files": hashlib.sha256(json.dumps(stats).encode()).hexdigest(), "since": str(since)}
+    # A database cannot be fingerprinted without reading it: it always counts as changed.
+    return {"read_at": datetime.now(UTC).isoformat(), "since": str(since)}
+
+
+def _fingerprint(
+    descriptor: dict[str, Any], contract: dict[str, Any], transform: Transform, meta: Any
+) -> str:
+    body = {
+        "descriptor": descriptor,
+        "contract": contract,
+        "sql": transform.sql,
+        "python": transform.python,
+        "inputs": meta,
+    }
+    if transform.python:
+        body["python_source"] = transform.python
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _write_audit_publish(
+    ctx: BuildContext,
+    loaded: LoadedProduct,
+    engine: Engine,
+    inputs: dict[str, Input],
+    transform: Transform,
+    obj: SchemaObject,
+    contract: Contract,
+    run_id: str,
+    version: str,
+    *,
+    meta: dict[str, Any],
+    cursors: dict[str, Any],
+    fingerprint: str,
+    port: str,
+    last: PublishRecord | None,
+) -> BuildResult:
+    product_id = loaded.product.id
+    ctx.warehouse.ensure_table(product_id, port, obj)
+    if transform.python:
+        inputs = {**inputs, "__result": run_python(loaded, transform.python, engine, inputs)}
+    columns = _columns(ctx, product_id, port, obj)
+    _conform(engine, transform, inputs, columns, product_id)
+    new_cursors = _advance_cursors(engine, loaded, inputs, cursors)
+    appending = bool(cursors) and last is not None
+    if appending and last is not None and new_cursors == cursors and not ctx.force:
+        ctx.registry.finish_run(run_id, "skipped", reason="no rows past the cursor")
+        return BuildResult(product_id, "skipped", run_id, version, rows=last.rows)
+    ctx.say(product_id, "writing")
+    directory = ctx.warehouse.data_dir(product_id, port, run_id)
+    try:
+        files = engine.write_parquet(transform.sql, inputs, columns, str(directory))
+    except Exception as exc:  # engine errors carry the useful text; translate them once, here
+        raise sql_error(product_id, transform, exc, ", ".join(sorted(inputs))) from None
+    properties = {"quanta.run-id": run_id, "quanta.product": product_id, "quanta.version": version}
+    snapshot = ctx.warehouse.stage(product_id, port, run_id, files, append=appending, properties=properties)
+    ctx.say(product_id, "auditing")
+    run = test_object(contract, obj, engine, ctx.warehouse.scan(product_id, port, snapshot))
+    checks = {"summary": run.summary(), "checks": [c.to_dict() for c in run.checks]}
+    rows = {port: ctx.warehouse.rows(product_id, port, snapshot)}
+    if not run.passed:
+        ctx.warehouse.quarantine(product_id, port, run_id, snapshot)
+        message = _failure_message(product_id, run)
+        ctx.registry.finish_run(run_id, "failed", message, checks=checks, snapshot=snapshot, port=port)
+        ctx.registry.append_event(
+            "build.quarantined",
+            product_id,
+            ctx.actor,
+            {"run": run_id, "snapshot": snapshot, "failed": run.summary()["failed"]},
+        )
+        return BuildResult(
+            product_id,
+            "failed",
+            run_id,
+            version,
+            rows,
+            checks,
+            message,
+            hint=f"inspect it: quanta quarantine show {product_id} {run_id}",
+        )
+    ctx.say(product_id, "publishing")
+    ctx.registry.record_publish(
+        PublishRecord(
+            product_id,
+            version,
+            run_id,
+            {port: snapshot},
+            rows,
+            meta,
+            new_cursors,
+            checks,
+            fingerprint,
+            datetime.now(UTC),
+            ctx.actor,
+        )
+    )
+    ctx.warehouse.publish(product_id, port, run_id, snapshot)
+    ctx.registry.append_event(
+        "product.published",
+        product_id,
+        ctx.actor,
+        {"run": run_id, "version": version, "snapshot": snapshot, "rows": rows[port]},
+    )
+    return BuildResult(product_id, "published", run_id, version, rows, checks)
+
+
+def _columns(ctx: BuildContext, product_id: str, port: str, obj: SchemaObject) -> list[Column]:
+    ids = ctx.warehouse.field_ids(product_id, port)
+    return [Column(ids[p.column], p.column, sql_type(iceberg_type(p))) for p in obj.properties or []]
+
+
+def _conform(
+    engine: Engine, transform: Transform, inputs: dict[str, Input], columns: list[Column], pid: str
+) -> None:
+    """The transform's columns must be exactly the contract's (order free); say which differ."""
+    try:
+        produced = [name for name, _ in engine.describe(transform.sql, inputs)]
+    except Exception as exc:
+        raise sql_error(pid, transform, exc, ", ".join(sorted(inputs))) from None
+    expected = [c.name for c in columns]
+    missing = [c for c in expected if c not in produced]
+    extra = [c for c in produced if c not in expected]
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected {', '.join(extra)}"] if extra else []
+        )
+        where = f" ({transform.file})" if transform.file else ""
+        raise BuildError(
+            f"{pid}: the transform's columns do not match the contract: {'; '.join(parts)}{where}",
+            hint="rename columns in the transform (select x as y) or update the contract",
+        )
+
+
+def _advance_cursors(
+    engine: Engine, loaded: LoadedProduct, inputs: dict[str, Input], cursors: dict[str, Any]
+) -> dict[str, Any]:
+    advanced = dict(cursors)
+    for port in loaded.product.input_ports or []:
+        if port.source and port.source.cursor and port.name in inputs:
+            column, view = _quote(port.source.cursor), _quote(port.name)
+            table = engine.query(f"select max({column}) from {view}", {port.name: inputs[port.name]})
+            value = table.column(0)[0].as_py()
+            if value is not None:
+                advanced[port.name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return advanced
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _failure_message(product_id: str, run: Run) -> str:
+    failed = run.failures
+    listed = "; ".join(f"{c.name} (measured {c.measured}, expected {c.threshold})" for c in failed[:5])
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return f"{product_id}: contract checks failed, nothing published: {listed}{more}"

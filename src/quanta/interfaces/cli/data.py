@@ -1,0 +1,275 @@
+"""CLI commands that move data: build, versions, rollback, query, quarantine, runs, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quanta.interfaces.cli import render
+from quanta.interfaces.cli.main import Debug, Json, _mesh, app
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+quarantine_app = typer.Typer(help="Snapshots that failed their contract checks: list, inspect, query.")
+app.add_typer(quarantine_app, name="quarantine")
+
+Format = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+
+
+@app.command()
+def build(
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="Products: id, domain, +id (with upstream), id+ (downstream).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when nothing changed.")] = False,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Build products and publish each new version only if its data passes the contract."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    mesh = _mesh()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=render.err,
+        disable=json_ or not render.err.is_terminal,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(product_id: str, stage: str) -> None:
+            if product_id not in tasks:
+                tasks[product_id] = progress.add_task(product_id)
+            progress.update(tasks[product_id], description=f"{product_id}: {stage}")
+
+        results = mesh.build(selectors, force=force, progress=report)
+    failed = [r for r in results if r.status in ("failed", "not built")]
+    if json_:
+        render.emit_json({"ok": not failed, "results": results})
+    else:
+        for r in results:
+            rows = ", ".join(f"{n:,} rows" for n in r.rows.values())
+            if r.status == "published":
+                render.out.print(
+                    f"  [green]✓ {r.product_id} {r.version}[/green] published ({rows}, {r.seconds:.1f}s)"
+                )
+            elif r.status == "skipped":
+                render.out.print(f"  [dim]= {r.product_id} unchanged, skipped[/dim]")
+            else:
+                render.out.print(f"  [red]✗ {r.product_id}[/red] {r.status}: {render.escape(r.error or '')}")
+                if r.hint:
+                    render.out.print(f"    [cyan]hint:[/cyan] {render.escape(r.hint)}")
+        done = sum(r.status == "published" for r in results)
+        render.out.print(
+            f"{'[red]✗' if failed else '[green]✓'}[/] {done} published, "
+            f"{sum(r.status == 'skipped' for r in results)} unchanged, {len(failed)} failed"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def versions(
+    product_id: Annotated[str, typer.Argument(metavar="ID", help="Product id.")],
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Published data versions of a product (newest last)."""
+    publishes = _mesh().publishes(product_id)
+    if json_:
+        render.emit_json(publishes)
+        return
+    render.table(
+        f"Published versions of {product_id}",
+        ["version", "run", "published", "by", "rows", "checks"],
+        [
+            (
+                p.version,
+                p.run_id,
+                p.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                p.created_by,
+                ", ".join(f"{n:,}" for n in p.rows.values()),
+                _checks(p.checks),
+            )
+            for p in publishes
+        ],
+    )
+
+
+def _checks(checks: dict[str, Any]) -> str:
+    summary = checks.get("summary") or {}
+    return f"{summary.get('passed', 0)} passed" + (
+        f", {summary['warning']} warnings" if summary.get("warning") else ""
+    )
+
+
+@app.command()
+def rollback(
+    product_id: Annotated[str, typer.Argument(metavar="ID")],
+    version: Annotated[str, typer.Argument(help="A published version (1.2.0) or a time (2026-11-21T10:00).")],
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Make an earlier published version current again."""
+    record = _mesh().rollback(product_id, version)
+    if json_:
+        render.emit_json({"ok": True, "publish": record})
+        return
+    render.out.print(
+        f"[green]✓[/green] {product_id} rolled back to {record.version} ({record.inputs['rollback_of']})"
+    )
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over products by id, e.g. select * from sales.orders.")],
+    fmt: Format = "table",
+    limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Query published products; "sales.orders@1.0.0" or "sales.orders@<time>" read older versions."""
+    table = _mesh().query(sql, limit=limit)
+    _print_table(table, "json" if json_ else fmt)
+
+
+def _print_table(table: pa.Table, fmt: str) -> None:
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        sink = sys.stdout.buffer
+        pacsv.write_csv(table, sink)
+        return
+    if fmt == "json":
+        render.emit_json(table.to_pylist())
+        return
+    shown = table.slice(0, 1000)
+    render.table(None, shown.column_names, [[_cell(v) for v in row.values()] for row in shown.to_pylist()])
+    more = f" (first {shown.num_rows} shown)" if table.num_rows > shown.num_rows else ""
+    render.err.print(f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''}{more}")
+
+
+def _cell(value: Any) -> str:
+    return "NULL" if value is None else str(value)
+
+
+@quarantine_app.command("ls")
+def quarantine_ls(
+    product_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Quarantined snapshots, oldest first."""
+    entries = _mesh().quarantine(product_id)
+    if json_:
+        render.emit_json(entries)
+        return
+    render.table(
+        None,
+        ["product", "run", "port", "snapshot", "at"],
+        [
+            (q.product_id, q.run_id, q.port, q.snapshot_id, q.at.strftime("%Y-%m-%d %H:%M:%S"))
+            for q in entries
+        ],
+    )
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    product_id: Annotated[str, typer.Argument(metavar="ID")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN")],
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Why a snapshot was quarantined: every check with its measured value."""
+    entry, run = _mesh().quarantined_run(product_id, run_id)
+    checks = (run.details.get("checks") or {}).get("checks", []) if run else []
+    if json_:
+        render.emit_json({"quarantined": entry, "run": run})
+        return
+    render.out.print(f"{product_id} run {run_id}: {render.escape(run.error or '') if run else ''}")
+    render.table(
+        "Checks",
+        ["check", "verdict", "measured", "expected"],
+        [(c["name"], c["verdict"], c.get("measured"), c.get("threshold")) for c in checks],
+    )
+
+
+@quarantine_app.command("query")
+def quarantine_query(
+    product_id: Annotated[str, typer.Argument(metavar="ID")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN")],
+    sql: Annotated[str, typer.Argument(help="SQL where the product id stands for the quarantined data.")],
+    fmt: Format = "table",
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Query the data of a quarantined snapshot."""
+    _print_table(_mesh().query_quarantine(product_id, run_id, sql), "json" if json_ else fmt)
+
+
+@app.command()
+def runs(
+    product_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Recent build runs and their outcome."""
+    records = _mesh().runs(product_id, limit)
+    if json_:
+        render.emit_json(records)
+        return
+    render.table(
+        None,
+        ["run", "product", "version", "status", "trigger", "started", "error"],
+        [
+            (
+                r.id,
+                r.product_id,
+                r.version,
+                r.status,
+                r.trigger,
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                (r.error or "")[:80],
+            )
+            for r in records
+        ],
+    )
+
+
+@app.command()
+def demo(
+    scale: Annotated[float, typer.Option(help="TPC-H scale factor (0.01 ≈ 60k line items).")] = 0.01,
+    directory: Annotated[Path, typer.Option("--dir", help="Workspace to create or reuse.")] = Path(
+        "demo-mesh"
+    ),
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Create the demo mesh, generate TPC-H data for it, and build every product."""
+    from quanta.build.demo_data import generate_demo_data
+    from quanta.mesh import Mesh
+
+    if not (directory / "quanta.yaml").exists():
+        Mesh.init(directory, demo=True)
+    render.err.print(f"generating TPC-H data at scale {scale} in {directory}/data ...")
+    generate_demo_data(directory, scale, on_step=lambda step: render.err.print(f"  {step}"))
+    mesh = Mesh.open(directory)
+    results = mesh.build()
+    failed = [r for r in results if r.status in ("failed", "not built")]
+    if json_:
+        render.emit_json({"ok": not failed, "results": results})
+    else:
+        for r in results:
+            mark = "[green]✓[/green]" if r.status in ("published", "skipped") else "[red]✗[/red]"
+            render.out.print(
+                f"  {mark} {r.product_id} {r.status} {', '.join(f'{n:,} rows' for n in r.rows.values())}"
+            )
+    if failed:
+        raise typer.Exit(1)

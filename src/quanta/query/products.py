@@ -1,0 +1,69 @@
+"""Find the data products a SQL statement reads and rewrite them to engine views.
+
+``sales.orders`` reads the current published version; ``"sales.orders@1.0.0"`` the latest publish of
+that version; ``"sales.orders@2026-11-21T10:00:00"`` what was current at that time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from quanta.errors import QuantaError
+
+_REF = re.compile(r"^(?P<product>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:@(?P<at>.+))?$")
+
+
+class QueryError(QuantaError):
+    """A query cannot run: it does not parse, names no product, or reads something it may not."""
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    """One product reference in a query, with the view name it was rewritten to."""
+
+    product_id: str
+    at: str | None
+    view: str
+
+
+def parse_ref(text: str) -> tuple[str, str | None] | None:
+    match = _REF.match(text)
+    return (match["product"], match["at"]) if match else None
+
+
+def bind_products(sql: str, known: set[str]) -> tuple[str, list[ProductRef]]:
+    """Rewrite product references to view names; anything else that looks like a table is an error."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        raise QueryError(
+            f"SQL does not parse: {first.get('description') or exc} (line {first.get('line')}, "
+            f"column {first.get('col')})",
+            hint="check the syntax near that position",
+        ) from None
+    if len(statements) != 1:
+        raise QueryError("run one statement at a time", hint="remove the extra ';'")
+    tree = statements[0]
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    refs: dict[str, ProductRef] = {}
+    for table in list(tree.find_all(exp.Table)):
+        name = table.name
+        if not table.args.get("db") and name in ctes:
+            continue
+        text = f"{table.args['db'].name}.{name}" if table.args.get("db") else name
+        parsed = parse_ref(text)
+        if parsed is None or parsed[0] not in known:
+            hint = "query data products by id, e.g. select * from sales.orders"
+            if parsed is not None:
+                hint = f"{parsed[0]!r} is not a product with published data; see quanta ls"
+            raise QueryError(f"unknown table {text!r}", hint=hint)
+        view = refs.setdefault(text, ProductRef(parsed[0], parsed[1], f"__p{len(refs)}")).view
+        alias = table.alias
+        table.replace(exp.to_table(view).as_(alias or name) if alias or name else exp.to_table(view))
+    return tree.sql(dialect="duckdb"), list(refs.values())
