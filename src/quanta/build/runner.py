@@ -33,6 +33,8 @@ from quanta.storage import StorageError, Warehouse
 from quanta.storage.types import iceberg_type, sql_type
 
 LEASE = timedelta(hours=2)
+FAULT_ENV = "QUANTA_FAULT_INJECT"
+"""Crash-safety tests set this to a stage name; the build process then kills itself there (SIGKILL)."""
 Progress = Callable[[str, str], None]
 
 
@@ -279,8 +281,10 @@ def _write_audit_publish(
         files = engine.write_parquet(transform.sql, inputs, columns, str(directory))
     except Exception as exc:  # engine errors carry the useful text; translate them once, here
         raise sql_error(product_id, transform, exc, ", ".join(sorted(inputs))) from None
+    _fault("written")
     properties = {"quanta.run-id": run_id, "quanta.product": product_id, "quanta.version": version}
     snapshot = ctx.warehouse.stage(product_id, port, run_id, files, append=appending, properties=properties)
+    _fault("staged")
     ctx.say(product_id, "auditing")
     run = test_object(contract, obj, engine, ctx.warehouse.scan(product_id, port, snapshot))
     checks = {"summary": run.summary(), "checks": [c.to_dict() for c in run.checks]}
@@ -305,6 +309,7 @@ def _write_audit_publish(
             message,
             hint=f"inspect it: quanta quarantine show {product_id} {run_id}",
         )
+    _fault("audited")
     ctx.say(product_id, "publishing")
     ctx.registry.record_publish(
         PublishRecord(
@@ -321,7 +326,9 @@ def _write_audit_publish(
             ctx.actor,
         )
     )
+    _fault("recorded")
     ctx.warehouse.publish(product_id, port, run_id, snapshot)
+    _fault("published")
     ctx.registry.append_event(
         "product.published",
         product_id,
@@ -370,6 +377,14 @@ def _advance_cursors(
             if value is not None:
                 advanced[port.name] = value.isoformat() if hasattr(value, "isoformat") else value
     return advanced
+
+
+def _fault(stage: str) -> None:
+    import os
+    import signal
+
+    if os.environ.get(FAULT_ENV) == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _quote(identifier: str) -> str:
