@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from quanta.build.runner import BuildResult
+    from quanta.build.scheduler import Schedule
     from quanta.registry.publishing import PublishRecord, RunRecord
     from quanta.storage import Quarantined, Warehouse
 
@@ -296,6 +297,28 @@ class Mesh:
                 for result in pool.map(lambda p: build_product(ctx, p), runnable):
                     results[result.product_id] = result
         return list(results.values())
+
+    def schedules(self, now: datetime | None = None) -> list[Schedule]:
+        """Every scheduled product: last fire, next fire, and fire times due (missed ones included)."""
+        from quanta.build.scheduler import schedules
+
+        validation = self.validate()
+        validation.raise_for_errors()
+        crons = {
+            p.product.id: p.product.build.schedule
+            for p in validation.products
+            if p.product.build and p.product.build.schedule
+        }
+        return schedules(self.registry, crons, now or datetime.now(UTC))
+
+    def run_schedule(self, now: datetime | None = None, owner: str = "scheduler") -> list[BuildResult]:
+        """Build every product whose schedule is due (once, however many fire times were missed)."""
+        from quanta.build.scheduler import claim
+
+        due = [s for s in self.schedules(now) if s.due and claim(self.registry, s, owner)]
+        if not due:
+            return []
+        return self.build([s.product_id for s in due], trigger="schedule")
 
     def runs(self, product_id: str | None = None, limit: int = 50) -> list[RunRecord]:
         return self.registry.runs(product_id, limit)

@@ -273,3 +273,60 @@ def demo(
             )
     if failed:
         raise typer.Exit(1)
+
+
+schedule_app = typer.Typer(help="Cron schedules from the descriptors: list them, run the scheduler.")
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("ls")
+def schedule_ls(json_: Json = False, debug: Debug = False) -> None:
+    """Every scheduled product with its last and next fire time and missed runs."""
+    entries = _mesh().schedules()
+    if json_:
+        render.emit_json(entries)
+        return
+    render.table(
+        None,
+        ["product", "cron", "last fired", "next", "due now", "missed"],
+        [
+            (
+                s.product_id,
+                s.cron,
+                s.last_fired.strftime("%Y-%m-%d %H:%M") if s.last_fired else "never",
+                s.next_fire.strftime("%Y-%m-%d %H:%M"),
+                "yes" if s.due else "",
+                len(s.missed) or "",
+            )
+            for s in entries
+        ],
+    )
+
+
+@schedule_app.command("run")
+def schedule_run(
+    once: Annotated[bool, typer.Option("--once", help="Fire what is due now, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between checks.")] = 30.0,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Run the scheduler in the foreground: build each product when its cron fires (Ctrl-C stops)."""
+    import time
+
+    mesh = _mesh()
+    render.err.print(f"scheduler started; checking every {interval:g}s (Ctrl-C to stop)")
+    while True:
+        for s in mesh.schedules():
+            if s.missed:
+                render.err.print(
+                    f"[yellow]{s.product_id}: missed {len(s.missed)} run(s); building once now[/yellow]"
+                )
+        for r in mesh.run_schedule():
+            line = {"product": r.product_id, "status": r.status, "run": r.run_id, "error": r.error}
+            if json_:
+                render.emit_json(line)
+            else:
+                render.out.print(f"  {r.product_id}: {r.status} {render.escape(r.error or '')}")
+        if once:
+            return
+        time.sleep(interval)
