@@ -208,9 +208,8 @@ class Mesh:
                 self._fill_contract_ids(ProductExport(product, contracts)), **options
             )
         if self.registry.has_contract(product_id):
-            return writer.export_contract(
-                Contract.model_validate(self.registry.contract(product_id, version or None))
-            )
+            contract = Contract.model_validate(self.registry.contract(product_id, version or None))
+            return writer.export_contract(contract, **options)
         raise NotFoundError(
             f"{target!r} is neither a file nor a registered product or contract",
             hint="pass a path to a .yaml file, or an id from 'quanta ls'",

@@ -121,12 +121,12 @@ class QualityRule(OdcsModel):
     implementation: str | dict[str, Any] | None = None
     must_be: Any = None
     must_not_be: Any = None
-    must_be_greater_than: float | None = None
-    must_be_greater_or_equal_to: float | None = None
-    must_be_less_than: float | None = None
-    must_be_less_or_equal_to: float | None = None
-    must_be_between: list[float] | None = None
-    must_not_be_between: list[float] | None = None
+    must_be_greater_than: int | float | None = None
+    must_be_greater_or_equal_to: int | float | None = None
+    must_be_less_than: int | float | None = None
+    must_be_less_or_equal_to: int | float | None = None
+    must_be_between: list[int | float] | None = None
+    must_not_be_between: list[int | float] | None = None
     unit: str | None = None
     dimension: str | None = None
     method: str | None = None
@@ -246,7 +246,7 @@ class SupportItem(OdcsModel):
 
 class Pricing(OdcsModel):
     id: str | None = None
-    price_amount: float | None = None
+    price_amount: int | float | None = None
     price_currency: str | None = None
     price_unit: str | None = None
 
@@ -328,6 +328,8 @@ class Contract(OdcsModel):
 
 _FIRST = ("apiVersion", "kind", "id", "name", "version", "status")
 _LAST = ("tags", "customProperties", "authoritativeDefinitions")
+# Values that belong to the author, not to the standard: never reordered.
+_FREE_FORM = frozenset({"value", "valueExt", "examples", "arguments", "implementation", "logicalTypeOptions"})
 
 
 def tidy_order(data: Any) -> Any:
@@ -339,7 +341,7 @@ def tidy_order(data: Any) -> Any:
     keys = [k for k in _FIRST if k in data]
     keys += [k for k in data if k not in _FIRST and k not in _LAST]
     keys += [k for k in _LAST if k in data]
-    return {k: tidy_order(data[k]) for k in keys}
+    return {k: data[k] if k in _FREE_FORM else tidy_order(data[k]) for k in keys}
 
 
 def _snake(camel: str) -> str:

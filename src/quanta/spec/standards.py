@@ -115,6 +115,11 @@ def _to_problem(doc: Document, error: Any, schema_file: str, base: JsonPath) -> 
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         field_name = missing[0] if missing else "?"
+        if field_name == "map" and isinstance(error.instance, dict) and "logicalType" not in error.instance:
+            # The official schema's per-type conditions match a property without logicalType as a map.
+            return doc.problem(
+                path, "missing 'logicalType'", "add logicalType: string, integer, number, boolean, date, ..."
+            )
         return doc.problem(path, f"missing required field '{field_name}'", f"add '{field_name}:' here")
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
