@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from quanta.interfaces.cli import render
-from quanta.interfaces.cli.main import Debug, Json, _mesh, app
+from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +32,7 @@ def build(
     """Build products and publish each new version only if its data passes the contract."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    mesh = _mesh()
+    mesh = open_mesh()
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -80,7 +80,7 @@ def versions(
     debug: Debug = False,
 ) -> None:
     """Published data versions of a product (newest last)."""
-    publishes = _mesh().publishes(product_id)
+    publishes = open_mesh().publishes(product_id)
     if json_:
         render.emit_json(publishes)
         return
@@ -116,7 +116,7 @@ def rollback(
     debug: Debug = False,
 ) -> None:
     """Make an earlier published version current again."""
-    record = _mesh().rollback(product_id, version)
+    record = open_mesh().rollback(product_id, version)
     if json_:
         render.emit_json({"ok": True, "publish": record})
         return
@@ -134,7 +134,7 @@ def query(
     debug: Debug = False,
 ) -> None:
     """Query published products; "sales.orders@1.0.0" or "sales.orders@<time>" read older versions."""
-    table = _mesh().query(sql, limit=limit)
+    table = open_mesh().query(sql, limit=limit)
     _print_table(table, "json" if json_ else fmt)
 
 
@@ -165,7 +165,7 @@ def quarantine_ls(
     debug: Debug = False,
 ) -> None:
     """Quarantined snapshots, oldest first."""
-    entries = _mesh().quarantine(product_id)
+    entries = open_mesh().quarantine(product_id)
     if json_:
         render.emit_json(entries)
         return
@@ -187,7 +187,7 @@ def quarantine_show(
     debug: Debug = False,
 ) -> None:
     """Why a snapshot was quarantined: every check with its measured value."""
-    entry, run = _mesh().quarantined_run(product_id, run_id)
+    entry, run = open_mesh().quarantined_run(product_id, run_id)
     checks = (run.details.get("checks") or {}).get("checks", []) if run else []
     if json_:
         render.emit_json({"quarantined": entry, "run": run})
@@ -210,7 +210,7 @@ def quarantine_query(
     debug: Debug = False,
 ) -> None:
     """Query the data of a quarantined snapshot."""
-    _print_table(_mesh().query_quarantine(product_id, run_id, sql), "json" if json_ else fmt)
+    _print_table(open_mesh().query_quarantine(product_id, run_id, sql), "json" if json_ else fmt)
 
 
 @app.command()
@@ -221,7 +221,7 @@ def runs(
     debug: Debug = False,
 ) -> None:
     """Recent build runs and their outcome."""
-    records = _mesh().runs(product_id, limit)
+    records = open_mesh().runs(product_id, limit)
     if json_:
         render.emit_json(records)
         return
@@ -282,7 +282,7 @@ app.add_typer(schedule_app, name="schedule")
 @schedule_app.command("ls")
 def schedule_ls(json_: Json = False, debug: Debug = False) -> None:
     """Every scheduled product with its last and next fire time and missed runs."""
-    entries = _mesh().schedules()
+    entries = open_mesh().schedules()
     if json_:
         render.emit_json(entries)
         return
@@ -313,7 +313,7 @@ def schedule_run(
     """Run the scheduler in the foreground: build each product when its cron fires (Ctrl-C stops)."""
     import time
 
-    mesh = _mesh()
+    mesh = open_mesh()
     render.err.print(f"scheduler started; checking every {interval:g}s (Ctrl-C to stop)")
     while True:
         for s in mesh.schedules():
