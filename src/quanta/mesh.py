@@ -290,6 +290,7 @@ class Mesh:
                             "",
                             loaded.product.version or "",
                             error=f"upstream {', '.join(broken)} failed",
+                            hint=f"fix {broken[0]} first, then: quanta build {broken[0]}+",
                         )
                     else:
                         runnable.append(loaded)

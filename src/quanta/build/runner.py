@@ -25,11 +25,12 @@ from quanta.build.transforms import BuildError, Transform, load_transform, run_p
 from quanta.contracts import Run, test_object
 from quanta.engines import Engine, Input, get_engine
 from quanta.engines.base import Column
+from quanta.errors import QuantaError
 from quanta.registry import Registry
 from quanta.registry.publishing import PublishRecord
 from quanta.spec.contract import Contract, SchemaObject
 from quanta.spec.loader import LoadedProduct
-from quanta.storage import StorageError, Warehouse
+from quanta.storage import Warehouse
 from quanta.storage.types import iceberg_type, sql_type
 
 LEASE = timedelta(hours=2)
@@ -87,12 +88,14 @@ def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
     try:
         _repair(ctx, product.id)
         result = _build(ctx, loaded, run_id, version)
-    except (BuildError, StorageError) as exc:
-        ctx.registry.finish_run(run_id, "failed", exc.message)
-        ctx.registry.append_event(
-            "build.failed", product.id, ctx.actor, {"run": run_id, "error": exc.message}
-        )
-        return BuildResult(product.id, "failed", run_id, version, error=exc.message, hint=exc.hint)
+    except QuantaError as exc:  # sources, storage, engines: every known failure is this product's result
+        message = exc.message if exc.message.startswith(product.id) else f"{product.id}: {exc.message}"
+        ctx.registry.finish_run(run_id, "failed", message)
+        ctx.registry.append_event("build.failed", product.id, ctx.actor, {"run": run_id, "error": message})
+        return BuildResult(product.id, "failed", run_id, version, error=message, hint=exc.hint)
+    except BaseException as exc:
+        ctx.registry.finish_run(run_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
+        raise
     finally:
         ctx.registry.release(lease, run_id)
     seconds = (datetime.now(UTC) - started).total_seconds()
@@ -280,6 +283,8 @@ def _write_audit_publish(
     try:
         files = engine.write_parquet(transform.sql, inputs, columns, str(directory))
     except Exception as exc:  # engine errors carry the useful text; translate them once, here
+        if "Conversion Error" in str(exc) or "Could not convert" in str(exc):
+            raise _cast_error(engine, transform, inputs, columns, loaded, port) from None
         raise sql_error(product_id, transform, exc, ", ".join(sorted(inputs))) from None
     _fault("written")
     properties = {"quanta.run-id": run_id, "quanta.product": product_id, "quanta.version": version}
@@ -377,6 +382,38 @@ def _advance_cursors(
             if value is not None:
                 advanced[port.name] = value.isoformat() if hasattr(value, "isoformat") else value
     return advanced
+
+
+def _cast_error(
+    engine: Engine,
+    transform: Transform,
+    inputs: dict[str, Input],
+    columns: list[Column],
+    loaded: LoadedProduct,
+    port: str,
+) -> BuildError:
+    """Which columns hold values the contract's types cannot take, with an example of each."""
+    parts = []
+    for c in columns:
+        name = _quote(c.name)
+        misfit = f"{name} is not null and try_cast({name} as {c.sql_type}) is null"
+        parts.append(f"count(*) filter (where {misfit}), min({name}::varchar) filter (where {misfit})")
+    row = engine.query(f"select {', '.join(parts)} from ({transform.sql}\n) as result", inputs).to_pylist()[0]
+    values = list(row.values())
+    bad = [
+        f"{c.name} ({values[2 * i]:,} value(s) such as {values[2 * i + 1]!r} are not {c.sql_type})"
+        for i, c in enumerate(columns)
+        if values[2 * i]
+    ]
+    output = loaded.product.output(port)
+    files = [f"transform {transform.file}"] if transform.file else []
+    files += [f"contract {loaded.folder / output.contract}"] if output and output.contract else []
+    where = f" ({', '.join(files)})" if files else ""
+    found = "; ".join(bad) or "see the engine error"
+    return BuildError(
+        f"{loaded.product.id}: the data does not fit the contract's types: {found}{where}",
+        hint="cast or clean these columns in the transform, or fix the contract's logicalType/physicalType",
+    )
 
 
 def _fault(stage: str) -> None:

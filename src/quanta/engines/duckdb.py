@@ -56,8 +56,9 @@ class DuckDBEngine(Engine):
     def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:
         with self.connect() as connection:
             self.bind(connection, inputs)
-            relation = connection.sql(sql)
-            return [(name, str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True)]
+            # DESCRIBE keeps the statement's own line numbers in errors (the relation API drops them).
+            rows = connection.execute(f"describe {sql}").fetchall()
+            return [(str(row[0]), str(row[1])) for row in rows]
 
     def write_parquet(
         self, sql: str, inputs: dict[str, Input], columns: list[Column], directory: str

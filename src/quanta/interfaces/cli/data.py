@@ -61,7 +61,8 @@ def build(
             elif r.status == "skipped":
                 render.out.print(f"  [dim]= {r.product_id} unchanged, skipped[/dim]")
             else:
-                render.out.print(f"  [red]✗ {r.product_id}[/red] {r.status}: {render.escape(r.error or '')}")
+                error = (r.error or "").removeprefix(f"{r.product_id}: ")
+                render.out.print(f"  [red]✗ {r.product_id}[/red] {r.status}: {render.escape(error)}")
                 if r.hint:
                     render.out.print(f"    [cyan]hint:[/cyan] {render.escape(r.hint)}")
         done = sum(r.status == "published" for r in results)
