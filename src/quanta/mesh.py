@@ -407,14 +407,8 @@ class Mesh:
             created_at=datetime.now(UTC),
             created_by=self.settings.user,
         )
-        self.registry.record_publish(record)
+        self.registry.record_publish(record, event="product.rolled_back")
         self.warehouse.set_current(product_id, port, snapshot)
-        self.registry.append_event(
-            "product.rolled_back",
-            product_id,
-            self.settings.user,
-            {"to_run": target.run_id, "version": target.version, "snapshot": snapshot},
-        )
         return record
 
 

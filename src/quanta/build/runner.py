@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +36,8 @@ from quanta.spec.loader import LoadedProduct
 from quanta.storage import Warehouse
 from quanta.storage.types import iceberg_type, sql_type
 
-LEASE = timedelta(hours=2)
+LEASE = timedelta(minutes=2)
+HEARTBEAT_SECONDS = 30.0
 FAULT_ENV = "QUANTA_FAULT_INJECT"
 """Crash-safety tests set this to a stage name; the build process then kills itself there (SIGKILL)."""
 Progress = Callable[[str, str], None]
@@ -52,6 +56,26 @@ class BuildResult:
     error: str | None = None
     hint: str | None = None
     seconds: float = 0.0
+
+
+class _Heartbeat:
+    """Keeps a build's lease alive while it runs, so a dead build's lease expires within minutes."""
+
+    def __init__(self, registry: Registry, lease: str, owner: str) -> None:
+        self._registry, self._lease, self._owner = registry, lease, owner
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease {lease}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self._registry.renew(self._lease, self._owner, LEASE)
 
 
 @dataclass
@@ -84,9 +108,13 @@ def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
             f"{product.id} is already being built", hint="wait for that build, or see quanta runs"
         )
     version = product.version or "0.0.0"
-    ctx.registry.start_run(run_id, product.id, version, ctx.trigger)
+    ctx.registry.start_run(
+        run_id, product.id, version, ctx.trigger, pid=os.getpid(), host=socket.gethostname()
+    )
+    heartbeat = _Heartbeat(ctx.registry, lease, run_id)
+    heartbeat.start()
     try:
-        _repair(ctx, product.id)
+        _repair(ctx, loaded)
         result = _build(ctx, loaded, run_id, version)
     except QuantaError as exc:  # sources, storage, engines: every known failure is this product's result
         message = exc.message if exc.message.startswith(product.id) else f"{product.id}: {exc.message}"
@@ -97,20 +125,26 @@ def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
         ctx.registry.finish_run(run_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
         raise
     finally:
+        heartbeat.stop()
         ctx.registry.release(lease, run_id)
     seconds = (datetime.now(UTC) - started).total_seconds()
     return BuildResult(**{**result.__dict__, "seconds": seconds})
 
 
-def _repair(ctx: BuildContext, product_id: str) -> None:
-    """If a crash left Iceberg behind the registry (publish recorded, pointer not moved), catch up."""
+def _repair(ctx: BuildContext, loaded: LoadedProduct) -> None:
+    """Undo what a killed build left behind: move Iceberg's pointer to the recorded publish and drop
+    unfinished staging branches (their data was never audited, so it is never published)."""
+    product_id = loaded.product.id
     last = ctx.registry.current_publish(product_id)
-    for port, snapshot in (last.snapshots if last else {}).items():
-        if (
-            ctx.warehouse.exists(product_id, port)
-            and ctx.warehouse.current_snapshot(product_id, port) != snapshot
-        ):
-            ctx.warehouse.set_current(product_id, port, snapshot)
+    recorded = last.snapshots if last else {}
+    for port in loaded.product.output_ports or []:
+        if not ctx.warehouse.exists(product_id, port.name):
+            continue
+        snapshot = recorded.get(port.name)
+        if snapshot is not None and ctx.warehouse.current_snapshot(product_id, port.name) != snapshot:
+            ctx.warehouse.set_current(product_id, port.name, snapshot)
+        for run in ctx.warehouse.staged_runs(product_id, port.name):
+            ctx.warehouse.discard_stage(product_id, port.name, run)
 
 
 def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) -> BuildResult:
@@ -283,9 +317,10 @@ def _write_audit_publish(
     try:
         files = engine.write_parquet(transform.sql, inputs, columns, str(directory))
     except Exception as exc:  # engine errors carry the useful text; translate them once, here
+        error = sql_error(product_id, transform, exc, ", ".join(sorted(inputs)))
         if "Conversion Error" in str(exc) or "Could not convert" in str(exc):
-            raise _cast_error(engine, transform, inputs, columns, loaded, port) from None
-        raise sql_error(product_id, transform, exc, ", ".join(sorted(inputs))) from None
+            error = _cast_error(engine, transform, inputs, columns, loaded, port) or error
+        raise error from None
     _fault("written")
     properties = {"quanta.run-id": run_id, "quanta.product": product_id, "quanta.version": version}
     snapshot = ctx.warehouse.stage(product_id, port, run_id, files, append=appending, properties=properties)
@@ -334,12 +369,6 @@ def _write_audit_publish(
     _fault("recorded")
     ctx.warehouse.publish(product_id, port, run_id, snapshot)
     _fault("published")
-    ctx.registry.append_event(
-        "product.published",
-        product_id,
-        ctx.actor,
-        {"run": run_id, "version": version, "snapshot": snapshot, "rows": rows[port]},
-    )
     return BuildResult(product_id, "published", run_id, version, rows, checks)
 
 
@@ -391,14 +420,20 @@ def _cast_error(
     columns: list[Column],
     loaded: LoadedProduct,
     port: str,
-) -> BuildError:
-    """Which columns hold values the contract's types cannot take, with an example of each."""
+) -> BuildError | None:
+    """Which columns hold values the contract's types cannot take, with an example of each; None when
+    the failing cast is the transform's own (then the engine's positioned error says more)."""
     parts = []
     for c in columns:
         name = _quote(c.name)
         misfit = f"{name} is not null and try_cast({name} as {c.sql_type}) is null"
         parts.append(f"count(*) filter (where {misfit}), min({name}::varchar) filter (where {misfit})")
-    row = engine.query(f"select {', '.join(parts)} from ({transform.sql}\n) as result", inputs).to_pylist()[0]
+    try:
+        row = engine.query(
+            f"select {', '.join(parts)} from ({transform.sql}\n) as result", inputs
+        ).to_pylist()[0]
+    except Exception:  # the transform itself fails to run: not the contract's cast
+        return None
     values = list(row.values())
     bad = [
         f"{c.name} ({values[2 * i]:,} value(s) such as {values[2 * i + 1]!r} are not {c.sql_type})"
@@ -409,7 +444,9 @@ def _cast_error(
     files = [f"transform {transform.file}"] if transform.file else []
     files += [f"contract {loaded.folder / output.contract}"] if output and output.contract else []
     where = f" ({', '.join(files)})" if files else ""
-    found = "; ".join(bad) or "see the engine error"
+    if not bad:
+        return None
+    found = "; ".join(bad)
     return BuildError(
         f"{loaded.product.id}: the data does not fit the contract's types: {found}{where}",
         hint="cast or clean these columns in the transform, or fix the contract's logicalType/physicalType",

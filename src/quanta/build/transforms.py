@@ -107,7 +107,14 @@ def _to_arrow(result: Any) -> Any:
 def sql_error(product_id: str, transform: Transform, exc: Exception, source: str) -> BuildError:
     """An engine error as a positioned build error: the line in the .sql file when there is one."""
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    lines = text.splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    # DuckDB puts the telling detail (which value, which column) on later lines.
+    detail = [
+        line.strip() for line in lines[1:] if "Could not convert" in line or "Error when converting" in line
+    ]
+    if detail:
+        first = f"{first}: {detail[0]}"
     match = _LINE.search(text)
     where = ""
     if transform.file is not None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 
 from quanta.errors import NotFoundError
-from quanta.registry.models import BuildRun, Lock, Publish, utcnow
+from quanta.registry.models import BuildRun, Event, Lock, Publish, utcnow
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -81,10 +81,17 @@ class PublishingStore:
     def session(self) -> AbstractContextManager[Session]:  # provided by Registry
         raise NotImplementedError
 
-    def start_run(self, run_id: str, product_id: str, version: str, trigger: str) -> None:
+    def start_run(self, run_id: str, product_id: str, version: str, trigger: str, **details: Any) -> None:
         with self.session() as s:
             s.add(
-                BuildRun(id=run_id, product_id=product_id, version=version, status="running", trigger=trigger)
+                BuildRun(
+                    id=run_id,
+                    product_id=product_id,
+                    version=version,
+                    status="running",
+                    trigger=trigger,
+                    details=details,
+                )
             )
 
     def finish_run(self, run_id: str, status: str, error: str | None = None, **details: Any) -> None:
@@ -107,6 +114,11 @@ class PublishingStore:
         with self.session() as s:
             held = s.get(Lock, f"build:{product_id}")
             alive = held.owner if held and held.expires_at > utcnow() else None
+            holder = s.get(BuildRun, alive) if alive else None
+            if held is not None and holder is not None and _dead_here(holder.details):
+                # The holder ran on this machine and its process is gone: no need to wait for the lease.
+                s.delete(held)
+                alive = None
             rows = list(
                 s.scalars(
                     select(BuildRun).where(BuildRun.product_id == product_id, BuildRun.status == "running")
@@ -121,8 +133,23 @@ class PublishingStore:
                 )
             return [r.id for r in crashed]
 
-    def record_publish(self, record: PublishRecord) -> None:
+    def record_publish(self, record: PublishRecord, event: str = "product.published") -> None:
+        """Record a publish and its event in one transaction: both exist or neither does."""
         with self.session() as s:
+            s.add(
+                Event(
+                    kind=event,
+                    subject=record.product_id,
+                    actor=record.created_by,
+                    payload={
+                        "run": record.run_id,
+                        "version": record.version,
+                        "snapshots": record.snapshots,
+                        "rows": record.rows,
+                        "inputs": record.inputs,
+                    },
+                )
+            )
             s.add(
                 Publish(
                     product_id=record.product_id,
@@ -176,3 +203,20 @@ class PublishingStore:
     def release(self, name: str, owner: str) -> None:
         with self.session() as s:
             s.execute(delete(Lock).where(Lock.name == name, Lock.owner == owner))
+
+
+def _dead_here(details: dict[str, Any]) -> bool:
+    """True when a run's process was on this host and no longer exists."""
+    import os
+    import socket
+
+    pid, host = details.get("pid"), details.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

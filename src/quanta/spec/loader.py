@@ -223,23 +223,27 @@ def _type_args(tp: Any) -> list[Any]:
     return out
 
 
-def load_contract_doc(doc: Document) -> LoadedContract:
-    """Validate a contract document against the official ODCS schema of its apiVersion, then model it."""
-    data = _require_mapping(doc, "an ODCS data contract")
+def validate_standard(doc: Document, kind: str) -> dict[str, Any]:
+    """Check a document against the official schema (``odcs`` or ``odps``) of its apiVersion."""
+    data = _require_mapping(doc, f"an {kind.upper()} document")
     api_version = data.get("apiVersion")
-    schema_file, reason = schema_for("odcs", api_version if isinstance(api_version, str) else None)
+    schema_file, reason = schema_for(kind, api_version if isinstance(api_version, str) else None)
     if schema_file is None:
-        raise SpecError(
-            [doc.problem(("apiVersion",), f"unsupported ODCS apiVersion {api_version!r}", reason)]
-        )
+        message = f"unsupported {kind.upper()} apiVersion {api_version!r}"
+        raise SpecError([doc.problem(("apiVersion",), message, reason)])
     problems = validate_document(doc, schema_file)
     if problems:
         raise SpecError(problems)
+    return data
+
+
+def load_contract_doc(doc: Document) -> LoadedContract:
+    """Validate a contract document against the official ODCS schema of its apiVersion, then model it."""
+    data = validate_standard(doc, "odcs")
     try:
-        contract = Contract.model_validate(data)
+        return LoadedContract(Contract.model_validate(data), doc)
     except ValidationError as exc:
         raise SpecError(pydantic_problems(doc, exc)) from None
-    return LoadedContract(contract, doc)
 
 
 def load_product_doc(doc: Document) -> DataProduct:
@@ -255,17 +259,7 @@ def load_odps_doc(doc: Document) -> LoadedProduct:
     """A plain ODPS document: official schema first, then read as a descriptor (Quanta fields lifted)."""
     from quanta.spec.formats.odps import from_odps
 
-    data = _require_mapping(doc, "an ODPS data product")
-    schema_file, reason = schema_for(
-        "odps", data.get("apiVersion") if isinstance(data.get("apiVersion"), str) else None
-    )
-    if schema_file is None:
-        raise SpecError(
-            [doc.problem(("apiVersion",), f"unsupported ODPS apiVersion {data.get('apiVersion')!r}", reason)]
-        )
-    problems = validate_document(doc, schema_file)
-    if problems:
-        raise SpecError(problems)
+    data = validate_standard(doc, "odps")
     try:
         return LoadedProduct(DataProduct.model_validate(from_odps(data)), doc)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from quanta.errors import Problem
+from quanta.spec.contract import COMPARATORS as _COMPARATORS
 from quanta.spec.yamlsource import Document, JsonPath
 
 ODCS_VERSIONS = {
@@ -143,18 +144,6 @@ def _one_of_problem(doc: Document, error: Any, path: JsonPath, best: Any, schema
         sub_path: JsonPath = (*path, *best.relative_path)
         return doc.problem(sub_path, inner.message, inner.hint)
     return doc.problem(path, error.message)
-
-
-_COMPARATORS = (
-    "mustBe",
-    "mustNotBe",
-    "mustBeGreaterThan",
-    "mustBeGreaterOrEqualTo",
-    "mustBeLessThan",
-    "mustBeLessOrEqualTo",
-    "mustBeBetween",
-    "mustNotBeBetween",
-)
 
 
 def _comparator_problem(doc: Document, error: Any, path: JsonPath) -> Problem:

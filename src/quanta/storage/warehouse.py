@@ -241,6 +241,11 @@ class Warehouse:
                 )
         return sorted(out, key=lambda q: q.at)
 
+    def staged_runs(self, product_id: str, port: str) -> list[str]:
+        """Runs with a ``wap-`` branch: builds in progress, or killed before they finished."""
+        refs = self.table(product_id, port).refs()
+        return sorted(name.removeprefix(STAGE_PREFIX) for name in refs if name.startswith(STAGE_PREFIX))
+
     def discard_stage(self, product_id: str, port: str, run_id: str) -> None:
         table = self.table(product_id, port)
         if STAGE_PREFIX + run_id in table.refs():
