@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from quanta.build.transforms import BuildError, Transform, load_transform, run_python, sql_error
-from quanta.contracts import Run, test_object
+from quanta.contracts import Run, check_object
 from quanta.engines import Engine, Input, get_engine
 from quanta.engines.base import Column
 from quanta.errors import QuantaError
@@ -326,7 +326,8 @@ def _write_audit_publish(
     snapshot = ctx.warehouse.stage(product_id, port, run_id, files, append=appending, properties=properties)
     _fault("staged")
     ctx.say(product_id, "auditing")
-    run = test_object(contract, obj, engine, ctx.warehouse.scan(product_id, port, snapshot))
+    stats = ctx.warehouse.column_stats(product_id, port, snapshot)
+    run = check_object(contract, obj, engine, ctx.warehouse.scan(product_id, port, snapshot), stats)
     checks = {"summary": run.summary(), "checks": [c.to_dict() for c in run.checks]}
     rows = {port: ctx.warehouse.rows(product_id, port, snapshot)}
     if not run.passed:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quanta.contracts.run import Check, Run, Verdict
-from quanta.engines.base import Engine, Input
+from quanta.engines.base import ColumnStats, Engine, Input
 from quanta.spec.contract import Contract, QualityRule, SchemaObject, SchemaProperty
 
 MISSING_DEFAULT = [None, "", "N/A", "n/a", "NULL", "null"]
@@ -30,6 +30,10 @@ class Metric:
     severity: str = "error"
     dimension: str | None = None
     percent: bool = False
+    exact: str | None = None
+    """A slower exact expression, run only when the fast one reports a problem (hash collisions)."""
+    proven: Callable[[ColumnStats], bool] | None = None
+    """Proves the metric is 0 from table metadata alone (null counts, bounds), so no scan is needed."""
 
 
 def q(identifier: str) -> str:
@@ -96,6 +100,7 @@ def property_metrics(obj: SchemaObject, prop: SchemaProperty) -> list[Metric]:
                 "required",
                 name,
                 must_be_zero,
+                proven=lambda s: s.nulls == 0,
             )
         )
     if prop.unique:
@@ -126,6 +131,7 @@ def property_metrics(obj: SchemaObject, prop: SchemaProperty) -> list[Metric]:
                     "range",
                     name,
                     must_be_zero,
+                    proven=_bound_proof(option, options[option]),
                 )
             )
     for option, op in (("minLength", "<"), ("maxLength", ">")):
@@ -152,6 +158,40 @@ def property_metrics(obj: SchemaObject, prop: SchemaProperty) -> list[Metric]:
     return out
 
 
+def _bound_proof(option: str, bound: Any) -> Callable[[ColumnStats], bool]:
+    """Whether the column's min/max from metadata already satisfy ``option: bound``."""
+
+    def proof(stats: ColumnStats) -> bool:
+        low, high = stats.lower, stats.upper
+        if low is None or high is None:
+            return False
+        try:
+            limit = _like(low, bound)
+            if option == "minimum":
+                return bool(low >= limit)
+            if option == "exclusiveMinimum":
+                return bool(low > limit)
+            if option == "maximum":
+                return bool(high <= _like(high, bound))
+            return bool(high < _like(high, bound))
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+
+    return proof
+
+
+def _like(sample: Any, bound: Any) -> Any:
+    """``bound`` as the type of ``sample`` (dates, decimals), so they compare exactly."""
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(sample, date):
+        return date.fromisoformat(str(bound))
+    if isinstance(sample, Decimal):
+        return Decimal(str(bound))
+    return bound
+
+
 def _cast_type(prop: SchemaProperty) -> str:
     return {"date": "DATE", "timestamp": "TIMESTAMP", "time": "TIME"}.get(prop.logical_type or "", "DOUBLE")
 
@@ -162,6 +202,7 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
     col = q(prop.column) if prop else None
     metric = rule.metric or rule.rule
     expression: str | None = None
+    exact: str | None = None
     if metric == "rowCount":
         expression = "count(*)"
     elif metric == "nullValues" and col:
@@ -181,9 +222,14 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
     elif metric == "duplicateValues":
         columns = [q(c) for c in args.get("properties", [])] or ([col] if col else [])
         if columns:
-            key = columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
             present = " and ".join(f"{c} is not null" for c in columns)
-            expression = f"count(*) filter (where {present}) - count(distinct {key})"
+            if len(columns) == 1:
+                expression = f"count(*) filter (where {present}) - count(distinct {columns[0]})"
+            else:
+                # Hashing a composite key halves the cost; a collision can only report a duplicate that
+                # is not there, never hide one, so a non-zero count is confirmed exactly.
+                expression = f"count(*) filter (where {present}) - count(distinct hash({', '.join(columns)}))"
+                exact = f"count(*) filter (where {present}) - count(distinct ({', '.join(columns)}))"
     if expression is None:
         return None
     where = prop.column if prop else obj.name
@@ -196,6 +242,7 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
         severity=rule.severity or "error",
         dimension=rule.dimension,
         percent=rule.unit == "percent" and metric != "rowCount",
+        exact=exact,
     )
 
 
@@ -219,6 +266,7 @@ def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[QualityRule]]
                     "primaryKey",
                     None,
                     must_be_zero,
+                    exact=found.exact,
                 )
             )
     elif keys and not keys[0].unique:
@@ -247,16 +295,35 @@ def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[QualityRule]]
     return metrics, sql_rules
 
 
-def test_object(contract: Contract, obj: SchemaObject, engine: Engine, data: Input) -> Run:
-    """Test one table against one contract object: one scan for every count-style rule."""
+def check_object(
+    contract: Contract,
+    obj: SchemaObject,
+    engine: Engine,
+    data: Input,
+    stats: dict[str, ColumnStats] | None = None,
+) -> Run:
+    """Test one table against one contract object: one scan for every count-style rule, minus those
+    the table's metadata already answers (``stats``: null counts and bounds per column)."""
     metrics, sql_rules = compile_metrics(obj)
     run = Run(contract.id)
     inputs = {obj.name: data}
-    select = ", ".join(["count(*) as m0", *(f"{m.expression} as m{i}" for i, m in enumerate(metrics, 1))])
-    row = engine.query(f"select {select} from {q(obj.name)}", inputs).to_pylist()[0]
-    values = list(row.values())
-    rows = int(values[0])
-    for metric, value in zip(metrics, values[1:], strict=True):
+    known = stats or {}
+    from_metadata = {
+        id(m) for m in metrics if m.proven is not None and m.column in known and m.proven(known[m.column])
+    }
+    # Rules that measure the same thing (a primary key and a duplicateValues rule on the same columns)
+    # share one expression: the engine does not always spot that, and distinct counts are the cost.
+    scanned = [m for m in metrics if id(m) not in from_metadata]
+    expressions = list(dict.fromkeys(["count(*)", *(m.expression for m in scanned)]))
+    select = ", ".join(f"{e} as m{i}" for i, e in enumerate(expressions))
+    row = list(engine.query(f"select {select} from {q(obj.name)}", inputs).to_pylist()[0].values())
+    rows = int(row[0])
+    values = [0 if id(m) in from_metadata else row[expressions.index(m.expression)] for m in metrics]
+    for metric, fast in zip(metrics, values, strict=True):
+        value = fast
+        if metric.exact and fast:
+            exact = engine.query(f"select {metric.exact} as m from {q(obj.name)}", inputs)
+            value = exact.column(0)[0].as_py()
         measured = (float(value) * 100 / rows if rows else 0.0) if metric.percent else value
         ok, threshold = metric.judge(measured, rows)
         verdict = _verdict(ok, metric.severity)
@@ -271,6 +338,7 @@ def test_object(contract: Contract, obj: SchemaObject, engine: Engine, data: Inp
                 metric.column,
                 metric.severity,
                 metric.dimension,
+                "answered from table metadata" if id(metric) in from_metadata else None,
             )
         )
     for rule in sql_rules:

@@ -20,6 +20,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ColumnStats:
+    """What table metadata already knows about a column of a snapshot (None: not known)."""
+
+    rows: int
+    nulls: int | None
+    lower: Any
+    upper: Any
+
+
+@dataclass(frozen=True)
 class TableScan:
     """Parquet files planned from an Iceberg snapshot, read by field id so renamed columns stay right."""
 

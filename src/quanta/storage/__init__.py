@@ -1,6 +1,6 @@
 """Tables as Apache Iceberg (PyIceberg ``SqlCatalog``); snapshots are product versions."""
 
 from quanta.storage.types import StorageError
-from quanta.storage.warehouse import Quarantined, Snapshot, Warehouse
+from quanta.storage.warehouse import ColumnStats, Quarantined, Snapshot, Warehouse
 
-__all__ = ["Quarantined", "Snapshot", "StorageError", "Warehouse"]
+__all__ = ["ColumnStats", "Quarantined", "Snapshot", "StorageError", "Warehouse"]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quanta.engines.base import Column, TableScan
+from quanta.engines.base import Column, ColumnStats, TableScan
 from quanta.storage.types import StorageError, can_widen, iceberg_type, sql_type
 
 if TYPE_CHECKING:
@@ -283,6 +283,30 @@ class Warehouse:
         ]
         return TableScan(files=files, columns=columns)
 
+    def column_stats(self, product_id: str, port: str, snapshot_id: int) -> dict[str, ColumnStats]:
+        """Null counts and bounds per column from the manifests: answers some checks without a scan."""
+        from pyiceberg.conversions import from_bytes
+
+        table = self.table(product_id, port)
+        files = [task.file for task in table.scan(snapshot_id=snapshot_id).plan_files()]
+        rows = sum(f.record_count for f in files)
+        stats: dict[str, ColumnStats] = {}
+        for field in table.schema().fields:
+            fid = field.field_id
+            nulls = [(f.null_value_counts or {}).get(fid) for f in files]
+            lowers = [(f.lower_bounds or {}).get(fid) for f in files]
+            uppers = [(f.upper_bounds or {}).get(fid) for f in files]
+            known = all(n is not None for n in nulls)
+            bounded = files and all(b is not None for b in lowers + uppers) and _comparable(field.field_type)
+            kind: Any = field.field_type
+            stats[field.name] = ColumnStats(
+                rows,
+                sum(n for n in nulls if n is not None) if known else None,
+                min(_value(kind, from_bytes(kind, b)) for b in lowers if b is not None) if bounded else None,
+                max(_value(kind, from_bytes(kind, b)) for b in uppers if b is not None) if bounded else None,
+            )
+        return stats
+
     def rows(self, product_id: str, port: str, snapshot_id: int) -> int:
         table = self.table(product_id, port)
         snap = table.snapshot_by_id(snapshot_id)
@@ -292,3 +316,20 @@ class Warehouse:
 
 def _local_path(uri: str) -> str:
     return uri.removeprefix("file://")
+
+
+def _comparable(kind: Any) -> bool:
+    """Types whose manifest bounds are exact (string bounds may be truncated)."""
+    from pyiceberg import types as t
+
+    return isinstance(kind, (t.IntegerType, t.LongType, t.FloatType, t.DoubleType, t.DecimalType, t.DateType))
+
+
+def _value(kind: Any, raw: Any) -> Any:
+    from datetime import date, timedelta
+
+    from pyiceberg import types as t
+
+    if isinstance(kind, t.DateType) and isinstance(raw, int):
+        return date(1970, 1, 1) + timedelta(days=raw)
+    return raw
