@@ -391,3 +391,10 @@ def _head_revision() -> str:
     head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None
     return head
+
+
+def test_fingerprints_do_not_depend_on_number_spelling() -> None:
+    from quanta.registry import fingerprint
+
+    assert fingerprint({"a": [1.0, {"b": 0.0}]}) == fingerprint({"a": [1, {"b": 0}]})
+    assert fingerprint({"a": 1.5}) != fingerprint({"a": 1})

@@ -24,8 +24,20 @@ from quanta.spec.product import DataProduct
 
 
 def fingerprint(data: Any) -> str:
-    """Stable content hash of a JSON-able document."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """Stable content hash of a JSON-able document (1 and 1.0 are the same number)."""
+    return hashlib.sha256(
+        json.dumps(_canonical(data), sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def _canonical(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _canonical(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_canonical(v) for v in data]
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    return data
 
 
 @dataclass(frozen=True)
