@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from quanta.build.runner import BuildResult
     from quanta.build.scheduler import Schedule
+    from quanta.contracts import Run
     from quanta.registry.publishing import PublishRecord, RunRecord
     from quanta.storage import Quarantined, Warehouse
 
@@ -320,6 +321,81 @@ class Mesh:
             return []
         return self.build([s.product_id for s in due], trigger="schedule")
 
+    def test(
+        self, target: str, *, server: str | None = None, kinds: set[str] | None = None
+    ) -> dict[str, Run]:
+        """Test data against its contract: a contract file (on one of its ``servers``) or a registered
+        product (its current publish). ``kinds`` limits the checks: schema, quality, sla."""
+        path = Path(target)
+        if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
+            return self._test_file(path, server, kinds)
+        return {target: self._test_product(target, kinds)}
+
+    def _test_file(self, path: Path, server_name: str | None, kinds: set[str] | None) -> dict[str, Run]:
+        from quanta.build.sources import reader_for
+        from quanta.contracts.servers import DuckDBTable, choose_server, targets
+        from quanta.engines import get_engine
+        from quanta.engines.duckdb import DuckDBEngine
+        from quanta.spec.formats import importer
+        from quanta.spec.loader import detect_kind, load_contract_text
+        from quanta.spec.yamlsource import load_file
+
+        doc = load_file(path)
+        if detect_kind(doc) == "dcs":  # a drop-in for datacontract test: read DCS files too
+            contract = load_contract_text(
+                importer("dcs").import_text(doc.text, str(path)), str(path)
+            ).contract
+        else:
+            contract = load_contract_text(doc.text, str(path)).contract
+        server = choose_server(contract, server_name)
+        engine = get_engine()
+        inputs: dict[str, Any] = {}
+        for name, where in targets(contract, server, path.parent).items():
+            if isinstance(where, DuckDBTable):
+                assert isinstance(engine, DuckDBEngine)
+                from quanta.engines.base import ArrowInput
+
+                inputs[name] = ArrowInput(engine.read_table(where.database, where.schema, where.table))
+            else:
+                data = reader_for(where).read(where, root=path.parent)
+                inputs[name] = _materialized(data)
+        return {str(path): _run_all(contract, engine, inputs, None, kinds)}
+
+    def _test_product(self, ref: str, kinds: set[str] | None) -> Run:
+        from quanta.engines import get_engine
+
+        product_id, port, snapshot, publish = self.resolve(ref)
+        contract = Contract.model_validate(self.registry.port_contracts(product_id, publish.version)[port])
+        inputs = {**self._related_tables(contract, product_id)}
+        inputs.update(
+            {obj.name: self.warehouse.scan(product_id, port, snapshot) for obj in contract.objects[:1]}
+        )
+        stats = self.warehouse.column_stats(product_id, port, snapshot)
+        history = [p.created_at for p in self.registry.publishes(product_id)]
+        return _run_all(contract, get_engine(), inputs, stats, kinds, history)
+
+    def _related_tables(self, contract: Contract, product_id: str) -> dict[str, Any]:
+        """Tables that relationships point to (``to: customers.customer_id``), found among the other
+        products by the name of their contract's schema object; ambiguous names are left out."""
+        from quanta.contracts.metrics import relationship_metrics
+
+        wanted = {table for obj in contract.objects for _, table in relationship_metrics(obj)}
+        found: dict[str, list[tuple[str, str]]] = {}
+        for other in self.products():
+            if other.id == product_id or not wanted:
+                continue
+            for port, document in self.registry.port_contracts(other.id).items():
+                for obj in document.get("schema") or []:
+                    if obj.get("name") in wanted:
+                        found.setdefault(obj["name"], []).append((other.id, port))
+        tables: dict[str, Any] = {}
+        for name, owners in found.items():
+            if len(owners) == 1 and self.registry.current_publish(owners[0][0]) is not None:
+                other_id, port = owners[0]
+                _, _, snapshot, _ = self.resolve(other_id)
+                tables[name] = self.warehouse.scan(other_id, port, snapshot)
+        return tables
+
     def runs(self, product_id: str | None = None, limit: int = 50) -> list[RunRecord]:
         return self.registry.runs(product_id, limit)
 
@@ -454,3 +530,42 @@ def _pick_publish(publishes: list[PublishRecord], at: str, product_id: str) -> P
     if not before:
         raise NotFoundError(f"{product_id} had no published data at {at}", hint="pick a later time")
     return before[-1]
+
+
+def _materialized(data: Any) -> Any:
+    """Streams can be read once; a test reads each table several times."""
+    from quanta.engines.base import ArrowInput
+
+    if isinstance(data, ArrowInput) and hasattr(data.data, "read_all"):
+        return ArrowInput(data.data.read_all())
+    return data
+
+
+def _run_all(
+    contract: Contract,
+    engine: Any,
+    inputs: dict[str, Any],
+    stats: dict[str, Any] | None,
+    kinds: set[str] | None,
+    history: list[datetime] | None = None,
+) -> Run:
+    """Every object's checks, then the SLA checks, filtered to the kinds asked for."""
+    from quanta.contracts import Run, check_object
+    from quanta.contracts.sla import sla_checks
+
+    wanted = kinds or {"schema", "quality", "sla"}
+    run = Run(contract.id)
+    for obj in contract.objects:
+        if obj.name in inputs:
+            found = check_object(contract, obj, engine, inputs[obj.name], stats, related=inputs)
+            run.checks += [c for c in found.checks if _kind_group(c.kind) in wanted]
+    if "sla" in wanted:
+        run.checks += sla_checks(contract, engine, inputs, history)
+    return run
+
+
+_SCHEMA_KINDS = {"required", "unique", "enum", "range", "length", "pattern", "primaryKey", "relationship"}
+
+
+def _kind_group(kind: str) -> str:
+    return "schema" if kind in _SCHEMA_KINDS else "quality"

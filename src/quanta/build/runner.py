@@ -327,7 +327,9 @@ def _write_audit_publish(
     _fault("staged")
     ctx.say(product_id, "auditing")
     stats = ctx.warehouse.column_stats(product_id, port, snapshot)
-    run = check_object(contract, obj, engine, ctx.warehouse.scan(product_id, port, snapshot), stats)
+    staged = ctx.warehouse.scan(product_id, port, snapshot)
+    # Relationships can be checked against the product's own inputs, by port name.
+    run = check_object(contract, obj, engine, staged, stats, related=inputs)
     checks = {"summary": run.summary(), "checks": [c.to_dict() for c in run.checks]}
     rows = {port: ctx.warehouse.rows(product_id, port, snapshot)}
     if not run.passed:

@@ -22,6 +22,7 @@ class Check:
     severity: str = "error"
     dimension: str | None = None
     message: str | None = None
+    samples: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -76,6 +76,14 @@ class DuckDBEngine(Engine):
             )
         return sorted(str(p) for p in Path(directory).glob("*.parquet"))
 
+    def read_table(self, database: str, schema: str | None, table: str) -> pa.Table:
+        """All rows of a table in a DuckDB database file, opened read-only."""
+        import duckdb
+
+        name = f"{_quote(schema)}.{_quote(table)}" if schema else _quote(table)
+        with duckdb.connect(database, read_only=True) as connection:
+            return connection.sql(f"select * from {name}").to_arrow_table()
+
     def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
         connection = self.connect()
         self.bind(connection, inputs)

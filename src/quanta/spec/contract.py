@@ -32,6 +32,13 @@ class OdcsModel(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 
+    def custom(self, name: str, default: Any = None) -> Any:
+        """Value of the custom property ``name`` (on elements that have ``customProperties``)."""
+        for prop in getattr(self, "custom_properties", None) or []:
+            if prop.property == name:
+                return prop.value
+        return default
+
     def to_dict(self) -> dict[str, Any]:
         """Only the fields the author set, under their ODCS names, in reading order."""
         tidy: dict[str, Any] = tidy_order(self.model_dump(by_alias=True, exclude_unset=True, mode="json"))
@@ -59,13 +66,6 @@ class Described(OdcsModel):
     tags: list[str] | None = None
     custom_properties: list[CustomProperty] | None = None
     authoritative_definitions: list[AuthoritativeDefinition] | None = None
-
-    def custom(self, name: str, default: Any = None) -> Any:
-        """Value of the custom property ``name``."""
-        for prop in self.custom_properties or []:
-            if prop.property == name:
-                return prop.value
-        return default
 
 
 class ContractDescription(OdcsModel):

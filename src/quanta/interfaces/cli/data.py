@@ -331,3 +331,75 @@ def schedule_run(
         if once:
             return
         time.sleep(interval)
+
+
+@app.command()
+def test(
+    target: Annotated[
+        str, typer.Argument(help="A contract file (ODCS or DCS) with servers, or a product id.")
+    ],
+    server: Annotated[
+        str | None, typer.Option(help="Which of the contract's servers (default: the first).")
+    ] = None,
+    checks: Annotated[
+        str, typer.Option(help="Comma-separated: schema, quality, sla.")
+    ] = "schema,quality,sla",
+    output: Annotated[str, typer.Option("--output", "-o", help="table, json or junit.")] = "table",
+    output_file: Annotated[Path | None, typer.Option("--output-file", help="Write the report here.")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Test data against its contract; exit 1 when an error-severity check fails (like datacontract test)."""
+    from quanta.contracts.report import junit
+
+    kinds = {k.strip() for k in checks.split(",") if k.strip()}
+    unknown = kinds - {"schema", "quality", "sla"}
+    if unknown:
+        raise typer.BadParameter(f"unknown check kinds {sorted(unknown)}; use schema, quality, sla")
+    runs = open_mesh(required=False).test(target, server=server, kinds=kinds)
+    fmt = "json" if json_ else output
+    if fmt == "junit":
+        text = junit(runs)
+        if output_file:
+            output_file.write_text(text)
+        else:
+            sys.stdout.write(text)
+    elif fmt == "json":
+        payload = {
+            "ok": all(r.passed for r in runs.values()),
+            "results": {
+                t: {
+                    "contract": r.contract_id,
+                    "summary": r.summary(),
+                    "checks": [c.to_dict() for c in r.checks],
+                }
+                for t, r in runs.items()
+            },
+        }
+        render.emit_json(payload)
+    else:
+        _print_runs(runs)
+    if not all(r.passed for r in runs.values()):
+        raise typer.Exit(1)
+
+
+def _print_runs(runs: dict[str, Any]) -> None:
+    colours = {"passed": "green", "failed": "red", "error": "red", "warning": "yellow"}
+    for target, run in runs.items():
+        render.table(
+            f"{target} ({run.contract_id})",
+            ["result", "check", "object", "measured", "expected", "note"],
+            [(c.verdict, c.name, c.object, c.measured, c.threshold, c.message or "") for c in run.checks],
+        )
+        for check in run.failures:
+            if check.samples:
+                render.out.print(
+                    f"[{colours['failed']}]sample rows failing '{render.escape(check.name)}':[/]"
+                )
+                render.table(None, list(check.samples[0]), [list(r.values()) for r in check.samples])
+        summary = run.summary()
+        mark = "[green]✓[/green]" if run.passed else "[red]✗[/red]"
+        render.out.print(
+            f"{mark} {summary['passed']} passed, {summary['failed']} failed, "
+            f"{summary['warning']} warnings, {summary['error']} errors"
+        )

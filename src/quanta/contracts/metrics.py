@@ -1,0 +1,299 @@
+"""Compile a contract object's rules into aggregate expressions over one table.
+
+Count-style rules (required, unique, enums, ranges, lengths, patterns, the ODCS library metrics,
+relationships) become ``count(*) FILTER (WHERE <predicate>)`` expressions of a single ``SELECT``, so
+the data is read once however many rules there are. The row predicate is kept to fetch sample rows
+of a failed check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from quanta.engines.base import ColumnStats
+from quanta.spec.contract import QualityRule, SchemaObject, SchemaProperty
+
+MISSING_DEFAULT = [None, "", "N/A", "n/a", "NULL", "null"]
+Judge = Callable[[Any, int], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One aggregate expression and how its value becomes a check."""
+
+    expression: str
+    name: str
+    kind: str
+    column: str | None
+    judge: Judge
+    severity: str = "error"
+    dimension: str | None = None
+    percent: bool = False
+    exact: str | None = None
+    """A slower exact expression, run only when the fast one reports a problem (hash collisions)."""
+    proven: Callable[[ColumnStats], bool] | None = None
+    """Proves the metric is 0 from table metadata alone (null counts, bounds), so no scan is needed."""
+    predicate: str | None = None
+    """The rows that violate the rule (for sample rows); None for table-level measures."""
+    inputs: tuple[str, ...] = ()
+    """Other tables the expression reads (relationships), by name."""
+
+
+def q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def must_be_zero(value: Any, _rows: int) -> tuple[bool, str]:
+    return (value or 0) == 0, "= 0"
+
+
+def comparator_judge(rule: QualityRule) -> Judge:
+    """The rule's comparator as a predicate on the measured value."""
+    found = rule.comparator()
+    name, threshold = found if found else ("mustBe", 0)
+    limit: Any = threshold
+
+    def judge(value: Any, _rows: int) -> tuple[bool, str]:
+        v = float(value or 0)
+        checks: dict[str, Callable[[], tuple[bool, str]]] = {
+            "mustBe": lambda: (v == float(limit), f"= {limit}"),
+            "mustNotBe": lambda: (v != float(limit), f"!= {limit}"),
+            "mustBeGreaterThan": lambda: (v > float(limit), f"> {limit}"),
+            "mustBeGreaterOrEqualTo": lambda: (v >= float(limit), f">= {limit}"),
+            "mustBeLessThan": lambda: (v < float(limit), f"< {limit}"),
+            "mustBeLessOrEqualTo": lambda: (v <= float(limit), f"<= {limit}"),
+        }
+        if name in checks:
+            return checks[name]()
+        low, high = limit
+        inside = float(low) <= v <= float(high)
+        if name == "mustBeBetween":
+            return inside, f"between {low} and {high}"
+        return not inside, f"not between {low} and {high}"
+
+    return judge
+
+
+def counting(predicate: str, name: str, kind: str, column: str | None, **kw: Any) -> Metric:
+    """A metric counting the rows that match ``predicate`` (must be zero unless a judge says otherwise)."""
+    judge = kw.pop("judge", must_be_zero)
+    return Metric(
+        f"count(*) filter (where {predicate})", name, kind, column, judge, predicate=predicate, **kw
+    )
+
+
+def property_metrics(prop: SchemaProperty) -> list[Metric]:
+    """Schema-level expectations of one column: required, unique, enum, logicalTypeOptions."""
+    col, name = q(prop.column), prop.column
+    out: list[Metric] = []
+    if prop.required or prop.primary_key:
+        out.append(counting(f"{col} is null", f"{name} is required", "required", name, proven=_no_nulls))
+    if prop.unique:
+        out.append(_duplicates([col], f"{name} is unique", "unique", name, must_be_zero))
+    if prop.enum:
+        values = ", ".join(lit(e.value) for e in prop.enum)
+        out.append(counting(f"{col} not in ({values})", f"{name} in enum", "enum", name))
+    options = prop.logical_type_options or {}
+    for option, op in {
+        "minimum": "<",
+        "exclusiveMinimum": "<=",
+        "maximum": ">",
+        "exclusiveMaximum": ">=",
+    }.items():
+        if option in options:
+            bound = f"cast({lit(options[option])} as {_cast_type(prop)})"
+            out.append(
+                counting(
+                    f"{col} {op} {bound}",
+                    f"{name} {option} {options[option]}",
+                    "range",
+                    name,
+                    proven=_bound_proof(option, options[option]),
+                )
+            )
+    for option, op in (("minLength", "<"), ("maxLength", ">")):
+        if option in options:
+            predicate = f"length({col}) {op} {int(options[option])}"
+            out.append(counting(predicate, f"{name} {option} {options[option]}", "length", name))
+    if "pattern" in options:
+        predicate = f"not regexp_full_match({col}, {lit(options['pattern'])})"
+        out.append(counting(predicate, f"{name} matches {options['pattern']}", "pattern", name))
+    return out
+
+
+def _no_nulls(stats: ColumnStats) -> bool:
+    return stats.nulls == 0
+
+
+def _bound_proof(option: str, bound: Any) -> Callable[[ColumnStats], bool]:
+    """Whether the column's min/max from metadata already satisfy ``option: bound``."""
+
+    def proof(stats: ColumnStats) -> bool:
+        low, high = stats.lower, stats.upper
+        if low is None or high is None:
+            return False
+        try:
+            if option == "minimum":
+                return bool(low >= _like(low, bound))
+            if option == "exclusiveMinimum":
+                return bool(low > _like(low, bound))
+            if option == "maximum":
+                return bool(high <= _like(high, bound))
+            return bool(high < _like(high, bound))
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+
+    return proof
+
+
+def _like(sample: Any, bound: Any) -> Any:
+    """``bound`` as the type of ``sample`` (dates, decimals), so they compare exactly."""
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(sample, date):
+        return date.fromisoformat(str(bound))
+    if isinstance(sample, Decimal):
+        return Decimal(str(bound))
+    return bound
+
+
+def _cast_type(prop: SchemaProperty) -> str:
+    return {"date": "DATE", "timestamp": "TIMESTAMP", "time": "TIME"}.get(prop.logical_type or "", "DOUBLE")
+
+
+def _duplicates(
+    columns: list[str], name: str, kind: str, column: str | None, judge: Judge, **kw: Any
+) -> Metric:
+    present = " and ".join(f"{c} is not null" for c in columns)
+    key = ", ".join(columns)
+    if len(columns) == 1:
+        expression, exact = f"count(*) filter (where {present}) - count(distinct {key})", None
+    else:
+        # Hashing a composite key halves the cost; a collision can only report a duplicate that is not
+        # there, never hide one, so a non-zero count is confirmed exactly.
+        expression = f"count(*) filter (where {present}) - count(distinct hash({key}))"
+        exact = f"count(*) filter (where {present}) - count(distinct ({key}))"
+    predicate = f"({key}) in (select ({key}) from __table group by {key} having count(*) > 1)"
+    return Metric(expression, name, kind, column, judge, exact=exact, predicate=predicate, **kw)
+
+
+def rule_filter(rule: QualityRule) -> str | None:
+    """An optional per-rule row filter (custom property ``filter``), e.g. only the latest partition."""
+    value = rule.custom("filter")
+    return str(value) if value else None
+
+
+def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: QualityRule) -> Metric | None:
+    """An ODCS library metric (nullValues, missingValues, invalidValues, duplicateValues, rowCount)."""
+    args = rule.arguments or {}
+    col = q(prop.column) if prop else None
+    metric = rule.metric or rule.rule
+    where = prop.column if prop else obj.name
+    common: dict[str, Any] = {
+        "judge": comparator_judge(rule),
+        "severity": rule.severity or "error",
+        "dimension": rule.dimension,
+        "percent": rule.unit == "percent" and metric != "rowCount",
+    }
+    name = rule.name or rule.description or f"{metric} of {where}"
+    scope = rule_filter(rule)
+    predicate: str | None = None
+    if metric == "rowCount":
+        return (
+            counting(scope or "true", name, "rowCount", None, **common)
+            if scope
+            else Metric("count(*)", name, "rowCount", None, **common)
+        )
+    if metric == "nullValues" and col:
+        predicate = f"{col} is null"
+    elif metric == "missingValues" and col:
+        listed = ", ".join(lit(v) for v in args.get("missingValues", MISSING_DEFAULT) if v is not None)
+        predicate = f"({col} is null" + (f" or {col} in ({listed}))" if listed else ")")
+    elif metric == "invalidValues" and col:
+        if "validValues" in args:
+            valid = ", ".join(lit(v) for v in args["validValues"] if v is not None)
+            predicate = f"({col} is not null and {col} not in ({valid}))"
+        elif "pattern" in args:
+            predicate = f"not regexp_full_match({col}, {lit(args['pattern'])})"
+    elif metric == "duplicateValues":
+        columns = [q(c) for c in args.get("properties", [])] or ([col] if col else [])
+        if columns:
+            return _duplicates(columns, name, metric, prop.column if prop else None, **common)
+    if predicate is None:
+        return None
+    if scope:
+        predicate = f"({scope}) and {predicate}"
+    return counting(predicate, name, metric or "library", prop.column if prop else None, **common)
+
+
+def relationship_metrics(obj: SchemaObject) -> list[tuple[Metric, str]]:
+    """Foreign keys (property level ``to: table.column``): rows whose key has no match in the target.
+    Returns each metric with the target table it needs as an input."""
+    out: list[tuple[Metric, str]] = []
+    for prop in obj.properties or []:
+        for rel in prop.relationships or []:
+            targets = rel.to if isinstance(rel.to, list) else [rel.to] if rel.to else []
+            for target in targets:
+                if "." not in target or "/" in target:
+                    continue
+                table, _, column = target.rpartition(".")
+                col = q(prop.column)
+                predicate = f"{col} is not null and {col} not in (select {q(column)} from {q(table)})"
+                metric = counting(
+                    predicate,
+                    f"{prop.column} references {target}",
+                    "relationship",
+                    prop.column,
+                    inputs=(table,),
+                )
+                out.append((metric, table))
+    return out
+
+
+def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[QualityRule]]:
+    """All aggregate metrics of an object (relationships excluded), and its SQL rules."""
+    metrics: list[Metric] = []
+    sql_rules: list[QualityRule] = []
+    keys = sorted(
+        (p for p in obj.properties or [] if p.primary_key), key=lambda p: p.primary_key_position or 0
+    )
+    if len(keys) > 1:
+        columns = [q(p.column) for p in keys]
+        label = f"primary key ({', '.join(p.column for p in keys)}) is unique"
+        metrics.append(_duplicates(columns, label, "primaryKey", None, must_be_zero))
+    elif keys and not keys[0].unique:
+        metrics.append(
+            _duplicates(
+                [q(keys[0].column)],
+                f"primary key {keys[0].column} is unique",
+                "primaryKey",
+                keys[0].column,
+                must_be_zero,
+            )
+        )
+    for prop in obj.properties or []:
+        metrics += property_metrics(prop)
+        for rule in prop.quality or []:
+            if rule.kind == "sql":
+                sql_rules.append(rule)
+            elif rule.kind == "library" and (found := library_metric(obj, prop, rule)):
+                metrics.append(found)
+    for rule in obj.quality or []:
+        if rule.kind == "sql":
+            sql_rules.append(rule)
+        elif rule.kind == "library" and (found := library_metric(obj, None, rule)):
+            metrics.append(found)
+    return metrics, sql_rules
