@@ -208,8 +208,8 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
         "dimension": rule.dimension,
         "percent": rule.unit == "percent" and metric != "rowCount",
     }
-    name = rule.name or rule.description or f"{metric} of {where}"
     scope = rule_filter(rule)
+    name = rule.name or rule.description or f"{metric} of {where}" + (f" where {scope}" if scope else "")
     predicate: str | None = None
     if metric == "rowCount":
         return (
