@@ -46,6 +46,27 @@ class ApplyReport:
 
 
 @dataclass(frozen=True)
+class CiReport:
+    """What ``quanta ci`` found: lint problems, contract gates, and test runs of published data."""
+
+    problems: list[Any]
+    gates: list[tuple[str, Any]]
+    tests: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        lint = not any(p.severity == "error" for p in self.problems)
+        return lint and all(g.allowed for _, g in self.gates) and all(r.passed for r in self.tests.values())
+
+
+@dataclass(frozen=True)
+class _Breaking:
+    product_id: str
+    port: str
+    gate: Any
+
+
+@dataclass(frozen=True)
 class ProductView:
     """Everything the registry knows about a product, for ``quanta show`` and the product page."""
 
@@ -140,16 +161,97 @@ class Mesh:
         validation = self.validate(paths)
         validation.raise_for_errors()
         ordered = _dependency_order(validation.products)
+        breaking = self._breaking_changes(ordered)
         registrations = self.registry.register_all(
             [(p.product, {name: c.contract for name, c in p.contracts.items()}) for p in ordered],
             self.settings.user,
         )
+        for result in breaking:
+            for consumer in self.registry.consumers(result.product_id):
+                self.registry.append_event(
+                    "contract.breaking_change",
+                    consumer,
+                    self.settings.user,
+                    {
+                        "upstream": result.product_id,
+                        "contract": result.gate.contract_id,
+                        "from": result.gate.old_version,
+                        "to": result.gate.new_version,
+                        "changes": [f"{c.path}: {c.reason or c.kind}" for c in result.gate.breaking],
+                    },
+                )
         applied = []
         for loaded, registration in zip(ordered, registrations, strict=True):
             previous = registration.previous_descriptor
             changes = diff(previous, loaded.product.to_dict()) if previous is not None else []
             applied.append(Applied(registration, self._relative(loaded.path), changes))
         return ApplyReport(applied, validation.warnings)
+
+    def _breaking_changes(self, products: list[LoadedProduct]) -> list[_Breaking]:
+        """Compare each contract with its registered version: breaking changes need a major bump
+        (refused otherwise); allowed ones are returned so consumers can be told."""
+        from quanta.contracts.gate import gate, refusal
+        from quanta.errors import RegistryError
+
+        refused, allowed = [], []
+        for loaded in products:
+            for port, new in loaded.contracts.items():
+                contract = new.contract
+                if not self.registry.has_contract(contract.id):
+                    continue
+                old = Contract.model_validate(self.registry.contract(contract.id))
+                if old.version == contract.version:
+                    continue  # same version: the registry refuses changed content on its own
+                result = gate(old, contract)
+                if not result.allowed:
+                    refused.append(result)
+                elif result.breaking:
+                    allowed.append(_Breaking(loaded.product.id, port, result))
+        if refused:
+            raise RegistryError(
+                refusal(refused),
+                hint=f"bump the contract to {refused[0].suggested} (and the product's major version), "
+                "or make the change compatible; see quanta diff",
+            )
+        return allowed
+
+    def ci(self) -> CiReport:
+        """Everything a pipeline checks before merging: lint, breaking changes, tests of published data."""
+        from quanta.contracts.gate import gate
+
+        validation = self.validate()
+        gates = []
+        for loaded in validation.products:
+            for new in loaded.contracts.values():
+                if self.registry.has_contract(new.contract.id):
+                    old = Contract.model_validate(self.registry.contract(new.contract.id))
+                    if old.version != new.contract.version or old.to_dict() != new.contract.to_dict():
+                        gates.append((str(new.path), gate(old, new.contract)))
+        tests: dict[str, Any] = {}
+        if validation.ok:
+            for product in self.products():
+                if self.registry.current_publish(product.id) is not None:
+                    tests[product.id] = self._test_product(product.id, None)
+        return CiReport(validation.problems, gates, tests)
+
+    def diff(self, old: str, new: str) -> list[Any]:
+        """Classified changes between two contracts (files, or registered ids with @version)."""
+        from quanta.contracts.changes import classify
+
+        return list(classify(self._contract(old), self._contract(new)))
+
+    def _contract(self, ref: str) -> Contract:
+        path = Path(ref)
+        if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
+            from quanta.spec.loader import load_contract
+
+            return load_contract(path).contract
+        contract_id, _, version = ref.partition("@")
+        if self.workspace is None and self.settings.database_url is None:
+            raise NotFoundError(
+                f"no contract file {ref!r}", hint="pass a .odcs.yaml file or run inside a workspace"
+            )
+        return Contract.model_validate(self.registry.contract(contract_id, version or None))
 
     def _relative(self, path: Path) -> str:
         return self.workspace.relative(path) if self.workspace else str(path)

@@ -403,3 +403,107 @@ def _print_runs(runs: dict[str, Any]) -> None:
             f"{mark} {summary['passed']} passed, {summary['failed']} failed, "
             f"{summary['warning']} warnings, {summary['error']} errors"
         )
+
+
+@app.command()
+def diff(
+    old: Annotated[
+        str, typer.Argument(help="The old contract: a file, or a registered contract id[@version].")
+    ],
+    new: Annotated[
+        str, typer.Argument(help="The new contract: a file, or a registered contract id[@version].")
+    ],
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Classify every change between two contracts as breaking, non-breaking or info. Exit 1 if breaking."""
+    changes = open_mesh(required=False).diff(old, new)
+    if json_:
+        render.emit_json([c.__dict__ for c in changes])
+    else:
+        colours = {"breaking": "red", "non-breaking": "yellow", "info": "dim"}
+        for c in changes:
+            colour = colours.get(c.severity, "white")
+            render.out.print(
+                f"[{colour}]{c.severity:>12}[/] {render.escape(c.path)}: {render.escape(c.reason or c.kind)}"
+            )
+        breaking = sum(c.severity == "breaking" for c in changes)
+        render.out.print(f"{len(changes)} change(s), {breaking} breaking" if changes else "no changes")
+    if any(c.severity == "breaking" for c in changes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ci(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="table, junit or github (annotations).")
+    ] = "table",
+    output_file: Annotated[Path | None, typer.Option("--output-file", help="Write the report here.")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Lint, breaking-change gate and data tests in one go, for pipelines (JUnit, GitHub annotations)."""
+    from quanta.contracts.report import github_annotations, junit
+    from quanta.contracts.run import Check, Run, Verdict
+
+    report = open_mesh().ci()
+    runs: dict[str, Run] = {}
+    lint = Run("lint")
+    for p in report.problems:
+        verdict: Verdict = "failed" if p.severity == "error" else "warning"
+        lint.checks.append(
+            Check(f"{p.location}: {p.message}", "lint", verdict, severity=p.severity, message=p.hint)
+        )
+    runs["lint"] = lint
+    gates = Run("breaking-changes")
+    for _source, g in report.gates:
+        message = "; ".join(f"{c.path}: {c.reason or c.kind}" for c in g.breaking) or None
+        gates.checks.append(
+            Check(
+                f"{g.contract_id} {g.old_version} ► {g.new_version}",
+                "breaking-change",
+                "passed" if g.allowed else "failed",
+                len(g.breaking),
+                "major bump if breaking",
+                message=message if not g.allowed else None,
+            )
+        )
+    runs["breaking-changes"] = gates
+    runs.update({f"test {pid}": run for pid, run in report.tests.items()})
+    fmt = "json" if json_ else output
+    if fmt == "junit":
+        text = junit(runs)
+    elif fmt == "github":
+        text = github_annotations(runs, {})
+    elif fmt == "json":
+        text = ""
+        render.emit_json(
+            {
+                "ok": report.ok,
+                "results": {
+                    k: {"summary": r.summary(), "checks": [c.to_dict() for c in r.checks]}
+                    for k, r in runs.items()
+                },
+            }
+        )
+    else:
+        text = ""
+        for name, run in runs.items():
+            s = run.summary()
+            mark = "[green]✓[/green]" if run.passed else "[red]✗[/red]"
+            render.out.print(
+                f"{mark} {name}: {s['passed']} passed, {s['failed']} failed, {s['warning']} warnings"
+            )
+            for check in run.checks:
+                if check.verdict in ("failed", "error"):
+                    render.out.print(
+                        f"    [red]{render.escape(check.name)}[/red] {render.escape(check.message or '')}"
+                    )
+        render.out.print("policies: not checked yet (policies as code come with governance)")
+    if text:
+        if output_file:
+            output_file.write_text(text)
+        else:
+            sys.stdout.write(text)
+    if not report.ok:
+        raise typer.Exit(1)
