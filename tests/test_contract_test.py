@@ -220,3 +220,25 @@ def test_missing_data_files_are_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("test", str(contract), cwd=tmp_path)
     assert result.returncode == 1
     assert "orders.csv" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_contracts_give_clear_checks_not_crashes(tmp_path: Path) -> None:
+    contract = make(tmp_path, GOOD_ORDERS, GOOD_CUSTOMERS)
+    text = contract.read_text()
+    text = text.replace("{name: amount, logicalType: number", "{name: total, logicalType: number")
+    text = text.replace("{name: status, logicalType: string", "{name: status, logicalType: integer")
+    text = text.replace(
+        "query: select count(*) from orders where status = 'shipped' and amount = 0",
+        "query: select count(*) from read_csv('/etc/passwd')",
+    )
+    contract.write_text(text)
+    result = run_cli("test", str(contract), "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    found = checks(result.stdout)
+    assert found["total is present"]["verdict"] == "failed"
+    assert "total minimum 0" not in found  # rules on a missing column are not run against it
+    assert found["status has type integer"]["verdict"] == "failed"
+    assert found["status has type integer"]["measured"] == "VARCHAR"
+    assert found["sql rule"]["verdict"] == "error"
+    assert "may only read the contract's tables" in found["sql rule"]["message"]
+    assert "Traceback" not in result.stderr

@@ -474,7 +474,22 @@ class Mesh:
         )
         stats = self.warehouse.column_stats(product_id, port, snapshot)
         history = [p.created_at for p in self.registry.publishes(product_id)]
-        return _run_all(contract, get_engine(), inputs, stats, kinds, history)
+        run = _run_all(contract, get_engine(), inputs, stats, kinds, history)
+        # Every test of published data is remembered, for observability and maturity scoring.
+        self.registry.append_event(
+            "contract.tested",
+            product_id,
+            self.settings.user,
+            {
+                "run": publish.run_id,
+                "version": publish.version,
+                "snapshot": snapshot,
+                "passed": run.passed,
+                "summary": run.summary(),
+                "checks": [c.to_dict() for c in run.checks],
+            },
+        )
+        return run
 
     def _related_tables(self, contract: Contract, product_id: str) -> dict[str, Any]:
         """Tables that relationships point to (``to: customers.customer_id``), found among the other
@@ -666,7 +681,18 @@ def _run_all(
     return run
 
 
-_SCHEMA_KINDS = {"required", "unique", "enum", "range", "length", "pattern", "primaryKey", "relationship"}
+_SCHEMA_KINDS = {
+    "presence",
+    "type",
+    "required",
+    "unique",
+    "enum",
+    "range",
+    "length",
+    "pattern",
+    "primaryKey",
+    "relationship",
+}
 
 
 def _kind_group(kind: str) -> str:

@@ -36,6 +36,10 @@ def check_object(
 ) -> Run:
     """Test one table against one contract object. ``related`` holds the tables relationships point
     to (by name); relationships to tables not given are reported as skipped warnings."""
+    presence, missing = schema_checks(obj, engine, data)
+    if missing:  # rules on columns that are not there would only fail the scan; report them once
+        kept = [p for p in obj.properties or [] if p.column not in missing]
+        obj = obj.model_copy(update={"properties": kept})
     metrics, sql_rules = compile_metrics(obj)
     related = related or {}
     skipped: list[Check] = []
@@ -57,7 +61,7 @@ def check_object(
                 )
             )
     inputs = {**related, obj.name: data}
-    run = Run(contract.id)
+    run = Run(contract.id, list(presence))
     known = stats or {}
     from_metadata = {
         id(m) for m in metrics if m.proven is not None and m.column in known and m.proven(known[m.column])
@@ -66,13 +70,28 @@ def check_object(
     # Rules measuring the same thing (a primary key and a duplicateValues rule on the same columns)
     # share one expression: the engine does not always spot that, and distinct counts are the cost.
     expressions = list(dict.fromkeys(["count(*)", *(m.expression for m in scanned)]))
-    select = ", ".join(f"{e} as m{i}" for i, e in enumerate(expressions))
-    row = list(engine.query(f"select {select} from {q(obj.name)} as __table", inputs).to_pylist()[0].values())
-    rows = int(row[0])
+    row = _aggregate(engine, inputs, obj.name, expressions)
+    rows = int(row[0] or 0)
     masked = masked_columns(obj)
     for metric in metrics:
         metadata = id(metric) in from_metadata
         value = 0 if metadata else row[expressions.index(metric.expression)]
+        if isinstance(value, Exception):
+            run.checks.append(
+                Check(
+                    metric.name,
+                    metric.kind,
+                    "error",
+                    None,
+                    None,
+                    obj.name,
+                    metric.column,
+                    metric.severity,
+                    metric.dimension,
+                    _first_line(value),
+                )
+            )
+            continue
         if metric.exact and value:
             value = (
                 engine.query(f"select {metric.exact} from {q(obj.name)} as __table", inputs)
@@ -104,6 +123,130 @@ def check_object(
     for rule in sql_rules:
         run.checks.append(_sql_check(engine, inputs, obj, rule))
     return run
+
+
+def _aggregate(engine: Engine, inputs: dict[str, Input], table: str, expressions: list[str]) -> list[Any]:
+    """All expressions in one scan; if that scan fails, each on its own so one bad rule (say, on a
+    column that does not exist) does not hide the others: its slot then holds the error."""
+    select = ", ".join(f"{e} as m{i}" for i, e in enumerate(expressions))
+    try:
+        return list(
+            engine.query(f"select {select} from {q(table)} as __table", inputs).to_pylist()[0].values()
+        )
+    except Exception:
+        values: list[Any] = []
+        for expression in expressions:
+            try:
+                values.append(
+                    engine.query(f"select {expression} from {q(table)} as __table", inputs)
+                    .column(0)[0]
+                    .as_py()
+                )
+            except Exception as exc:  # recorded as this check's error
+                values.append(exc)
+        return values
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_COMPATIBLE = {
+    "string": ("VARCHAR", "CHAR", "TEXT", "STRING", "UUID", "ENUM"),
+    "integer": (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+        "INT",
+    ),
+    "number": (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "DECIMAL",
+        "DOUBLE",
+        "FLOAT",
+        "REAL",
+        "NUMERIC",
+        "INT",
+    ),
+    "boolean": ("BOOLEAN",),
+    "date": ("DATE",),
+    "timestamp": ("TIMESTAMP",),
+    "time": ("TIME",),
+    "object": ("STRUCT", "JSON", "MAP"),
+    "array": ("[]", "LIST"),
+    "map": ("MAP",),
+}
+
+
+def type_matches(logical: str, engine_type: str) -> bool:
+    """Whether a column of ``engine_type`` can hold the contract's ``logicalType``."""
+    upper = engine_type.upper()
+    if logical == "array":
+        return upper.endswith("[]") or upper.startswith("LIST")
+    if logical in ("string", "date", "time", "boolean") and upper.endswith("[]"):
+        return False
+    return upper.startswith(_COMPATIBLE.get(logical, (upper,)))
+
+
+def schema_checks(obj: SchemaObject, engine: Engine, data: Input) -> tuple[list[Check], set[str]]:
+    """Schema conformance: every property is a column of the data, of a compatible type."""
+    try:
+        described = dict(engine.describe(f"select * from {q(obj.name)}", {obj.name: data}))
+    except Exception as exc:
+        return [
+            Check(
+                f"{obj.name} is readable", "presence", "error", None, None, obj.name, message=_first_line(exc)
+            )
+        ], {p.column for p in obj.properties or []}
+    lowered = {name.lower(): kind for name, kind in described.items()}
+    checks: list[Check] = []
+    missing: set[str] = set()
+    for prop in obj.properties or []:
+        kind = described.get(prop.column) or lowered.get(prop.column.lower())
+        if kind is None:
+            missing.add(prop.column)
+            checks.append(
+                Check(
+                    f"{prop.column} is present",
+                    "presence",
+                    "failed",
+                    "missing",
+                    "present",
+                    obj.name,
+                    prop.column,
+                    message=f"the data has no column {prop.column!r}",
+                )
+            )
+        elif prop.logical_type:
+            ok = type_matches(prop.logical_type, kind)
+            checks.append(
+                Check(
+                    f"{prop.column} has type {prop.logical_type}",
+                    "type",
+                    "passed" if ok else "failed",
+                    kind,
+                    prop.logical_type,
+                    obj.name,
+                    prop.column,
+                )
+            )
+    return checks, missing
 
 
 def _samples(
@@ -139,7 +282,7 @@ def _sql_check(engine: Engine, inputs: dict[str, Input], obj: SchemaObject, rule
 
     name = rule.name or rule.description or "sql rule"
     severity = rule.severity or "error"
-    problem = sql_problem(rule.query or "", read_only=True)
+    problem = sql_problem(rule.query or "", read_only=True, tables=inputs)
     if problem:
         return Check(name, "sql", "error", None, None, obj.name, severity=severity, message=problem[0])
     try:

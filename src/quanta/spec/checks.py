@@ -48,8 +48,11 @@ def cron_problem(expression: str) -> str | None:
     return None
 
 
-def sql_problem(sql: str, *, read_only: bool = False) -> tuple[str, int | None, int | None] | None:
-    """(message, line, column) when ``sql`` does not parse (or is not a read-only query)."""
+def sql_problem(
+    sql: str, *, read_only: bool = False, tables: Iterable[str] | None = None
+) -> tuple[str, int | None, int | None] | None:
+    """(message, line, column) when ``sql`` does not parse, is not a read-only query, or (with
+    ``tables``) reads anything but those tables: no table functions, so no files."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
@@ -70,6 +73,19 @@ def sql_problem(sql: str, *, read_only: bool = False) -> tuple[str, int | None, 
             return "a SQL rule must be a single SELECT statement", None, None
         if not isinstance(statements[0], exp.Query):
             return f"a SQL rule must be a read-only SELECT, not {statements[0].key.upper()}", None, None
+    if tables is not None:
+        allowed = {t.lower() for t in tables} | {
+            c.alias_or_name.lower() for c in statements[0].find_all(exp.CTE)
+        }
+        for table in statements[0].find_all(exp.Table):
+            if not isinstance(table.this, exp.Identifier):
+                return f"a SQL rule may only read the contract's tables, not {table.this.sql()}", None, None
+            if table.name.lower() not in allowed:
+                return (
+                    f"a SQL rule may only read the contract's tables; {table.name!r} is not one",
+                    None,
+                    None,
+                )
     return None
 
 
