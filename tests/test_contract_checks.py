@@ -39,6 +39,7 @@ CONTRACT = Contract.model_validate(
                     },
                     {"name": "day", "logicalType": "date", "logicalTypeOptions": {"minimum": "1992-01-01"}},
                     {"name": "mode", "logicalType": "string", "enum": [{"value": "AIR"}, {"value": "SHIP"}]},
+                    {"name": "contact", "logicalType": "string", "logicalTypeOptions": {"format": "email"}},
                 ],
                 "quality": [
                     {"metric": "rowCount", "mustBeGreaterThan": 2},
@@ -60,7 +61,7 @@ def stage(tmp_path: Path, rows: str) -> tuple[Warehouse, int]:
     warehouse.ensure_table("x.lines", "lines", obj)
     fields = warehouse.table("x.lines", "lines").schema().fields
     columns = [Column(f.field_id, f.name, sql_type(f.field_type)) for f in fields]
-    sql = f"select * from (values {rows}) as t(order_id, line, qty, day, mode)"
+    sql = f"select * from (values {rows}) as t(order_id, line, qty, day, mode, contact)"
     files = get_engine().write_parquet(sql, {}, columns, str(warehouse.data_dir("x.lines", "lines", "r")))
     return warehouse, warehouse.stage("x.lines", "lines", "r", files, append=False, properties={})
 
@@ -75,10 +76,13 @@ def run(
     return {c.name: (c.verdict, c.measured, c.message) for c in result.checks}
 
 
-GOOD = "(1, 1, 5, date '1995-01-01', 'AIR'), (1, 2, 7, date '1996-01-01', 'SHIP'), (2, 1, 50, null, 'AIR')"
+GOOD = (
+    "(1, 1, 5, date '1995-01-01', 'AIR', 'a@b.org'), (1, 2, 7, date '1996-01-01', 'SHIP', null), "
+    "(2, 1, 50, null, 'AIR', 'c@d.com')"
+)
 BAD = (
-    "(1, 1, 0, date '1991-01-01', 'AIR'), (1, 1, null, date '1996-01-01', 'BOAT'), "
-    "(2, 1, 51, date '1993-01-01', 'AIR')"
+    "(1, 1, 0, date '1991-01-01', 'AIR', 'a@b.org'), (1, 1, null, date '1996-01-01', 'BOAT', 'nope'), "
+    "(2, 1, 51, date '1993-01-01', 'AIR', null)"
 )
 
 
@@ -103,3 +107,4 @@ def test_every_violation_is_counted(tmp_path: Path, metadata: bool) -> None:
     assert checks["primary key (order_id, line) is unique"][:2] == ("failed", 1)
     assert checks["duplicateValues of lines"][:2] == ("failed", 1)
     assert checks["rowCount of lines"][:2] == ("passed", 3)
+    assert checks["contact is a valid email"][:2] == ("failed", 1)

@@ -120,8 +120,11 @@ def check_object(
             )
         )
     run.checks += skipped
-    for rule in sql_rules:
-        run.checks.append(_sql_check(engine, inputs, obj, rule))
+    # SQL rules are independent queries: run them side by side.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        run.checks += list(pool.map(lambda rule: _sql_check(engine, inputs, obj, rule), sql_rules))
     return run
 
 

@@ -16,6 +16,15 @@ from quanta.engines.base import ColumnStats
 from quanta.spec.contract import QualityRule, SchemaObject, SchemaProperty
 
 MISSING_DEFAULT = [None, "", "N/A", "n/a", "NULL", "null"]
+# String formats ODCS and JSON Schema name; checked with these (deliberately simple) patterns.
+FORMATS = {
+    "email": r"[^@\s]+@[^@\s]+\.[^@\s]+",
+    "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "uri": r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*",
+    "url": r"https?://[^\s]+",
+    "ipv4": r"((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])",
+    "hostname": r"[A-Za-z0-9][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*",
+}
 Judge = Callable[[Any, int], tuple[bool, str]]
 
 
@@ -127,6 +136,10 @@ def property_metrics(prop: SchemaProperty) -> list[Metric]:
         if option in options:
             predicate = f"length({col}) {op} {int(options[option])}"
             out.append(counting(predicate, f"{name} {option} {options[option]}", "length", name))
+    fmt = str(options.get("format", "")).lower()
+    if fmt in FORMATS:
+        predicate = f"not regexp_full_match({col}, {lit(FORMATS[fmt])})"
+        out.append(counting(predicate, f"{name} is a valid {fmt}", "format", name))
     if "pattern" in options:
         predicate = f"not regexp_full_match({col}, {lit(options['pattern'])})"
         out.append(counting(predicate, f"{name} matches {options['pattern']}", "pattern", name))
