@@ -12,6 +12,7 @@ from quanta.errors import NotFoundError
 from quanta.registry.models import BuildRun, Event, Lock, Publish, utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from contextlib import AbstractContextManager
 
     from sqlalchemy.orm import Session
@@ -78,8 +79,8 @@ def _run(row: BuildRun) -> RunRecord:
 class PublishingStore:
     """Mixin of :class:`Registry`: what was built, what was published, who holds which lease."""
 
-    def session(self) -> AbstractContextManager[Session]:  # provided by Registry
-        raise NotImplementedError
+    # Provided by Registry: one transaction, driver errors translated.
+    session: Callable[[], AbstractContextManager[Session]]
 
     def start_run(self, run_id: str, product_id: str, version: str, trigger: str, **details: Any) -> None:
         with self.session() as s:
