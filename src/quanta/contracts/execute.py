@@ -155,38 +155,12 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+             "UBIGINT", "UHUGEINT", "INT")  # fmt: skip
 _COMPATIBLE = {
     "string": ("VARCHAR", "CHAR", "TEXT", "STRING", "UUID", "ENUM"),
-    "integer": (
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-        "UHUGEINT",
-        "INT",
-    ),
-    "number": (
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-        "DECIMAL",
-        "DOUBLE",
-        "FLOAT",
-        "REAL",
-        "NUMERIC",
-        "INT",
-    ),
+    "integer": _INTEGERS,
+    "number": (*_INTEGERS, "DECIMAL", "DOUBLE", "FLOAT", "REAL", "NUMERIC"),
     "boolean": ("BOOLEAN",),
     "date": ("DATE",),
     "timestamp": ("TIMESTAMP",),

@@ -74,16 +74,7 @@ def _age_check(
     name = f"{sla.property} {sla.value}{sla.unit or 'd'}"
     element = _element(contract, sla)
     if element is None or element[0] not in inputs:
-        return Check(
-            name,
-            "sla",
-            "warning",
-            None,
-            None,
-            severity="warning",
-            dimension="timeliness",
-            message="not measured: set 'element: <table>.<column>' to a timestamp or date column",
-        )
+        return _not_measured(name, "set 'element: <table>.<column>' to a timestamp or date column")
     table, column = element
     fn = "max" if newest else "min"
     try:
@@ -136,16 +127,7 @@ def _frequency_check(
 ) -> Check:
     name = f"frequency {sla.value}{sla.unit or 'd'}"
     if publishes is None:
-        return Check(
-            name,
-            "sla",
-            "warning",
-            None,
-            None,
-            severity="warning",
-            dimension="timeliness",
-            message="not measured: needs the publish history of a registered product",
-        )
+        return _not_measured(name, "needs the publish history of a registered product")
     if not publishes:
         return Check(
             name,
@@ -165,6 +147,12 @@ def _frequency_check(
         str(worst).split(".")[0],
         f"a publish every {limit}",
         dimension="timeliness",
+    )
+
+
+def _not_measured(name: str, why: str) -> Check:
+    return Check(
+        name, "sla", "warning", severity="warning", dimension="timeliness", message=f"not measured: {why}"
     )
 
 
