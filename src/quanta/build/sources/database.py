@@ -1,27 +1,22 @@
-"""Source readers: how an input port's external source becomes an engine ``Input``.
+"""Database sources: a table or query read through SQLAlchemy and streamed as Arrow record batches.
 
-One reader class per source type, registered in ``READERS`` under the type a descriptor names
-(``file``, ``database``); :func:`reader_for` picks one. Files become a ``FileScan`` the engine reads itself;
-database rows stream through SQLAlchemy into Arrow record batches with an explicit schema. Driver errors
-are translated here, once, into :class:`SourceError` naming the source and how to fix it.
+Driver errors are translated here, once, into :class:`SourceError` naming the database and how to fix it.
 """
 
 from __future__ import annotations
 
-import glob
-import math
 import re
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from quanta.engines.base import ArrowInput, FileScan, Input
-from quanta.errors import QuantaError
-from quanta.spec.product import DatabaseSource, FileSource
+from quanta.build.sources.arrow import arrow_schema, record_batch
+from quanta.build.sources.base import SourceError, SourceReader
+from quanta.engines.base import ArrowInput
+from quanta.spec.product import DatabaseSource
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,97 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
     from sqlalchemy.sql.elements import BindParameter
     from sqlalchemy.types import TypeEngine
-
-S = TypeVar("S", FileSource, DatabaseSource)
-FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-FORMATS |= {".json": "json", ".jsonl": "json", ".ndjson": "json"}
-COMPRESSIONS = (".gz", ".zst")
-CURSOR_TYPES = (str, int, float, Decimal, date)  # datetime is a date
-
-
-class SourceError(QuantaError):
-    """An external source cannot be read: no files, an unreachable database, a bad table or query."""
-
-
-class SourceReader(ABC, Generic[S]):
-    """Turns one kind of source into an engine input, optionally only the rows past a cursor value."""
-
-    type: ClassVar[str]
-
-    @abstractmethod
-    def read(self, source: S, *, root: Path, since: object | None = None) -> Input:
-        """The rows of ``source`` (paths relative to ``root``); with ``since``, only rows past the cursor."""
-
-
-def reader_for(source: FileSource | DatabaseSource) -> SourceReader[Any]:
-    """The reader registered for ``source.type``."""
-    reader = READERS.get(source.type)
-    if reader is None:
-        raise SourceError(f"unknown source type {source.type!r}", hint=f"use one of: {', '.join(READERS)}")
-    return reader()
-
-
-class FileReader(SourceReader[FileSource]):
-    """CSV, Parquet or JSON files matched by a glob relative to the workspace root."""
-
-    type = "file"
-
-    def read(self, source: FileSource, *, root: Path, since: object | None = None) -> FileScan:
-        files = matching_files(source.path, root)
-        where = cursor_filter(source.cursor, since) if source.cursor and since is not None else None
-        file_format = source.format or infer_format(files, source.path)
-        return FileScan(files=files, format=file_format, options=dict(source.options or {}), where=where)
-
-
-def matching_files(pattern: str, root: Path) -> list[str]:
-    """Absolute paths of the files matching ``pattern`` below ``root`` (``**`` spans folders), sorted."""
-    # glob.glob, not Path.glob: an absolute pattern is allowed, and root may hold glob characters.
-    found = glob.glob(pattern, root_dir=root, recursive=True)  # noqa: PTH207
-    files = sorted({str((root / name).resolve()) for name in found if (root / name).is_file()})
-    if files:
-        return files
-    parts = Path(pattern).parts
-    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts) - 1)
-    folder = (root / Path(*parts[:fixed])).resolve() if fixed else root.resolve()
-    if not folder.is_dir():
-        hint = f"{folder} does not exist: create it or fix the path (relative to the workspace root)"
-    else:
-        present = sorted(p.name for p in folder.iterdir())[:5]
-        hint = f"{folder} holds: {', '.join(present)}" if present else f"{folder} is empty"
-        hint += "; fix the pattern or add the files"
-    raise SourceError(f"no files match {pattern!r} (searched {folder})", hint=hint)
-
-
-def infer_format(files: list[str], pattern: str) -> str:
-    """The format every file's extension names (``orders.csv.gz`` is CSV), or a SourceError."""
-    formats = {_format_of(name) for name in files}
-    if len(formats) == 1 and None not in formats:
-        return str(formats.pop())
-    names = ", ".join(sorted({Path(name).name for name in files})[:3])
-    raise SourceError(
-        f"cannot tell the format of the files matching {pattern!r} ({names})",
-        hint="set 'format: csv', 'parquet' or 'json' on the source, or match only one kind of file",
-    )
-
-
-def _format_of(name: str) -> str | None:
-    suffixes = [s.lower() for s in Path(name).suffixes]
-    if suffixes and suffixes[-1] in COMPRESSIONS:
-        suffixes.pop()
-    return FORMATS.get(suffixes[-1]) if suffixes else None
-
-
-def cursor_filter(cursor: str, since: object) -> str:
-    """``"<cursor>" > <literal>`` in DuckDB SQL, the literal quoted by sqlglot (never pasted in)."""
-    from sqlglot import exp
-
-    if not isinstance(since, CURSOR_TYPES) or (isinstance(since, float) and not math.isfinite(since)):
-        raise SourceError(
-            f"cannot compare cursor {cursor!r} with {since!r} ({type(since).__name__})",
-            hint="a cursor value is a string, a number, a date or a timestamp",
-        )
-    condition = exp.GT(this=exp.column(cursor, quoted=True), expression=exp.convert(since))
-    return condition.sql(dialect="duckdb")
 
 
 class DatabaseReader(SourceReader[DatabaseSource]):
@@ -147,8 +51,8 @@ class DatabaseReader(SourceReader[DatabaseSource]):
                 types, statement = self._plan(connection, engine, source, since, shown, what)
                 result = connection.execution_options(yield_per=self.batch_rows).execute(statement)
                 first = result.fetchmany(self.batch_rows)
-            schema = _schema(list(result.keys()), types, first)
-            batch = _batch(first, schema, f"{what} of {shown}")
+            schema = arrow_schema(list(result.keys()), types, first)
+            batch = record_batch(first, schema, f"{what} of {shown}")
         except BaseException:
             if connection is not None:
                 connection.close()
@@ -204,7 +108,7 @@ class DatabaseReader(SourceReader[DatabaseSource]):
                     rows = result.fetchmany(self.batch_rows)
                 if not rows:
                     return
-                yield _batch(rows, schema, f"{what} of {shown}")
+                yield record_batch(rows, schema, f"{what} of {shown}")
         finally:
             result.close()
             connection.close()
@@ -306,89 +210,6 @@ def _check_cursor(cursor: str, types: dict[str, Any], where: str) -> None:
         )
 
 
-def _schema(names: list[str], types: dict[str, TypeEngine[Any]], first: Sequence[Any]) -> pa.Schema:
-    """Arrow types from the SQL types, else from the values of the first batch."""
-    import pyarrow as pa
-
-    fields = []
-    for i, name in enumerate(names):
-        known = arrow_type(types[name]) if name in types else None
-        fields.append(pa.field(name, known if known is not None else _inferred_type([r[i] for r in first])))
-    return pa.schema(fields)
-
-
-def arrow_type(sql_type: TypeEngine[Any]) -> pa.DataType | None:
-    """The Arrow type for a SQLAlchemy type, or None when only the values can tell."""
-    import pyarrow as pa
-    from sqlalchemy import types
-
-    if isinstance(sql_type, types.Boolean):
-        return pa.bool_()
-    if isinstance(sql_type, types.Integer):
-        return pa.int64()
-    if isinstance(sql_type, types.Float):  # before Numeric, which it subclasses
-        return pa.float64()
-    if isinstance(sql_type, types.Numeric):
-        precision, scale = sql_type.precision, sql_type.scale
-        if precision is not None and scale is not None and 0 <= scale <= precision <= 38:
-            return pa.decimal128(precision, scale)
-        return pa.float64()
-    if isinstance(sql_type, types.DateTime):
-        return pa.timestamp("us", tz="UTC" if sql_type.timezone else None)
-    if isinstance(sql_type, types.Date):
-        return pa.date32()
-    if isinstance(sql_type, types.Time):
-        return pa.time64("us")
-    if isinstance(sql_type, types.String | types.Uuid | types.JSON):
-        return pa.string()
-    if isinstance(sql_type, types.LargeBinary):
-        return pa.binary()
-    return None
-
-
-def _inferred_type(values: list[Any]) -> pa.DataType:
-    import pyarrow as pa
-
-    try:
-        inferred = pa.array(values).type
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.string()  # SQLite lets one column mix types: text holds them all
-    return pa.string() if pa.types.is_null(inferred) else inferred
-
-
-def _batch(rows: Sequence[Any], schema: pa.Schema, what: str) -> pa.RecordBatch:
-    import pyarrow as pa
-
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    arrays = [_array(list(values), item, what) for values, item in zip(columns, schema, strict=True)]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _array(values: list[Any], item: pa.Field, what: str) -> pa.Array:
-    """Values as ``item.type``; ISO text becomes dates, floats decimals, anything text if asked."""
-    import json
-
-    import pyarrow as pa
-
-    failures = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
-    try:
-        return pa.array(values, type=item.type)
-    except failures:
-        pass
-    try:
-        return pa.array(values).cast(item.type)
-    except failures as exc:
-        if pa.types.is_string(item.type):
-            text = [
-                v if v is None else json.dumps(v) if isinstance(v, dict | list) else str(v) for v in values
-            ]
-            return pa.array(text, type=pa.string())
-        raise SourceError(
-            f"column {item.name!r} of {what}: values do not convert to {item.type}: {exc}",
-            hint="cast the column in a query source (query: select cast(... as ...) ...)",
-        ) from exc
-
-
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield first
     yield from rest
@@ -444,9 +265,3 @@ def _abridged(query: str, limit: int = 60) -> str:
 
 def _masked(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-READERS: dict[str, type[SourceReader[Any]]] = {
-    FileReader.type: FileReader,
-    DatabaseReader.type: DatabaseReader,
-}
