@@ -124,7 +124,7 @@ def check_object(
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        run.checks += list(pool.map(lambda rule: _sql_check(engine, inputs, obj, rule), sql_rules))
+        run.checks += list(pool.map(lambda item: _sql_check(engine, inputs, obj, *item), sql_rules))
     return run
 
 
@@ -254,16 +254,20 @@ def _verdict(ok: bool, severity: str) -> Verdict:
     return "warning" if severity in ("warning", "info") else "failed"
 
 
-def _sql_check(engine: Engine, inputs: dict[str, Input], obj: SchemaObject, rule: QualityRule) -> Check:
+def _sql_check(
+    engine: Engine, inputs: dict[str, Input], obj: SchemaObject, rule: QualityRule, column: str | None = None
+) -> Check:
     from quanta.spec.checks import sql_problem
 
     name = rule.name or rule.description or "sql rule"
     severity = rule.severity or "error"
-    problem = sql_problem(rule.query or "", read_only=True, tables=inputs)
+    # ODCS placeholders: {object} is the table, {property} the column of a property-level rule.
+    query = (rule.query or "").replace("{object}", q(obj.name)).replace("{property}", q(column or ""))
+    problem = sql_problem(query, read_only=True, tables=inputs)
     if problem:
         return Check(name, "sql", "error", None, None, obj.name, severity=severity, message=problem[0])
     try:
-        result = engine.query(rule.query or "", inputs)
+        result = engine.query(query, inputs)
     except Exception as exc:  # the engine's error text is the useful part for the producer
         return Check(
             name, "sql", "error", None, None, obj.name, severity=severity, message=str(exc).splitlines()[0]

@@ -141,7 +141,8 @@ def property_metrics(prop: SchemaProperty) -> list[Metric]:
         predicate = f"not regexp_full_match({col}, {lit(FORMATS[fmt])})"
         out.append(counting(predicate, f"{name} is a valid {fmt}", "format", name))
     if "pattern" in options:
-        predicate = f"not regexp_full_match({col}, {lit(options['pattern'])})"
+        # ODCS patterns follow ECMA-262 / JSON Schema: they match anywhere unless anchored with ^...$.
+        predicate = f"not regexp_matches({col}, {lit(options['pattern'])})"
         out.append(counting(predicate, f"{name} matches {options['pattern']}", "pattern", name))
     return out
 
@@ -184,7 +185,8 @@ def _like(sample: Any, bound: Any) -> Any:
 
 
 def _cast_type(prop: SchemaProperty) -> str:
-    return {"date": "DATE", "timestamp": "TIMESTAMP", "time": "TIME"}.get(prop.logical_type or "", "DOUBLE")
+    # TIMESTAMPTZ keeps a bound's UTC offset (2020-01-01 00:00+10:00 is 2019-12-31 14:00 UTC).
+    return {"date": "DATE", "timestamp": "TIMESTAMPTZ", "time": "TIME"}.get(prop.logical_type or "", "DOUBLE")
 
 
 def _duplicates(
@@ -193,12 +195,18 @@ def _duplicates(
     present = " and ".join(f"{c} is not null" for c in columns)
     key = ", ".join(columns)
     if len(columns) == 1:
-        expression, exact = f"count(*) filter (where {present}) - count(distinct {key})", None
+        expression, exact = (
+            f"count(*) filter (where {present}) - count(distinct {key}) filter (where {present})",
+            None,
+        )
     else:
         # Hashing a composite key halves the cost; a collision can only report a duplicate that is not
         # there, never hide one, so a non-zero count is confirmed exactly.
-        expression = f"count(*) filter (where {present}) - count(distinct hash({key}))"
-        exact = f"count(*) filter (where {present}) - count(distinct ({key}))"
+        # Both counts see the same rows: keys with a NULL part are not keys (and are not counted).
+        expression = (
+            f"count(*) filter (where {present}) - count(distinct hash({key})) filter (where {present})"
+        )
+        exact = f"count(*) filter (where {present}) - count(distinct ({key})) filter (where {present})"
     predicate = f"({key}) in (select ({key}) from __table group by {key} having count(*) > 1)"
     return Metric(expression, name, kind, column, judge, exact=exact, predicate=predicate, **kw)
 
@@ -240,7 +248,7 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
             valid = ", ".join(lit(v) for v in args["validValues"] if v is not None)
             predicate = f"({col} is not null and {col} not in ({valid}))"
         elif "pattern" in args:
-            predicate = f"not regexp_full_match({col}, {lit(args['pattern'])})"
+            predicate = f"not regexp_matches({col}, {lit(args['pattern'])})"
     elif metric == "duplicateValues":
         columns = [q(c) for c in args.get("properties", [])] or ([col] if col else [])
         if columns:
@@ -264,7 +272,12 @@ def relationship_metrics(obj: SchemaObject) -> list[tuple[Metric, str]]:
                     continue
                 table, _, column = target.rpartition(".")
                 col = q(prop.column)
-                predicate = f"{col} is not null and {col} not in (select {q(column)} from {q(table)})"
+                # NOT IN over a column holding NULL is never true: leave NULL targets out.
+                target_col = q(column)
+                predicate = (
+                    f"{col} is not null and {col} not in "
+                    f"(select {target_col} from {q(table)} where {target_col} is not null)"
+                )
                 metric = counting(
                     predicate,
                     f"{prop.column} references {target}",
@@ -276,10 +289,10 @@ def relationship_metrics(obj: SchemaObject) -> list[tuple[Metric, str]]:
     return out
 
 
-def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[QualityRule]]:
+def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[tuple[QualityRule, str | None]]]:
     """All aggregate metrics of an object (relationships excluded), and its SQL rules."""
     metrics: list[Metric] = []
-    sql_rules: list[QualityRule] = []
+    sql_rules: list[tuple[QualityRule, str | None]] = []
     keys = sorted(
         (p for p in obj.properties or [] if p.primary_key), key=lambda p: p.primary_key_position or 0
     )
@@ -301,12 +314,12 @@ def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[QualityRule]]
         metrics += property_metrics(prop)
         for rule in prop.quality or []:
             if rule.kind == "sql":
-                sql_rules.append(rule)
+                sql_rules.append((rule, prop.column))
             elif rule.kind == "library" and (found := library_metric(obj, prop, rule)):
                 metrics.append(found)
     for rule in obj.quality or []:
         if rule.kind == "sql":
-            sql_rules.append(rule)
+            sql_rules.append((rule, None))
         elif rule.kind == "library" and (found := library_metric(obj, None, rule)):
             metrics.append(found)
     return metrics, sql_rules

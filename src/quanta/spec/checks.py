@@ -304,7 +304,8 @@ def _check_rule(doc: Document, path: JsonPath, rule: QualityRule) -> list[Proble
             doc.problem(path, "a library rule needs a 'metric'", f"use one of: {', '.join(LIBRARY_METRICS)}")
         )
     if rule.kind == "sql" and rule.query:
-        problem = sql_problem(rule.query, read_only=True)
+        # {object} and {property} are ODCS placeholders, filled in when the rule runs.
+        problem = sql_problem(rule.query.replace("{object}", "t").replace("{property}", "c"), read_only=True)
         if problem:
             problems.append(doc.problem((*path, "query"), problem[0], "write one read-only SELECT"))
     if rule.kind in ("library", "sql") and rule.comparator() is None and rule.metric is not None:
