@@ -7,6 +7,8 @@
 
 Each side runs in its own process (``python -m benchmarks --child floor|quanta DATA FOLDER``) so its peak
 RSS is its own. The generated Parquet is cached in ``.bench-cache/`` at the project root.
+
+``python -m benchmarks contracts`` runs the contract-testing benchmark instead (``benchmarks/contracts.py``).
 """
 
 from __future__ import annotations
@@ -243,7 +245,23 @@ def child(kind: str, data: Path, folder: Path) -> int:
     return 0
 
 
+SUBCOMMANDS = {"contracts": "benchmarks.contracts"}
+"""``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
+
+
+def subcommand(name: str) -> int:
+    import importlib
+
+    if name not in SUBCOMMANDS:
+        raise SystemExit(f"unknown benchmark {name!r}; choose from: {', '.join(SUBCOMMANDS)} (or none)")
+    module = importlib.import_module(SUBCOMMANDS[name])
+    result: int = module.main()
+    return result
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         sys.exit(child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])))
+    if len(sys.argv) > 1:
+        sys.exit(subcommand(sys.argv[1]))
     sys.exit(main())
