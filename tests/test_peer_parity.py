@@ -7,8 +7,8 @@ are matched by what a check measures (object, column, rule family), never by nam
 
 Where datacontract-cli does not check something (it says so in its report: a ``warning`` with a reason,
 or it cannot read the data at all), the case lists the verdicts Quanta must give instead. Where Quanta
-is wrong, the case is ``xfail(strict=True)`` with the reason, so fixing Quanta flips it to a failure
-that asks for the mark to go.
+is wrong, the case would be ``xfail(strict=True)`` with the reason, so fixing Quanta flips it to a
+failure that asks for the mark to go (no case needs one now).
 """
 
 from __future__ import annotations
@@ -224,18 +224,11 @@ DATA_TYPES = {
         ok=False,
         peer_unreadable=DATA_TYPES_UNREADABLE,
     ),
-    "object-missing-required-key": pytest.param(
-        Case(
-            example("data-types-all-data-types"),
-            {"transactions_tbl": transactions(customer_details="{'num_children': 2}")},
-            ok=False,
-            peer_unreadable=DATA_TYPES_UNREADABLE,
-        ),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Quanta bug: logicalTypeOptions of objects (required: [num_children, date_of_birth], "
-            "maxProperties) are not checked; a struct without date_of_birth passes",
-        ),
+    "object-missing-required-key": Case(
+        example("data-types-all-data-types"),
+        {"transactions_tbl": transactions(customer_details="{'num_children': 2}")},
+        ok=False,
+        peer_unreadable=DATA_TYPES_UNREADABLE,
     ),
 }
 
@@ -267,13 +260,8 @@ DATA_TYPES_READABLE = {
             )
         },
     ),
-    "array-items": pytest.param(
-        Case(readable_data_types(), {"transactions_tbl": readable_transactions(latest_txns="[1, 1, 2, 3]")}),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Quanta bug: array logicalTypeOptions (minItems, maxItems, uniqueItems) are not checked; "
-            "[1, 1, 2, 3] passes maxItems 3 and uniqueItems",
-        ),
+    "array-items": Case(
+        readable_data_types(), {"transactions_tbl": readable_transactions(latest_txns="[1, 1, 2, 3]")}
     ),
     # The minimum 2020-01-01 00:00:00+10:00 is 2019-12-31 14:00 UTC: 14:30 UTC is inside, 13:30 UTC is not
     # (Quanta used to drop the offset and fail 14:30 too, until d465086).
@@ -334,6 +322,7 @@ FULL_BROKEN_FAILURES = {
     "column should not contain null values": "failed",
     "Ensure row count is within expected volume range": "failed",
     "rcvr_id references receivers.id": "failed",
+    "(rcvr_id, rcvr_cntry_code) references receivers(id, country_code)": "failed",
     "id is unique": "failed",
     "receiver_name is required": "failed",
 }
@@ -360,14 +349,8 @@ FULL_EXAMPLE = {
 FULL_EXAMPLE_PARITY = {
     "good": Case(full_example(physical_names=False), {"tbl": TBL_GOOD, "receivers": RECEIVERS_GOOD}),
     "broken": Case(full_example(physical_names=False), {"tbl": TBL_BROKEN, "receivers": RECEIVERS_BROKEN}),
-    "composite-foreign-key": pytest.param(
-        Case(full_example(physical_names=False), {"tbl": TBL_COMPOSITE_BROKEN, "receivers": RECEIVERS_GOOD}),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Quanta bug: schema-level relationships (from: [tbl.rcvr_id, tbl.rcvr_cntry_code], "
-            "to: [receivers.id, receivers.country_code]) are not checked at all, so a row whose "
-            "receiver exists in another country passes",
-        ),
+    "composite-foreign-key": Case(
+        full_example(physical_names=False), {"tbl": TBL_COMPOSITE_BROKEN, "receivers": RECEIVERS_GOOD}
     ),
 }
 
@@ -755,12 +738,9 @@ QUANTA_FAMILY = {
     "rowCount": "rowCount",
     "sql": "sql",
     "relationship": "relationship",
+    "items": "items",
 }
 SEVERITY = {"not run": -1, "passed": 0, "warning": 1, "failed": 2, "error": 2}
-# Families datacontract-cli checks and Quanta does not, shown failing in the xfail cases
-# data-types-readable-array-items and full-example-parity-composite-foreign-key; left out of the other
-# cases' comparison so that they still compare everything else.
-QUANTA_GAPS = {("items", True), ("relationship", False)}  # (family, has a column)
 Key = tuple[str, str | None, str | None, int]
 
 
@@ -888,9 +868,7 @@ def test_verdicts_agree_with_datacontract_cli(case: Case, tmp_path: Path, dataco
         k for k in peer_verdicts if k in compared.quanta and compared.quanta[k][0] != peer_verdicts[k][0]
     ]
     assert not disagree, "verdicts differ:\n" + compared.lines(iter(disagree))
-    unchecked_by_quanta = [
-        k for k in peer_verdicts if k not in compared.quanta and (k[0], k[2] is not None) not in QUANTA_GAPS
-    ]
+    unchecked_by_quanta = [k for k in peer_verdicts if k not in compared.quanta]
     assert not unchecked_by_quanta, "datacontract-cli checks what Quanta does not:\n" + compared.lines(
         iter(unchecked_by_quanta)
     )

@@ -36,11 +36,11 @@ def check_object(
 ) -> Run:
     """Test one table against one contract object. ``related`` holds the tables relationships point
     to (by name); relationships to tables not given are reported as skipped warnings."""
-    presence, missing = schema_checks(obj, engine, data)
+    presence, missing, types = schema_checks(obj, engine, data)
     if missing:  # rules on columns that are not there would only fail the scan; report them once
         kept = [p for p in obj.properties or [] if p.column not in missing]
         obj = obj.model_copy(update={"properties": kept})
-    metrics, sql_rules = compile_metrics(obj)
+    metrics, sql_rules = compile_metrics(obj, types)
     related = related or {}
     skipped: list[Check] = []
     for metric, table in relationship_metrics(obj):
@@ -181,21 +181,37 @@ def type_matches(logical: str, engine_type: str) -> bool:
     return upper.startswith(_COMPATIBLE.get(logical, (upper,)))
 
 
-def schema_checks(obj: SchemaObject, engine: Engine, data: Input) -> tuple[list[Check], set[str]]:
-    """Schema conformance: every property is a column of the data, of a compatible type."""
+def schema_checks(
+    obj: SchemaObject, engine: Engine, data: Input
+) -> tuple[list[Check], set[str], dict[str, str]]:
+    """Schema conformance: every property is a column of the data, of a compatible type. Also returns
+    the missing columns and the engine type of each property found."""
     try:
         described = dict(engine.describe(f"select * from {q(obj.name)}", {obj.name: data}))
     except Exception as exc:
-        return [
-            Check(
-                f"{obj.name} is readable", "presence", "error", None, None, obj.name, message=_first_line(exc)
-            )
-        ], {p.column for p in obj.properties or []}
+        return (
+            [
+                Check(
+                    f"{obj.name} is readable",
+                    "presence",
+                    "error",
+                    None,
+                    None,
+                    obj.name,
+                    message=_first_line(exc),
+                )
+            ],
+            {p.column for p in obj.properties or []},
+            {},
+        )
     lowered = {name.lower(): kind for name, kind in described.items()}
     checks: list[Check] = []
     missing: set[str] = set()
+    types: dict[str, str] = {}
     for prop in obj.properties or []:
         kind = described.get(prop.column) or lowered.get(prop.column.lower())
+        if kind is not None:
+            types[prop.column] = kind
         if kind is None:
             missing.add(prop.column)
             checks.append(
@@ -223,7 +239,7 @@ def schema_checks(obj: SchemaObject, engine: Engine, data: Input) -> tuple[list[
                     prop.column,
                 )
             )
-    return checks, missing
+    return checks, missing, types
 
 
 def _samples(
@@ -243,8 +259,13 @@ def _samples(
 
 
 def _plain(value: Any) -> Any:
+    """A sample value as JSON can hold it: nested lists and structs stay nested, the rest is text."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return str(value)
 
 

@@ -261,36 +261,60 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
 
 
 def relationship_metrics(obj: SchemaObject) -> list[tuple[Metric, str]]:
-    """Foreign keys (property level ``to: table.column``): rows whose key has no match in the target.
+    """Foreign keys: rows whose key has no match in the target table. Property level (``to:
+    table.column``) and schema level (``from: [obj.a, obj.b]``, ``to: [t.x, t.y]``, composite keys).
     Returns each metric with the target table it needs as an input."""
     out: list[tuple[Metric, str]] = []
     for prop in obj.properties or []:
         for rel in prop.relationships or []:
             targets = rel.to if isinstance(rel.to, list) else [rel.to] if rel.to else []
             for target in targets:
-                if "." not in target or "/" in target:
-                    continue
-                table, _, column = target.rpartition(".")
-                col = q(prop.column)
-                # NOT IN over a column holding NULL is never true: leave NULL targets out.
-                target_col = q(column)
-                predicate = (
-                    f"{col} is not null and {col} not in "
-                    f"(select {target_col} from {q(table)} where {target_col} is not null)"
-                )
-                metric = counting(
-                    predicate,
-                    f"{prop.column} references {target}",
-                    "relationship",
-                    prop.column,
-                    inputs=(table,),
-                )
-                out.append((metric, table))
+                if "." in target and "/" not in target:
+                    out.append(_foreign_key([prop.column], [target]))
+    for rel in obj.relationships or []:
+        sources = rel.from_ if isinstance(rel.from_, list) else [rel.from_] if rel.from_ else []
+        targets = rel.to if isinstance(rel.to, list) else [rel.to] if rel.to else []
+        tables = {t.rpartition(".")[0] for t in targets}
+        if sources and len(sources) == len(targets) and len(tables) == 1 and "" not in tables:
+            out.append(_foreign_key([s.rpartition(".")[2] for s in sources], targets))
     return out
 
 
-def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[tuple[QualityRule, str | None]]]:
-    """All aggregate metrics of an object (relationships excluded), and its SQL rules."""
+def _foreign_key(columns: list[str], targets: list[str]) -> tuple[Metric, str]:
+    """Rows whose (composite) key is set but missing from the target; keys with a NULL part are not keys."""
+    table = targets[0].rpartition(".")[0]
+    target_cols = [q(t.rpartition(".")[2]) for t in targets]
+    cols = [q(c) for c in columns]
+    present = " and ".join(f"{c} is not null" for c in cols)
+    # NOT IN over a column holding NULL is never true: leave NULL targets out.
+    target_present = " and ".join(f"{c} is not null" for c in target_cols)
+    key, target_key = (
+        (cols[0], target_cols[0])
+        if len(cols) == 1
+        else (f"({', '.join(cols)})", f"({', '.join(target_cols)})")
+    )
+    predicate = f"{present} and {key} not in (select {target_key} from {q(table)} where {target_present})"
+    label = columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
+    shown = (
+        targets[0] if len(targets) == 1 else f"{table}({', '.join(t.rpartition('.')[2] for t in targets)})"
+    )
+    metric = counting(
+        predicate,
+        f"{label} references {shown}",
+        "relationship",
+        columns[0] if len(columns) == 1 else None,
+        inputs=(table,),
+    )
+    return metric, table
+
+
+def compile_metrics(
+    obj: SchemaObject, types: dict[str, str] | None = None
+) -> tuple[list[Metric], list[tuple[QualityRule, str | None]]]:
+    """All aggregate metrics of an object (relationships excluded), and its SQL rules. ``types`` (column
+    to engine type) enables the array and object rules, whose SQL depends on how the data stores them."""
+    from quanta.contracts.containers import container_metrics
+
     metrics: list[Metric] = []
     sql_rules: list[tuple[QualityRule, str | None]] = []
     keys = sorted(
@@ -312,6 +336,7 @@ def compile_metrics(obj: SchemaObject) -> tuple[list[Metric], list[tuple[Quality
         )
     for prop in obj.properties or []:
         metrics += property_metrics(prop)
+        metrics += container_metrics(prop, (types or {}).get(prop.column))
         for rule in prop.quality or []:
             if rule.kind == "sql":
                 sql_rules.append((rule, prop.column))
