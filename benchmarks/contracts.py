@@ -9,6 +9,8 @@ every tool, end to end, best of 3 each:
   files read with pandas, its local-file path;
 - the floor: one hand-written DuckDB query computing the same metrics.
 
+``QUANTA_BENCH_TOOLS=quanta,floor`` measures only the tools named (GX alone takes minutes per run).
+
 Every run is its own process, timed from spawn to exit, its peak RSS from ``wait4``. The peers live in
 ``.peers/`` (``peers/setup.sh``); the Parquet files in ``.bench-cache/`` (lineitem is the one the build
 benchmark made). Run with ``python -m benchmarks contracts``.
@@ -123,6 +125,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="contracts-", dir=CACHE) as scratch:
         work = Path(scratch)
         tools, missing = available_tools(work, lineitem, orders)
+        if only := os.environ.get("QUANTA_BENCH_TOOLS"):  # e.g. "quanta,floor,datacontract" while tuning
+            tools = [t for t in tools if t.name in only.split(",")]
         for name, why in missing.items():
             console.print(f"[yellow]{name} is not measured: {why}[/yellow]")
         console.print(

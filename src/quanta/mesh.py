@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError, SpecError, WorkspaceError
-from quanta.registry import ProductSummary, Registration, Registry, VersionInfo
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
@@ -26,6 +25,9 @@ if TYPE_CHECKING:
     from quanta.build.runner import BuildResult
     from quanta.build.scheduler import Schedule
     from quanta.contracts import Run
+
+    # SQLAlchemy is a quarter of a second to import: only commands that touch the registry pay for it.
+    from quanta.registry import ProductSummary, Registration, Registry, VersionInfo
     from quanta.registry.publishing import PublishRecord, RunRecord
     from quanta.storage import Quarantined, Warehouse
 
@@ -117,6 +119,8 @@ class Mesh:
                 )
             self.workspace.state_dir.mkdir(parents=True, exist_ok=True)
             url = self.workspace.database_url
+        from quanta.registry import Registry
+
         return Registry.open(url)
 
     @cached_property
@@ -436,8 +440,9 @@ class Mesh:
     def _test_file(self, path: Path, server_name: str | None, kinds: set[str] | None) -> dict[str, Run]:
         from quanta.build.sources import reader_for
         from quanta.contracts.servers import DuckDBTable, choose_server, targets
-        from quanta.engines import get_engine
+        from quanta.engines import FileScan, get_engine
         from quanta.engines.duckdb import DuckDBEngine
+        from quanta.engines.footers import file_stats
         from quanta.spec.formats import importer
         from quanta.spec.loader import detect_kind, load_contract_text
         from quanta.spec.yamlsource import load_file
@@ -461,7 +466,9 @@ class Mesh:
             else:
                 data = reader_for(where).read(where, root=path.parent)
                 inputs[name] = _materialized(data)
-        return {str(path): _run_all(contract, engine, inputs, None, kinds)}
+        # Parquet footers answer null-count and bound rules without a scan, as manifests do for products.
+        stats = {name: file_stats(data) for name, data in inputs.items() if isinstance(data, FileScan)}
+        return {str(path): _run_all(contract, engine, inputs, stats, kinds)}
 
     def _test_product(self, ref: str, kinds: set[str] | None) -> Run:
         from quanta.engines import get_engine
@@ -472,7 +479,7 @@ class Mesh:
         inputs.update(
             {obj.name: self.warehouse.scan(product_id, port, snapshot) for obj in contract.objects[:1]}
         )
-        stats = self.warehouse.column_stats(product_id, port, snapshot)
+        stats = {contract.objects[0].name: self.warehouse.column_stats(product_id, port, snapshot)}
         history = [p.created_at for p in self.registry.publishes(product_id)]
         run = _run_all(contract, get_engine(), inputs, stats, kinds, history)
         # Every test of published data is remembered, for observability and maturity scoring.
@@ -662,11 +669,12 @@ def _run_all(
     contract: Contract,
     engine: Any,
     inputs: dict[str, Any],
-    stats: dict[str, Any] | None,
+    stats: dict[str, dict[str, Any]],
     kinds: set[str] | None,
     history: list[datetime] | None = None,
 ) -> Run:
-    """Every object's checks, then the SLA checks, filtered to the kinds asked for."""
+    """Every object's checks, then the SLA checks, filtered to the kinds asked for. ``stats`` holds what
+    metadata knows of each object's columns (by object name)."""
     from quanta.contracts import Run, check_object
     from quanta.contracts.sla import sla_checks
 
@@ -674,7 +682,7 @@ def _run_all(
     run = Run(contract.id)
     for obj in contract.objects:
         if obj.name in inputs:
-            found = check_object(contract, obj, engine, inputs[obj.name], stats, related=inputs)
+            found = check_object(contract, obj, engine, inputs[obj.name], stats.get(obj.name), related=inputs)
             run.checks += [c for c in found.checks if _kind_group(c.kind) in wanted]
     if "sla" in wanted:
         run.checks += sla_checks(contract, engine, inputs, history)

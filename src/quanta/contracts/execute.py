@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from quanta.contracts.metrics import Metric, comparator_judge, compile_metrics, q, relationship_metrics
-from quanta.contracts.run import Check, Run, Verdict
+from quanta.contracts.metrics import Metric, compile_metrics, q, relationship_metrics, sql_rules
+from quanta.contracts.run import Check, Run, verdict_of
 from quanta.engines.base import ColumnStats, Engine, Input
-from quanta.spec.contract import Contract, QualityRule, SchemaObject
+from quanta.spec.contract import Contract, SchemaObject
 
 SAMPLE_ROWS = 5
 MASKED_LEVELS = {"confidential", "restricted", "secret"}
@@ -36,12 +36,24 @@ def check_object(
 ) -> Run:
     """Test one table against one contract object. ``related`` holds the tables relationships point
     to (by name); relationships to tables not given are reported as skipped warnings."""
-    presence, missing, types = schema_checks(obj, engine, data)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from quanta.contracts.sqlrules import SqlQuery, prepare, run_query
+
+    related = related or {}
+    inputs = {**related, obj.name: data}
+    pool = ThreadPoolExecutor(max_workers=2)
+    described = pool.submit(schema_checks, obj, engine, data)
+    # Parsing SQL rules holds the GIL; DESCRIBE does not: do both at once.
+    prepared = [(column, prepare(rule, obj, column, list(inputs))) for rule, column in sql_rules(obj)]
+    presence, missing, types = described.result()
     if missing:  # rules on columns that are not there would only fail the scan; report them once
         kept = [p for p in obj.properties or [] if p.column not in missing]
         obj = obj.model_copy(update={"properties": kept})
-    metrics, sql_rules = compile_metrics(obj, types)
-    related = related or {}
+    # SQL rules that only count rows of this table join the scan; the others run beside it.
+    rules = [p for column, p in prepared if column not in missing]
+    metrics = compile_metrics(obj, types) + [p for p in rules if isinstance(p, Metric)]
+    queries = [pool.submit(run_query, engine, inputs, p) for p in rules if isinstance(p, SqlQuery)]
     skipped: list[Check] = []
     for metric, table in relationship_metrics(obj):
         if table in related or table == obj.name:
@@ -60,7 +72,6 @@ def check_object(
                     message=f"not checked: table {table!r} is not available here",
                 )
             )
-    inputs = {**related, obj.name: data}
     run = Run(contract.id, list(presence))
     known = stats or {}
     from_metadata = {
@@ -100,7 +111,7 @@ def check_object(
             )
         measured = (float(value) * 100 / rows if rows else 0.0) if metric.percent else value
         ok, threshold = metric.judge(measured, rows)
-        verdict = _verdict(ok, metric.severity)
+        verdict = verdict_of(ok, metric.severity)
         found = (
             _samples(engine, inputs, obj, metric, masked) if samples and not ok and metric.predicate else None
         )
@@ -120,11 +131,9 @@ def check_object(
             )
         )
     run.checks += skipped
-    # SQL rules are independent queries: run them side by side.
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        run.checks += list(pool.map(lambda item: _sql_check(engine, inputs, obj, *item), sql_rules))
+    run.checks += [p for p in rules if isinstance(p, Check)]
+    run.checks += [future.result() for future in queries]
+    pool.shutdown()
     return run
 
 
@@ -267,34 +276,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return str(value)
-
-
-def _verdict(ok: bool, severity: str) -> Verdict:
-    if ok:
-        return "passed"
-    return "warning" if severity in ("warning", "info") else "failed"
-
-
-def _sql_check(
-    engine: Engine, inputs: dict[str, Input], obj: SchemaObject, rule: QualityRule, column: str | None = None
-) -> Check:
-    from quanta.spec.checks import sql_problem
-
-    name = rule.name or rule.description or "sql rule"
-    severity = rule.severity or "error"
-    # ODCS placeholders: {object} is the table, {property} the column of a property-level rule.
-    query = (rule.query or "").replace("{object}", q(obj.name)).replace("{property}", q(column or ""))
-    problem = sql_problem(query, read_only=True, tables=inputs)
-    if problem:
-        return Check(name, "sql", "error", None, None, obj.name, severity=severity, message=problem[0])
-    try:
-        result = engine.query(query, inputs)
-    except Exception as exc:  # the engine's error text is the useful part for the producer
-        return Check(
-            name, "sql", "error", None, None, obj.name, severity=severity, message=str(exc).splitlines()[0]
-        )
-    value = result.column(0)[0].as_py() if result.num_rows and result.num_columns else None
-    ok, threshold = comparator_judge(rule)(value, 0)
-    return Check(
-        name, "sql", _verdict(ok, severity), value, threshold, obj.name, None, severity, rule.dimension
-    )

@@ -8,6 +8,13 @@ from typing import Any, Literal
 Verdict = Literal["passed", "failed", "warning", "error"]
 
 
+def verdict_of(ok: bool, severity: str) -> Verdict:
+    """A rule's verdict: a broken rule of severity warning or info warns, any other fails."""
+    if ok:
+        return "passed"
+    return "warning" if severity in ("warning", "info") else "failed"
+
+
 @dataclass(frozen=True)
 class Check:
     """One rule applied to the data: what was measured, against what, and the verdict."""
