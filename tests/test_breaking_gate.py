@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quanta.errors import RegistryError
+from quanta.errors import NotFoundError, RegistryError
 from quanta.mesh import Mesh
 from tests.conftest import run_cli
 
@@ -90,3 +90,28 @@ def test_quanta_ci_reports_lint_gate_and_junit(demo: Mesh, tmp_path: Path) -> No
     assert suites["breaking-changes"].get("failures") == "1"
     github = run_cli("ci", "--output", "github", cwd=Path.cwd())
     assert github.stdout.startswith("::error") and "sales.orders.orders 1.0.0 ► 1.1.0" in github.stdout
+
+
+def test_previous_major_stays_readable_until_its_grace_period_ends(demo: Mesh) -> None:
+    from quanta.build.demo_data import generate_demo_data
+
+    generate_demo_data(Path.cwd(), 0.01)
+    [first] = demo.build(["sales.orders"])
+    drop_comment("2.0.0", "2.0.0")
+    transform = Path("domains/sales/orders/transform.sql")
+    transform.write_text(transform.read_text().replace(",\n    o_comment       as comment", ""))
+    demo.apply()
+    [second] = demo.build(["sales.orders"])
+    assert (first.status, second.status) == ("published", "published"), second
+    old = demo.query('select count(*) from "sales.orders@1.0.0"').column(0)[0].as_py()
+    assert old > 0 and "comment" in demo.query('select * from "sales.orders@1.0.0" limit 1').column_names
+
+    demo.settings.major_grace_days = 0
+    with pytest.raises(NotFoundError) as info:
+        demo.resolve("sales.orders@1.0.0")
+    assert "retired on" in info.value.message and "2.0.0" in (info.value.hint or "")
+    assert demo.resolve("sales.orders@2.0.0")[3].version == "2.0.0"
+    result = run_cli(
+        "query", 'select count(*) from "sales.orders@1.0.0"', env={"QUANTA_MAJOR_GRACE_DAYS": "0"}
+    )
+    assert result.returncode == 1 and "retired on" in result.stderr and "Traceback" not in result.stderr

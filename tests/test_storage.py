@@ -27,7 +27,7 @@ def warehouse(tmp_path: Path) -> Warehouse:
     return Warehouse(f"sqlite:///{tmp_path / 'catalog.db'}", tmp_path / "warehouse")
 
 
-def write(warehouse: Warehouse, rows: str, run: str) -> int:
+def write(warehouse: Warehouse, rows: str, run: str, *, append: bool = False) -> int:
     """Write rows (a SQL VALUES list) through the engine the way a build does, and publish them."""
     fields = warehouse.table("sales.orders", "orders").schema().fields
     columns = [Column(f.field_id, f.name, sql_type(f.field_type)) for f in fields]
@@ -36,7 +36,7 @@ def write(warehouse: Warehouse, rows: str, run: str) -> int:
     files = get_engine().write_parquet(
         sql, {}, columns, str(warehouse.data_dir("sales.orders", "orders", run))
     )
-    snapshot = warehouse.stage("sales.orders", "orders", run, files, append=False, properties={})
+    snapshot = warehouse.stage("sales.orders", "orders", run, files, append=append, properties={})
     warehouse.publish("sales.orders", "orders", run, snapshot)
     return snapshot
 
@@ -87,10 +87,22 @@ def test_evolution_adds_renames_and_widens_by_field_id(warehouse: Warehouse) -> 
         "widened order_id to long",
         "added status",
     }
-    # Old data is read through the new schema by field id: the renamed column keeps its values.
-    assert read(warehouse, old) == [{"order_id": 1, "total": pytest.approx(9.5), "status": None}]
+    # An old snapshot reads as it was published (its own schema); new data through the new one.
+    assert read(warehouse, old) == [{"order_id": 1, "amount": pytest.approx(9.5)}]
     write(warehouse, "(2, 3.25, 'open')", "r2")
     assert read(warehouse) == [{"order_id": 2, "total": pytest.approx(3.25), "status": "open"}]
+
+
+def test_files_written_before_a_rename_line_up_by_field_id(warehouse: Warehouse) -> None:
+    warehouse.ensure_table("sales.orders", "orders", obj(ID, AMOUNT))
+    write(warehouse, "(1, 9.5)", "r1")
+    warehouse.ensure_table("sales.orders", "orders", obj(ID, {**AMOUNT, "name": "total"}))
+    write(warehouse, "(2, 3.25)", "r2", append=True)
+    rows = sorted(read(warehouse), key=lambda r: r["order_id"])
+    assert rows == [
+        {"order_id": 1, "total": pytest.approx(9.5)},
+        {"order_id": 2, "total": pytest.approx(3.25)},
+    ]
 
 
 def test_incompatible_type_change_is_refused(warehouse: Warehouse) -> None:

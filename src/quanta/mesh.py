@@ -541,8 +541,23 @@ class Mesh:
         chosen = publishes[-1]
         if at:
             chosen = _pick_publish(publishes, at, product_id)
+            retired = _retired_on(publishes, chosen, self._grace_days(product_id))
+            if retired is not None and retired <= datetime.now(UTC):
+                raise NotFoundError(
+                    f"{product_id}@{chosen.version} is no longer readable: major version "
+                    f"{_major(chosen.version)} was deprecated by {publishes[-1].version} and retired on "
+                    f"{retired:%Y-%m-%d}",
+                    hint=f"read {product_id} (now {publishes[-1].version}); 'quanta diff' shows what changed",
+                )
         port, snapshot = next(iter(chosen.snapshots.items()))
         return product_id, port, snapshot, chosen
+
+    def _grace_days(self, product_id: str) -> int:
+        descriptor = self.registry.descriptor(product_id, None)
+        for prop in descriptor.get("customProperties") or []:
+            if prop.get("property") == "majorGraceDays" and str(prop.get("value")).isdigit():
+                return int(prop["value"])
+        return self.settings.major_grace_days
 
     def query(self, sql: str, *, limit: int | None = None) -> pa.Table:
         """Run SQL over products by name (the owner's view; the governed service comes later)."""
@@ -631,6 +646,19 @@ def _dependency_order(products: list[LoadedProduct]) -> list[LoadedProduct]:
     for loaded in products:
         visit(loaded)
     return ordered
+
+
+def _major(version: str) -> int:
+    return int(version.lstrip("v").split(".")[0])
+
+
+def _retired_on(publishes: list[PublishRecord], chosen: PublishRecord, grace_days: int) -> datetime | None:
+    """When ``chosen`` stops being readable: ``grace_days`` after the first publish of a later major
+    version (None while it is the current major)."""
+    from datetime import timedelta
+
+    later = [p for p in publishes if _major(p.version) > _major(chosen.version)]
+    return later[0].created_at + timedelta(days=grace_days) if later else None
 
 
 def _pick_publish(publishes: list[PublishRecord], at: str, product_id: str) -> PublishRecord:

@@ -19,5 +19,9 @@ class Settings(BaseSettings):
     workspace: Path | None = None
     """Workspace root; defaults to the nearest folder above the current one holding ``quanta.yaml``."""
 
+    major_grace_days: int = 90
+    """How long a product's previous major version stays readable after the next major is published
+    (a product can set its own with the custom property ``majorGraceDays``)."""
+
     user: str = "local-admin"
     """Who is acting in local mode; recorded on every registered version and event."""

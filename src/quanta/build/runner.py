@@ -160,9 +160,13 @@ def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) 
     obj = _contract_object(contract, port.object, product.id)
     ctx.say(product.id, "reading inputs")
     last = ctx.registry.current_publish(product.id)
-    inputs, meta, cursors = _inputs(ctx, loaded, last)
     transform = load_transform(loaded)
-    fingerprint = _fingerprint(product.to_dict(), contract.to_dict(), transform, meta)
+    definition = _definition_hash(product.to_dict(), contract.to_dict(), transform)
+    # A new descriptor, contract or transform: rebuild everything, not only the rows past a cursor.
+    redefined = last is not None and not last.fingerprint.startswith(definition + ":")
+    last_data = None if redefined else last
+    inputs, meta, cursors = _inputs(ctx, loaded, last_data)
+    fingerprint = f"{definition}:{_hash(meta)}"  # what it is : what it was built from
     if last and last.fingerprint == fingerprint and not ctx.force:
         ctx.registry.finish_run(run_id, "skipped", reason="inputs, transform and contract unchanged")
         return BuildResult(product.id, "skipped", run_id, version, rows=last.rows)
@@ -182,7 +186,7 @@ def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) 
             cursors=cursors,
             fingerprint=fingerprint,
             port=port.name,
-            last=last,
+            last=last_data,
         )
     finally:
         engine.close()
@@ -269,18 +273,13 @@ def _source_fingerprint(scan: Input, since: Any) -> dict[str, Any]:
     return {"read_at": datetime.now(UTC).isoformat(), "since": str(since)}
 
 
-def _fingerprint(
-    descriptor: dict[str, Any], contract: dict[str, Any], transform: Transform, meta: Any
-) -> str:
-    body = {
-        "descriptor": descriptor,
-        "contract": contract,
-        "sql": transform.sql,
-        "python": transform.python,
-        "inputs": meta,
-    }
-    if transform.python:
-        body["python_source"] = transform.python
+def _definition_hash(descriptor: dict[str, Any], contract: dict[str, Any], transform: Transform) -> str:
+    """What the product is: descriptor, contract and transform (the first half of a fingerprint)."""
+    body = {"descriptor": descriptor, "contract": contract, "sql": transform.sql, "python": transform.python}
+    return _hash(body)
+
+
+def _hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 

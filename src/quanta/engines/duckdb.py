@@ -36,6 +36,12 @@ class DuckDBEngine(Engine):
         connection.execute("set enable_progress_bar = false")  # never draw on the user's terminal
         return connection
 
+    def close(self) -> None:
+        with self._lock:
+            if self._database is not None:
+                self._database.close()
+                self._database = None
+
     def _open(self) -> duckdb.DuckDBPyConnection:
         import duckdb
 

@@ -276,8 +276,13 @@ class Warehouse:
         snap = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else table.current_snapshot()
         if snap is None:
             raise StorageError(f"{product_id}: snapshot {snapshot_id} not found", hint="see quanta versions")
-        # Columns come from the table's current schema, matched by field id: renames apply to old data too.
-        columns = [Column(f.field_id, f.name, sql_type(f.field_type)) for f in table.schema().fields]
+        # Columns come from the snapshot's own schema, matched by field id: a version reads as it was
+        # published (a column a later major version dropped is still there), and files written before
+        # a rename still line up.
+        schema = table.schemas().get(snap.schema_id, table.schema()) if snap.schema_id is not None else None
+        columns = [
+            Column(f.field_id, f.name, sql_type(f.field_type)) for f in (schema or table.schema()).fields
+        ]
         files = [
             _local_path(task.file.file_path) for task in table.scan(snapshot_id=snap.snapshot_id).plan_files()
         ]
