@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError, SpecError, WorkspaceError
+from quanta.mesh_governance import MeshGovernance
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
@@ -79,7 +80,7 @@ class ProductView:
     consumers: list[str]
 
 
-class Mesh:
+class Mesh(MeshGovernance):
     """Facade over a workspace and its registry."""
 
     def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:
@@ -559,28 +560,9 @@ class Mesh:
                 return int(prop["value"])
         return self.settings.major_grace_days
 
-    def query(self, sql: str, *, limit: int | None = None) -> pa.Table:
-        """Run SQL over products by name (the owner's view; the governed service comes later)."""
-        from quanta.engines import get_engine
-        from quanta.query.products import bind_products
-
-        known = {p.id for p in self.products()}
-        rewritten, refs = bind_products(sql, known)
-        inputs: dict[str, Any] = {}
-        for ref in refs:
-            product_id, port, snapshot, _ = self.resolve(
-                f"{ref.product_id}@{ref.at}" if ref.at else ref.product_id
-            )
-            inputs[ref.view] = self.warehouse.scan(product_id, port, snapshot)
-        if limit is not None:
-            rewritten = f"select * from ({rewritten}) as q limit {int(limit)}"
-        engine = get_engine()
-        try:
-            return engine.query(rewritten, inputs)
-        except Exception as exc:  # engine errors translated once, here
-            from quanta.query.products import QueryError
-
-            raise QueryError(f"query failed: {str(exc).splitlines()[0]}", hint="check the SQL") from None
+    def query(self, sql: str, *, limit: int | None = None, as_principal: str | None = None) -> pa.Table:
+        """Run SQL over products by name through the governed query service (audited)."""
+        return self.governed_query(sql, as_principal=as_principal, limit=limit).table
 
     def quarantine(self, product_id: str | None = None) -> list[Quarantined]:
         products = [product_id] if product_id else [p.id for p in self.products()]

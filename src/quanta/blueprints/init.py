@@ -32,6 +32,11 @@ def create_workspace(directory: Path, *, demo: bool = False, name: str | None = 
     (directory / "domains").mkdir(exist_ok=True)
     if demo:
         written += _copy_tree(resources.files("quanta.blueprints") / DEMO / "domains", directory / "domains")
+        governance = directory / "governance.yaml"
+        governance.write_text(
+            (resources.files("quanta.blueprints") / DEMO / "governance.yaml").read_text("utf-8")
+        )
+        written.append(governance)
     return written
 
 

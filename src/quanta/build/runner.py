@@ -166,7 +166,8 @@ def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) 
     redefined = last is not None and not last.fingerprint.startswith(definition + ":")
     last_data = None if redefined else last
     inputs, meta, cursors = _inputs(ctx, loaded, last_data)
-    fingerprint = f"{definition}:{_hash(meta)}"  # what it is : what it was built from
+    # What it is : what it was built from, in the registry's 64 characters.
+    fingerprint = f"{definition}:{_hash(meta)[:31]}"
     if last and last.fingerprint == fingerprint and not ctx.force:
         ctx.registry.finish_run(run_id, "skipped", reason="inputs, transform and contract unchanged")
         return BuildResult(product.id, "skipped", run_id, version, rows=last.rows)
@@ -276,7 +277,7 @@ def _source_fingerprint(scan: Input, since: Any) -> dict[str, Any]:
 def _definition_hash(descriptor: dict[str, Any], contract: dict[str, Any], transform: Transform) -> str:
     """What the product is: descriptor, contract and transform (the first half of a fingerprint)."""
     body = {"descriptor": descriptor, "contract": contract, "sql": transform.sql, "python": transform.python}
-    return _hash(body)
+    return _hash(body)[:32]
 
 
 def _hash(body: Any) -> str:

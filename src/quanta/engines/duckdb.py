@@ -23,6 +23,8 @@ class DuckDBEngine(Engine):
         super().__init__(**options)
         self.threads = options.get("threads")
         self.memory_limit = options.get("memory_limit")
+        self.allowed_directories: list[str] | None = options.get("allowed_directories")
+        """Lock down: no file access outside these directories, no extensions, configuration locked."""
         self._database: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
 
@@ -33,7 +35,8 @@ class DuckDBEngine(Engine):
             if self._database is None:
                 self._database = self._open()
             connection = self._database.cursor()
-        connection.execute("set enable_progress_bar = false")  # never draw on the user's terminal
+        if self.allowed_directories is None:  # a locked configuration refuses every SET
+            connection.execute("set enable_progress_bar = false")  # never draw on the user's terminal
         return connection
 
     def close(self) -> None:
@@ -53,7 +56,13 @@ class DuckDBEngine(Engine):
             config["threads"] = int(self.threads)
         if self.memory_limit:
             config["memory_limit"] = str(self.memory_limit)
-        return duckdb.connect(":memory:", config=config)
+        database = duckdb.connect(":memory:", config=config)
+        if self.allowed_directories is not None:
+            listed = ", ".join(_literal(d.rstrip("/") + "/") for d in self.allowed_directories)
+            database.execute(f"set allowed_directories = [{listed}]")
+            database.execute("set enable_external_access = false")
+            database.execute("set lock_configuration = true")
+        return database
 
     def bind(self, connection: duckdb.DuckDBPyConnection, inputs: dict[str, Input]) -> None:
         """Expose every input as a view named after it."""

@@ -171,3 +171,42 @@ class Lock(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One line of the tamper-evident audit log: each row's hash covers its content and the previous
+    row's hash, so an edit, deletion or reordering breaks the chain from there on."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(60), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(100), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Grant(Base):
+    """Access to a product (optionally some columns) for a principal, until it expires or is revoked;
+    created by approving an access request."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    principal: Mapped[str] = mapped_column(String(200), index=True)
+    product_id: Mapped[str] = mapped_column(String(200), index=True)
+    columns: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    purpose: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    """requested, granted, rejected, revoked"""
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_days: Mapped[int] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
+from quanta.registry.governance import GovernanceStore
 from quanta.registry.models import ContractVersion, Domain, Event, Port, Product, ProductVersion, Team, utcnow
 from quanta.registry.publishing import PublishingStore
 from quanta.spec.contract import Contract
@@ -82,7 +83,7 @@ class EventRecord:
     payload: dict[str, Any]
 
 
-class Registry(PublishingStore):
+class Registry(PublishingStore, GovernanceStore):
     """Versioned metadata of the mesh. Every write is one transaction; versions are immutable."""
 
     def __init__(self, url: str) -> None:

@@ -131,11 +131,17 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over products by id, e.g. select * from sales.orders.")],
     fmt: Format = "table",
     limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="See exactly what this principal would (admins and stewards; audited)."),
+    ] = None,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Query published products; "sales.orders@1.0.0" or "sales.orders@<time>" read older versions."""
-    table = open_mesh().query(sql, limit=limit)
+    """Query published products through the governed query service (access rules, masks and row
+    filters of the acting principal, QUANTA_USER); "sales.orders@1.0.0" or "sales.orders@<time>" read
+    older versions."""
+    table = open_mesh().query(sql, limit=limit, as_principal=as_)
     _print_table(table, "json" if json_ else fmt)
 
 

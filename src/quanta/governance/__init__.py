@@ -1,0 +1,1 @@
+"""Governance: principals, roles, clearance levels and tags, masks, access, policies, audit log."""

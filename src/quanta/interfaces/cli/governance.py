@@ -1,0 +1,168 @@
+"""Governance commands: who am I, access requests and grants, the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from quanta.interfaces.cli import render
+from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
+
+access_app = typer.Typer(help="Access requests and grants: request, approve, reject, revoke, list.")
+app.add_typer(access_app, name="access")
+audit_app = typer.Typer(help="The tamper-evident audit log: list entries (per domain), verify the chain.")
+app.add_typer(audit_app, name="audit")
+
+
+@app.command()
+def whoami(json_: Json = False, debug: Debug = False) -> None:
+    """The acting principal (QUANTA_USER): roles, domains, clearance, tags, partner space."""
+    p = open_mesh().principal()
+    data = {
+        "id": p.id,
+        "roles": sorted(p.roles),
+        "domains": sorted(p.domains),
+        "clearance": p.clearance,
+        "tags": sorted(p.tags),
+        "space": p.space,
+        "attributes": p.attributes,
+    }
+    if json_:
+        render.emit_json(data)
+        return
+    for key, value in data.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        render.out.print(
+            f"[bold]{key}[/bold]: {render.escape(str(shown if shown not in (None, '') else '-'))}"
+        )
+
+
+@access_app.command("request")
+def access_request(
+    product_id: Annotated[str, typer.Argument(metavar="ID", help="The product to read.")],
+    purpose: Annotated[str, typer.Option(help="What you will use it for (shown to the owner).")],
+    columns: Annotated[str | None, typer.Option(help="Only these columns, comma-separated.")] = None,
+    days: Annotated[int, typer.Option(help="How long the grant should last.")] = 90,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Ask the product's owner for access, with a purpose, optional columns and a duration."""
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    request_id = open_mesh().request_access(product_id, purpose, columns=wanted, days=days)
+    if json_:
+        render.emit_json({"request": request_id, "status": "requested"})
+        return
+    render.out.print(f"request #{request_id} sent to the owners of {product_id}")
+
+
+@access_app.command("approve")
+def access_approve(
+    request_id: Annotated[int, typer.Argument(metavar="REQUEST")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Approve a request: the grant lasts the requested number of days."""
+    _decided(open_mesh().decide_access(request_id, True, reason), json_)
+
+
+@access_app.command("reject")
+def access_reject(
+    request_id: Annotated[int, typer.Argument(metavar="REQUEST")],
+    reason: Annotated[str | None, typer.Option(help="Why (shown to the requester).")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Reject a request."""
+    _decided(open_mesh().decide_access(request_id, False, reason), json_)
+
+
+@access_app.command("revoke")
+def access_revoke(
+    grant_id: Annotated[int, typer.Argument(metavar="GRANT")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Revoke a grant now."""
+    _decided(open_mesh().revoke_access(grant_id, reason), json_)
+
+
+def _decided(grant: Any, json_: bool) -> None:
+    if json_:
+        render.emit_json(grant)
+        return
+    until = f" until {grant.expires_at:%Y-%m-%d}" if grant.status == "granted" and grant.expires_at else ""
+    render.out.print(f"#{grant.id} {grant.principal} ► {grant.product_id}: {grant.status}{until}")
+
+
+@access_app.command("ls")
+def access_ls(
+    product_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Access requests and grants, with their status and expiry."""
+    grants = open_mesh().access_requests(product_id)
+    if json_:
+        render.emit_json(grants)
+        return
+    rows = [
+        [
+            str(g.id), g.principal, g.product_id, ", ".join(g.columns) or "all", g.purpose,
+            "expired" if g.status == "granted" and not g.active() else g.status,
+            f"{g.expires_at:%Y-%m-%d}" if g.expires_at else "-",
+        ]
+        for g in grants
+    ]  # fmt: skip
+    render.table(None, ["#", "principal", "product", "columns", "purpose", "status", "expires"], rows)
+
+
+@audit_app.command("ls")
+def audit_ls(
+    domain: Annotated[
+        str | None, typer.Option(help="Only this domain's entries (its own audit view).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="The newest this many entries.")] = 50,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Audit entries: every query, access decision, grant and publish, oldest first."""
+    entries = open_mesh().audit_log(domain, limit)
+    if json_:
+        render.emit_json(entries)
+        return
+    rows = [
+        [str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, e.actor, e.subject, e.decision, _summary(e.details)]
+        for e in entries
+    ]
+    render.table(None, ["#", "at (UTC)", "kind", "actor", "subject", "decision", "details"], rows)
+
+
+def _summary(details: dict[str, Any]) -> str:
+    parts = []
+    if details.get("as") and details.get("as") != details.get("actor"):
+        parts.append(f"as {details['as']}")
+    if details.get("masked"):
+        parts.append("masked " + ", ".join(details["masked"]))
+    if details.get("row_filter"):
+        parts.append(f"rows where {details['row_filter']}")
+    if details.get("error"):
+        parts.append(str(details["error"])[:80])
+    return "; ".join(parts)
+
+
+@audit_app.command("verify")
+def audit_verify(json_: Json = False, debug: Debug = False) -> None:
+    """Recompute the hash chain: report every edited, deleted or reordered entry (exit 1 if any)."""
+    count, problems = open_mesh().verify_audit()
+    if json_:
+        render.emit_json({"entries": count, "intact": not problems, "problems": problems})
+    else:
+        for problem in problems:
+            render.err.print(f"[red]✗[/red] {render.escape(problem)}")
+        if not problems:
+            render.out.print(f"[green]✓[/green] audit log intact: {count} entries, every link verified")
+    if problems:
+        raise typer.Exit(1)

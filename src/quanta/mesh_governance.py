@@ -1,0 +1,255 @@
+"""The governance half of the ``Mesh`` facade: principals, governed queries, access requests, audit.
+
+A mixin of :class:`quanta.mesh.Mesh`, split out so the facade stays readable; interfaces call these
+methods on the ``Mesh`` like any other.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from quanta.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from quanta.governance.access import Access, ProductFacts
+    from quanta.governance.model import Governance, Principal
+    from quanta.query.governed import GovernedQueries, GovernedResult, ProductRead
+    from quanta.registry import Registry
+    from quanta.registry.governance import AuditRecord, GrantRecord
+    from quanta.settings import Settings
+    from quanta.storage import Warehouse
+    from quanta.workspace import Workspace
+
+
+class MeshGovernance:
+    """Mixin of ``Mesh``: who is asking, what they may read, and the record of it."""
+
+    workspace: Workspace | None
+    settings: Settings
+
+    # Provided by Mesh.
+    @property
+    def registry(self) -> Registry:
+        raise NotImplementedError
+
+    @property
+    def warehouse(self) -> Warehouse:
+        raise NotImplementedError
+
+    def resolve(self, ref: str) -> Any:
+        raise NotImplementedError
+
+    @cached_property
+    def governance(self) -> Governance:
+        from quanta.governance.model import Governance
+
+        return Governance.load(self.workspace.root if self.workspace else None)
+
+    def principal(self, principal_id: str | None = None) -> Principal:
+        """The principal by id; by default the one acting (``QUANTA_USER``, the local admin)."""
+        return self.governance.principal(principal_id or self.settings.user)
+
+    @cached_property
+    def _governed(self) -> GovernedQueries:
+        from quanta.engines.duckdb import DuckDBEngine
+        from quanta.query.governed import GovernedQueries
+
+        root = str(self.warehouse.root.resolve())
+        return GovernedQueries(DuckDBEngine(allowed_directories=[root]), root)
+
+    def governed_query(
+        self, sql: str, *, as_principal: str | None = None, limit: int | None = None
+    ) -> GovernedResult:
+        """Run SQL over products as the acting principal, or (for admins, audited) as someone else."""
+        from quanta.query.products import QueryError
+
+        actor = self.principal()
+        principal = actor
+        if as_principal and as_principal != actor.id:
+            if not actor.can("impersonate"):
+                self.registry.audit("impersonate", actor.id, as_principal, "deny")
+                raise QueryError(f"{actor.id} may not query as someone else", hint="ask a platform admin")
+            principal = self.principal(as_principal)
+        try:
+            result = self._governed.run(
+                principal, sql, lambda p, at: self._product_read(principal, p, at), limit=limit
+            )
+        except Exception as exc:
+            self.registry.audit(
+                "query",
+                actor.id,
+                "-",
+                "deny",
+                details={"sql": sql, "as": principal.id, "error": str(exc)[:500]},
+            )
+            raise
+        for product_id in result.products:
+            self.registry.audit(
+                "query",
+                actor.id,
+                product_id,
+                "allow",
+                domain=product_id.partition(".")[0],
+                details={
+                    "sql": sql,
+                    "as": principal.id,
+                    "columns": result.columns.get(product_id),
+                    "masked": result.masked.get(product_id),
+                    "row_filter": result.filtered.get(product_id),
+                    "rows": result.table.num_rows,
+                },
+            )
+        return result
+
+    def product_facts(self, product_id: str) -> ProductFacts:
+        from quanta.governance.access import ProductFacts
+
+        descriptor = self.registry.descriptor(product_id, None)
+        custom = {c.get("property"): c.get("value") for c in descriptor.get("customProperties") or []}
+        domain = descriptor.get("domain") or product_id.partition(".")[0]
+        return ProductFacts(product_id, domain, descriptor.get("type"), custom.get("visibility"))
+
+    def access(self, principal: Principal, product_id: str) -> Access:
+        """The access decision for one principal and product (no side effects)."""
+        from quanta.governance.access import decide
+
+        grants = self.registry.grants(principal=principal.id, product_id=product_id)
+        return decide(principal, self.product_facts(product_id), grants, self.governance)
+
+    def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
+        from quanta.query.governed import ProductRead
+        from quanta.query.products import QueryError
+        from quanta.spec.contract import Contract
+
+        known = {p.id for p in self.registry.products()}
+        if product_id not in known:
+            raise QueryError(f"unknown product {product_id!r}", hint="see quanta ls")
+        decision = self.access(principal, product_id)
+        if not decision.allowed:
+            raise QueryError(
+                f"access denied to {product_id}: {decision.reason}",
+                hint=f"quanta access request {product_id} --purpose '...'",
+            )
+        try:
+            _, port, snapshot, publish = self.resolve(f"{product_id}@{at}" if at else product_id)
+        except NotFoundError as exc:
+            raise QueryError(exc.message, hint=exc.hint) from None
+        contracts = self.registry.port_contracts(product_id, publish.version)
+        contract = Contract.model_validate(contracts[port])
+        obj = contract.objects[0]
+        current = self.registry.port_contracts(product_id, None).get(port)
+        if current is not None:  # a column classified since is masked in older versions too
+            obj = _strictest(obj, Contract.model_validate(current).objects[0])
+        scan = self.warehouse.scan(product_id, port, snapshot)
+        return ProductRead(product_id, product_id.partition(".")[0], publish.version, obj, scan, decision)
+
+    # --- audit ----------------------------------------------------------------------------------
+
+    def audit_log(self, domain: str | None = None, limit: int | None = None) -> list[AuditRecord]:
+        actor = self.principal()
+        if not actor.can("read_audit", domain):
+            raise NotFoundError(f"{actor.id} may not read the audit log", hint="ask a governance steward")
+        return self.registry.audit_entries(domain=domain, limit=limit)
+
+    def verify_audit(self) -> tuple[int, list[str]]:
+        return self.registry.verify_audit()
+
+    # --- access requests ------------------------------------------------------------------------
+
+    def request_access(
+        self, product_id: str, purpose: str, *, columns: list[str] | None = None, days: int = 90
+    ) -> int:
+        from quanta.governance.model import GovernanceError
+
+        principal = self.principal()
+        self.product_facts(product_id)  # raises for an unknown product
+        if not purpose.strip():
+            raise GovernanceError(
+                "an access request needs a purpose", hint="--purpose 'what you will do with it'"
+            )
+        if days < 1 or days > 365:
+            raise GovernanceError(f"duration {days} days is out of range", hint="ask for 1 to 365 days")
+        contracts = self.registry.port_contracts(product_id, None)
+        known = {p.column for c in contracts.values() for o in _objects(c) for p in o.properties or []}
+        unknown = sorted(set(columns or []) - known)
+        if unknown:
+            raise GovernanceError(
+                f"{product_id} has no column {', '.join(unknown)}",
+                hint=f"columns: {', '.join(sorted(known))}",
+            )
+        grant_id = self.registry.request_grant(principal.id, product_id, columns or [], purpose, days)
+        self.registry.audit(
+            "access.request", principal.id, product_id, "requested", domain=product_id.partition(".")[0],
+            details={"request": grant_id, "purpose": purpose, "columns": columns or [], "days": days},
+        )  # fmt: skip
+        return grant_id
+
+    def decide_access(self, request_id: int, approve: bool, reason: str | None = None) -> GrantRecord:
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        request = next((g for g in self.registry.grants() if g.id == request_id), None)
+        if request is None:
+            raise NotFoundError(f"no access request {request_id}", hint="see quanta access ls")
+        domain = self.product_facts(request.product_id).domain
+        if not actor.can("approve_access", domain):
+            raise GovernanceError(
+                f"{actor.id} may not decide access to {request.product_id}", hint="ask its owner"
+            )
+        if request.status != "requested":
+            raise GovernanceError(
+                f"request {request_id} is already {request.status}", hint="see quanta access ls"
+            )
+        decided = self.registry.decide_grant(
+            request_id, "granted" if approve else "rejected", actor.id, reason
+        )
+        self.registry.audit(
+            "access.grant" if approve else "access.reject", actor.id, request.product_id,
+            "allow" if approve else "deny", domain=domain,
+            details={"request": request_id, "principal": request.principal, "reason": reason},
+        )  # fmt: skip
+        return decided
+
+    def revoke_access(self, grant_id: int, reason: str | None = None) -> GrantRecord:
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        grant = next((g for g in self.registry.grants() if g.id == grant_id), None)
+        if grant is None:
+            raise NotFoundError(f"no grant {grant_id}", hint="see quanta access ls")
+        domain = self.product_facts(grant.product_id).domain
+        if not actor.can("approve_access", domain) and actor.id != grant.principal:
+            raise GovernanceError(f"{actor.id} may not revoke grant {grant_id}", hint="ask its owner")
+        revoked = self.registry.decide_grant(grant_id, "revoked", actor.id, reason)
+        self.registry.audit(
+            "access.revoke", actor.id, grant.product_id, "deny", domain=domain,
+            details={"grant": grant_id, "principal": grant.principal, "reason": reason},
+        )  # fmt: skip
+        return revoked
+
+    def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
+        return self.registry.grants(product_id=product_id)
+
+
+def _objects(contract: dict[str, Any]) -> list[Any]:
+    from quanta.spec.contract import Contract
+
+    return list(Contract.model_validate(contract).objects)
+
+
+def _strictest(obj: Any, current: Any) -> Any:
+    """``obj`` with each property's classification and tags at least as strict as in ``current``."""
+    from quanta.governance.model import level_rank
+
+    latest = {p.column: p for p in current.properties or []}
+    props = []
+    for prop in obj.properties or []:
+        now = latest.get(prop.column)
+        if now is None:
+            props.append(prop)
+            continue
+        level = max([prop.classification, now.classification], key=level_rank)
+        tags = sorted({*(prop.tags or []), *(now.tags or [])}) or None
+        props.append(prop.model_copy(update={"classification": level, "tags": tags}))
+    return obj.model_copy(update={"properties": props})

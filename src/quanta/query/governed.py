@@ -1,0 +1,233 @@
+"""The governed query service: parse ► resolve products ► authorize ► mask and filter ► locked engine.
+
+Every product a query names is replaced by a subquery that reads only the files of the authorized
+snapshot and exposes only what the principal may see: columns outside a grant are absent, columns
+above the principal's clearance are masked, row filters apply. The user's SQL never touches the
+clear data, so masks hold through CTEs, subqueries, UNION, casts, ``SELECT *`` and error messages.
+The parser refuses everything that is not one read-only query over products (table functions,
+catalog functions, PRAGMA/SET/COPY/ATTACH/INSTALL/LOAD ...); the DuckDB connection is locked down
+besides (no file access outside the warehouse, configuration locked), in case the parser misses one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from quanta.engines.base import TableScan
+from quanta.governance.access import Access
+from quanta.governance.masks import column_views, masked_sql
+from quanta.governance.model import Principal
+from quanta.query.products import QueryError, parse_ref
+from quanta.spec.contract import SchemaObject
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from quanta.engines.duckdb import DuckDBEngine
+
+# Functions that reach outside the query's data: files, settings, the catalog, other SQL.
+_DENIED_FUNCTIONS = {
+    "current_setting", "getenv", "query", "query_table", "glob", "read_text", "read_blob", "sniff_csv",
+    "which_secret", "load_extension", "json_execute_serialized_sql", "json_serialize_sql",
+    "current_database", "current_schema", "current_schemas", "current_catalog", "version",
+    "pg_get_viewdef", "pg_get_constraintdef", "has_table_privilege", "has_schema_privilege",
+    "col_description", "obj_description", "shobj_description", "format_type", "pg_typeof",
+    "current_version", "checkpoint", "force_checkpoint", "enable_logging", "disable_logging",
+    "truncate_duckdb_logs",
+}  # fmt: skip
+_DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "icu_", "test_", "pg_")
+_CATALOG_SCHEMAS = {"information_schema", "pg_catalog", "main", "system", "temp", "memory"}
+
+
+@dataclass(frozen=True)
+class ProductRead:
+    """One product a query reads, resolved to an authorized snapshot."""
+
+    product_id: str
+    domain: str
+    version: str
+    obj: SchemaObject
+    scan: TableScan
+    access: Access
+
+
+@dataclass
+class GovernedResult:
+    """A governed query's rows and what governance did to them (for the audit log)."""
+
+    table: pa.Table
+    products: list[str]
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    masked: dict[str, dict[str, str]] = field(default_factory=dict)
+    filtered: dict[str, str] = field(default_factory=dict)
+
+
+def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
+    """The one read-only query in ``sql`` and its product references; anything else is refused."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except (ParseError, ValueError) as exc:
+        errors = getattr(exc, "errors", None) or [{}]
+        first = errors[0]
+        raise QueryError(
+            f"SQL does not parse: {first.get('description') or exc} (line {first.get('line')}, "
+            f"column {first.get('col')})",
+            hint="check the syntax near that position",
+        ) from None
+    if len(statements) != 1:
+        raise QueryError("run exactly one statement", hint="remove the extra ';'")
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise QueryError(
+            f"only read-only queries are allowed, not {tree.key.upper()}",
+            hint="write a SELECT over data products",
+        )
+    for node in tree.walk():
+        if isinstance(node, (exp.Command, exp.Pragma, exp.Set, exp.Copy, exp.Attach, exp.Install)):
+            raise QueryError(f"{node.key.upper()} is not allowed in a query", hint="write a SELECT")
+        if isinstance(node, (exp.Create, exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Merge)):
+            raise QueryError(
+                f"{node.key.upper()} is not allowed: queries are read-only", hint="write a SELECT"
+            )
+        if isinstance(node, exp.Func):
+            _check_function(node)
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    products: list[exp.Table] = []
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            raise QueryError(
+                f"table functions are not allowed: {table.this.sql(dialect='duckdb')[:60]}",
+                hint="read data products by id, e.g. select * from sales.orders",
+            )
+        if table.args.get("catalog"):
+            raise QueryError(
+                f"unknown table {table.sql(dialect='duckdb')!r}", hint="query data products by id"
+            )
+        db = table.args.get("db")
+        if db is None and table.name.lower() in ctes:
+            continue
+        if db is not None and db.name.lower() in _CATALOG_SCHEMAS:
+            raise QueryError(
+                f"the catalog ({db.name}) cannot be queried", hint="use quanta ls / quanta show to discover"
+            )
+        products.append(table)
+    return tree, products
+
+
+def _check_function(node: exp.Func) -> None:
+    from sqlglot import exp
+
+    name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+    if name in _DENIED_FUNCTIONS or name.startswith(_DENIED_PREFIXES):
+        raise QueryError(f"function {name}() is not allowed in governed queries", hint="remove it")
+
+
+def product_text(table: exp.Table) -> str:
+    db = table.args.get("db")
+    return f"{db.name}.{table.name}" if db is not None else table.name
+
+
+class GovernedQueries:
+    """Runs queries for a principal on one locked-down engine (shared: queries open cursors on it)."""
+
+    def __init__(self, engine: DuckDBEngine, storage_root: str) -> None:
+        self.engine = engine
+        self.storage_root = storage_root
+
+    def run(
+        self,
+        principal: Principal,
+        sql: str,
+        resolve: Callable[[str, str | None], ProductRead],
+        *,
+        limit: int | None = None,
+    ) -> GovernedResult:
+        """Parse, authorize (``resolve`` raises when a product may not be read), rewrite and execute."""
+        from sqlglot import exp
+
+        tree, tables = parse_governed(sql)
+        reads: dict[str, tuple[ProductRead, str]] = {}
+        for table in tables:
+            text = product_text(table)
+            parsed = parse_ref(text)
+            if parsed is None:
+                raise QueryError(
+                    f"unknown table {text!r}", hint="query data products by id, e.g. sales.orders"
+                )
+            if text not in reads:
+                read = resolve(parsed[0], parsed[1])
+                reads[text] = (read, self._view_sql(principal, read))
+            alias = table.alias or table.name
+            subquery: exp.Expr = exp.maybe_parse(reads[text][1], dialect="duckdb")
+            table.replace(exp.Subquery(this=subquery, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        final = tree.sql(dialect="duckdb")
+        if limit is not None:
+            final = f"select * from ({final}) as q limit {int(limit)}"
+        try:
+            table = self.engine.query(final, {})
+        except Exception as exc:  # translated once, here, without the storage paths
+            raise QueryError(f"query failed: {self._clean(str(exc))}", hint="check the SQL") from None
+        result = GovernedResult(table, sorted({r.product_id for r, _ in reads.values()}))
+        for read, _ in reads.values():
+            views = column_views(read.obj, principal)
+            result.columns[read.product_id] = [
+                v.column for v in views if read.access.columns is None or v.column in read.access.columns
+            ]
+            visible = set(result.columns[read.product_id])
+            result.masked[read.product_id] = {
+                v.column: v.mask for v in views if v.mask and v.column in visible
+            }
+            if read.access.row_filter:
+                result.filtered[read.product_id] = read.access.row_filter
+        return result
+
+    def _view_sql(self, principal: Principal, read: ProductRead) -> str:
+        """The product as this principal sees it: granted columns, masks, row filters."""
+        from quanta.engines.duckdb import scan_sql
+
+        views = {v.column: v for v in column_views(read.obj, principal)}
+        exprs = []
+        for column in read.scan.columns:
+            if read.access.columns is not None and column.name not in read.access.columns:
+                continue
+            quoted = '"' + column.name.replace('"', '""') + '"'
+            view = views.get(column.name)
+            if view is None and not principal.cleared_for(None, set()):
+                continue  # a column the contract does not describe: only for those cleared for internal
+            if view is not None and view.mask:
+                exprs.append(f"{masked_sql(column.name, view.mask, column.sql_type)} as {quoted}")
+            else:
+                exprs.append(quoted)
+        if not exprs:
+            raise QueryError(
+                f"no column of {read.product_id} is visible to {principal.id}", hint="request access"
+            )
+        where = f" where {read.access.row_filter}" if read.access.row_filter else ""
+        return f"select {', '.join(exprs)} from ({scan_sql(read.scan)}) as __raw{where}"
+
+    def _clean(self, message: str) -> str:
+        first = message.strip().splitlines()[0] if message.strip() else "error"
+        first = first.replace(self.storage_root, "<storage>")
+        return re.sub(r"read_parquet\(\[[^\]]*\][^)]*\)", "<product>", first)
+
+
+def error_text(exc: Exception) -> str:
+    """A short text for an unexpected failure (never a traceback)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def as_dict(result: GovernedResult) -> dict[str, Any]:
+    return {
+        "products": result.products,
+        "columns": result.columns,
+        "masked": result.masked,
+        "filtered": result.filtered,
+    }

@@ -1,0 +1,222 @@
+"""The audit log (hash-chained) and access grants, as part of the registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from quanta.errors import NotFoundError
+from quanta.registry.models import AuditEntry, Grant, utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.orm import Session
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    domain: str | None
+    subject: str
+    decision: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    id: int
+    principal: str
+    product_id: str
+    columns: list[str]
+    purpose: str
+    status: str
+    requested_at: datetime
+    requested_days: int
+    decided_by: str | None
+    expires_at: datetime | None
+    reason: str | None
+
+    def active(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.status == "granted" and (self.expires_at is None or self.expires_at > now)
+
+
+def entry_hash(prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]) -> str:
+    """The chain link: everything a row says, and the hash of the row before it."""
+    body = json.dumps(
+        {"seq": seq, "at": at.isoformat(), **fields}, sort_keys=True, default=str, separators=(",", ":")
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _fields(row: AuditEntry) -> dict[str, Any]:
+    return {
+        "kind": row.kind,
+        "actor": row.actor,
+        "domain": row.domain,
+        "subject": row.subject,
+        "decision": row.decision,
+        "details": row.details,
+    }
+
+
+class GovernanceStore:
+    """Mixin of :class:`Registry`: the audit log and grants."""
+
+    session: Callable[[], AbstractContextManager[Session]]
+
+    # --- audit ---------------------------------------------------------------------------------
+
+    def audit(
+        self,
+        kind: str,
+        actor: str,
+        subject: str,
+        decision: str,
+        *,
+        domain: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one entry to the chain; returns its sequence number."""
+        fields = {
+            "kind": kind,
+            "actor": actor,
+            "domain": domain,
+            "subject": subject,
+            "decision": decision,
+            "details": json.loads(json.dumps(details or {}, default=str)),
+        }
+        for _ in range(20):  # two writers may take the same next number: the loser retries
+            try:
+                with self.session() as s:
+                    last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+                    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+                    at = utcnow()
+                    s.add(
+                        AuditEntry(
+                            seq=seq, at=at, prev_hash=prev, hash=entry_hash(prev, seq, at, fields), **fields
+                        )
+                    )
+                return seq
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not append to the audit log: too many concurrent writers")
+
+    def audit_entries(self, *, domain: str | None = None, limit: int | None = None) -> list[AuditRecord]:
+        query = select(AuditEntry).order_by(AuditEntry.seq)
+        if domain:
+            query = query.where(AuditEntry.domain == domain)
+        with self.session() as s:
+            rows = list(s.scalars(query))
+            records = [
+                AuditRecord(
+                    r.seq,
+                    r.at,
+                    r.kind,
+                    r.actor,
+                    r.domain,
+                    r.subject,
+                    r.decision,
+                    dict(r.details),
+                    r.prev_hash,
+                    r.hash,
+                )
+                for r in rows
+            ]
+        return records[-limit:] if limit else records
+
+    def verify_audit(self) -> tuple[int, list[str]]:
+        """(entries checked, problems): every edit, deletion or reordering breaks a link somewhere."""
+        problems: list[str] = []
+        with self.session() as s:
+            rows = list(s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+            expected_seq, prev = 1, GENESIS
+            for row in rows:
+                if row.seq != expected_seq:
+                    missing = (
+                        f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq}-{row.seq - 1}"
+                    )
+                    problems.append(f"entry {missing} is missing (deleted)")
+                if row.prev_hash != prev:
+                    problems.append(
+                        f"entry {row.seq} does not follow the entry before it (deleted or reordered)"
+                    )
+                if entry_hash(row.prev_hash, row.seq, row.at, _fields(row)) != row.hash:
+                    problems.append(f"entry {row.seq} was edited: its content no longer matches its hash")
+                expected_seq, prev = row.seq + 1, row.hash
+        return len(rows), problems
+
+    def audit_head(self) -> tuple[int, str]:
+        with self.session() as s:
+            count = s.scalar(select(func.count()).select_from(AuditEntry)) or 0
+            last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+            return count, last.hash if last else GENESIS
+
+    # --- grants --------------------------------------------------------------------------------
+
+    def request_grant(
+        self, principal: str, product_id: str, columns: list[str], purpose: str, days: int
+    ) -> int:
+        with self.session() as s:
+            row = Grant(
+                principal=principal,
+                product_id=product_id,
+                columns={"columns": columns},
+                purpose=purpose,
+                status="requested",
+                requested_days=days,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def decide_grant(self, grant_id: int, status: str, by: str, reason: str | None = None) -> GrantRecord:
+        with self.session() as s:
+            row = s.get(Grant, grant_id)
+            if row is None:
+                raise NotFoundError(f"no access request {grant_id}", hint="see quanta access ls")
+            row.status, row.decided_by, row.decided_at, row.reason = status, by, utcnow(), reason
+            if status == "granted":
+                row.expires_at = utcnow() + timedelta(days=row.requested_days)
+            s.flush()
+            return _grant(row)
+
+    def grants(self, *, principal: str | None = None, product_id: str | None = None) -> list[GrantRecord]:
+        query = select(Grant).order_by(Grant.id)
+        if principal:
+            query = query.where(Grant.principal == principal)
+        if product_id:
+            query = query.where(Grant.product_id == product_id)
+        with self.session() as s:
+            return [_grant(g) for g in s.scalars(query)]
+
+
+def _grant(row: Grant) -> GrantRecord:
+    return GrantRecord(
+        row.id,
+        row.principal,
+        row.product_id,
+        list((row.columns or {}).get("columns") or []),
+        row.purpose,
+        row.status,
+        row.requested_at,
+        row.requested_days,
+        row.decided_by,
+        row.expires_at,
+        row.reason,
+    )
