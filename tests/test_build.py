@@ -168,11 +168,11 @@ def test_versions_time_travel_and_rollback(mesh: Mesh) -> None:
 
 
 def test_query_errors_are_clear(mesh: Mesh) -> None:
-    with pytest.raises(QueryError, match=r"unknown table 'nosuch\.table'"):
+    with pytest.raises(QueryError, match=r"unknown product 'nosuch\.table'"):
         mesh.query("select * from nosuch.table")
     with pytest.raises(QueryError, match="does not parse"):
         mesh.query("select from where")
-    with pytest.raises(NotFoundError, match=r"no published version 9\.9\.9"):
+    with pytest.raises(QueryError, match=r"no published version 9\.9\.9"):
         mesh.query('select * from "sales.orders@9.9.9"')
 
 

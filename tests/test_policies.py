@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -137,14 +139,14 @@ CASES: list[tuple[str, Event, dict[str, Any], Outcome, str]] = [
         "validate",
         _with(**{"product.team": {"members": []}}),
         "deny",
-        "set team.name",
+        "team.name",
     ),
     (
         "quanta.owner_required",
         "publish",
         _with(**{"product.team.name": "  "}),
         "deny",
-        "sales.orders has no owning team",
+        "sales.orders has no owner",
     ),
     (
         "quanta.output_port_contract",
@@ -417,7 +419,7 @@ def test_input_that_is_not_json_is_a_policy_error(builtin: PolicySet) -> None:
 
 def test_the_shipped_rego_unit_tests_pass(builtin: PolicySet) -> None:
     results = builtin.test()
-    assert len(results) == 9
+    assert len(results) == 10
     assert [(r.name, r.message) for r in results if not r.passed] == []
 
 
@@ -493,3 +495,28 @@ def test_a_syntax_error_in_a_test_file_is_positioned(tmp_path: Path) -> None:
         policies.test()
     assert caught.value.message.startswith(f"{broken}:")
     assert caught.value.problems[0].line is not None
+
+
+def test_loading_policies_first_does_not_break_duckdb(tmp_path: Path) -> None:
+    """rego-cpp loaded before DuckDB corrupted DuckDB's heap; the policies module must load DuckDB first."""
+    script = tmp_path / "order.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from quanta.governance.policies import PolicySet\n"
+        "PolicySet.load([]).evaluate('validate', {'product': {'id': 'a.b', 'owner': 'x'}})\n"
+        "from quanta.build.demo_data import generate_demo_data\n"
+        "from quanta.mesh import Mesh\n"
+        "root = Path(sys.argv[1])\n"
+        "Mesh.init(root, demo=True)\n"
+        "generate_demo_data(root, 0.01)\n"
+        "print(sorted({r.status for r in Mesh.open(root).build()}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "mesh")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "['published']", done.stderr[-2000:]

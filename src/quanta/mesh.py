@@ -153,13 +153,23 @@ class Mesh(MeshGovernance):
             return validate_files(self.files(paths))
         known = self.registry.product_ids()
         if not paths:
-            return validate_files(self.files(), known)
-        # Check the chosen files in the context of the whole workspace (references, duplicate ids),
-        # then report only what concerns them.
-        chosen = self.files(paths)
-        selected = {p.resolve() for p in chosen}
-        everything = [*chosen, *(f for f in self.files() if f.resolve() not in selected)]
-        return validate_files(everything, known).restricted_to(selected)
+            validation = validate_files(self.files(), known)
+        else:
+            # Check the chosen files in the context of the whole workspace (references, duplicate ids),
+            # then report only what concerns them.
+            chosen = self.files(paths)
+            selected = {p.resolve() for p in chosen}
+            everything = [*chosen, *(f for f in self.files() if f.resolve() not in selected)]
+            validation = validate_files(everything, known).restricted_to(selected)
+        # Policies judge valid products: a document with errors gets those fixed first.
+        broken = [Path(p.source).resolve() for p in validation.errors if p.source]
+        valid = [
+            p
+            for p in validation.products
+            if not any(b.is_relative_to(p.path.resolve().parent) for b in broken)
+        ]
+        validation.problems += self.policy_problems(valid)
+        return validation
 
     def apply(self, paths: list[Path] | None = None) -> ApplyReport:
         """Validate, then register every changed product as a new immutable version, in one transaction."""
@@ -382,6 +392,7 @@ class Mesh(MeshGovernance):
             force=force,
             trigger=trigger,
             progress=progress,
+            policies=self.policies,
         )
         results: dict[str, BuildResult] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

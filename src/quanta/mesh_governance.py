@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 from quanta.errors import NotFoundError
 
 if TYPE_CHECKING:
+    from quanta.errors import Problem
     from quanta.governance.access import Access, ProductFacts
     from quanta.governance.model import Governance, Principal
+    from quanta.governance.policies import PolicySet
     from quanta.query.governed import GovernedQueries, GovernedResult, ProductRead
     from quanta.registry import Registry
     from quanta.registry.governance import AuditRecord, GrantRecord
     from quanta.settings import Settings
+    from quanta.spec import LoadedProduct
     from quanta.storage import Warehouse
     from quanta.workspace import Workspace
 
@@ -45,6 +48,40 @@ class MeshGovernance:
         from quanta.governance.model import Governance
 
         return Governance.load(self.workspace.root if self.workspace else None)
+
+    @cached_property
+    def policies(self) -> PolicySet:
+        """Shipped global policies, the workspace's ``policies/`` and each ``domains/<d>/policies/``."""
+        from quanta.governance.policies import PolicySet
+
+        root = self.workspace.root if self.workspace else None
+        folders = [root / "policies", *sorted(root.glob("domains/*/policies"))] if root else []
+        return PolicySet.load([f for f in folders if f.is_dir()])
+
+    def policy_problems(self, products: list[LoadedProduct]) -> list[Problem]:
+        """Validate-time policy decisions as positioned problems on each product's descriptor."""
+        from quanta.errors import Problem
+        from quanta.governance.landing import policy_document
+
+        problems = []
+        for loaded in products:
+            contracts = {name: c.contract for name, c in loaded.contracts.items()}
+            document = policy_document(loaded.product, contracts)
+            for decision in self.policies.evaluate("validate", document, domain=loaded.product.domain):
+                if decision.outcome == "allow":
+                    continue
+                for message in decision.messages or ["denied"]:
+                    problems.append(
+                        Problem(
+                            f"policy {decision.policy}: {message}",
+                            str(loaded.path),
+                            1,
+                            1,
+                            hint="a policy in grace only warns; see quanta policy ls",
+                            severity="error" if decision.outcome == "deny" else "warning",
+                        )
+                    )
+        return problems
 
     def principal(self, principal_id: str | None = None) -> Principal:
         """The principal by id; by default the one acting (``QUANTA_USER``, the local admin)."""
@@ -141,6 +178,9 @@ class MeshGovernance:
         current = self.registry.port_contracts(product_id, None).get(port)
         if current is not None:  # a column classified since is masked in older versions too
             obj = _strictest(obj, Contract.model_validate(current).objects[0])
+        lineage = ((publish.checks or {}).get("governance") or {}).get("lineage") or {}
+        if lineage:  # tags inherited from the inputs through column lineage are masked like declared ones
+            obj = _strictest(obj, _inherited_object(obj, lineage))
         scan = self.warehouse.scan(product_id, port, snapshot)
         return ProductRead(product_id, product_id.partition(".")[0], publish.version, obj, scan, decision)
 
@@ -236,6 +276,18 @@ def _objects(contract: dict[str, Any]) -> list[Any]:
     from quanta.spec.contract import Contract
 
     return list(Contract.model_validate(contract).objects)
+
+
+def _inherited_object(obj: Any, lineage: dict[str, Any]) -> Any:
+    """``obj`` with only what lineage says each column inherits (for :func:`_strictest`)."""
+    props = [
+        p.model_copy(
+            update={"classification": lineage[p.column].get("level"), "tags": lineage[p.column].get("tags")}
+        )
+        for p in obj.properties or []
+        if p.column in lineage
+    ]
+    return obj.model_copy(update={"properties": props})
 
 
 def _strictest(obj: Any, current: Any) -> Any:

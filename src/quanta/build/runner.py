@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quanta.build.transforms import BuildError, Transform, load_transform, run_python, sql_error
 from quanta.contracts import Run, check_object
@@ -35,6 +35,10 @@ from quanta.spec.contract import Contract, SchemaObject
 from quanta.spec.loader import LoadedProduct
 from quanta.storage import Warehouse
 from quanta.storage.types import iceberg_type, sql_type
+
+if TYPE_CHECKING:
+    from quanta.governance.landing import LandingReport
+    from quanta.governance.policies import PolicySet
 
 LEASE = timedelta(minutes=2)
 HEARTBEAT_SECONDS = 30.0
@@ -90,6 +94,8 @@ class BuildContext:
     force: bool = False
     trigger: str = "manual"
     progress: Progress | None = None
+    policies: PolicySet | None = None
+    """Publish-time policies (classification, ownership ...); None: none are checked."""
 
     def say(self, product_id: str, stage: str) -> None:
         if self.progress:
@@ -352,6 +358,22 @@ def _write_audit_publish(
             message,
             hint=f"inspect it: quanta quarantine show {product_id} {run_id}",
         )
+    landing = _governance(ctx, loaded, engine, staged, contract, transform, meta)
+    governance = landing.to_dict()
+    checks["governance"] = governance
+    if landing.denied:
+        ctx.warehouse.quarantine(product_id, port, run_id, snapshot)
+        message = f"{product_id}: refused by policy: " + "; ".join(
+            f"{d.policy}: {' '.join(d.messages)}" for d in landing.denied
+        )
+        ctx.registry.finish_run(run_id, "failed", message, checks=checks, snapshot=snapshot, port=port)
+        ctx.registry.append_event("build.quarantined", product_id, ctx.actor, {"run": run_id, "policy": True})
+        denied = {"run": run_id, "version": version, "policies": governance["policies"]}
+        ctx.registry.audit(
+            "publish", ctx.actor, product_id, "deny", domain=loaded.product.domain, details=denied
+        )
+        return BuildResult(product_id, "failed", run_id, version, rows, checks, message,
+                           hint="classify the columns in the contract, or see quanta policy ls")  # fmt: skip
     _fault("audited")
     ctx.say(product_id, "publishing")
     ctx.registry.record_publish(
@@ -372,7 +394,37 @@ def _write_audit_publish(
     _fault("recorded")
     ctx.warehouse.publish(product_id, port, run_id, snapshot)
     _fault("published")
+    ctx.registry.audit(
+        "publish", ctx.actor, product_id, "allow", domain=loaded.product.domain,
+        details={"run": run_id, "version": version, "snapshot": snapshot,
+                 "detections": [d["column"] for d in governance["detections"]]},
+    )  # fmt: skip
     return BuildResult(product_id, "published", run_id, version, rows, checks)
+
+
+def _governance(
+    ctx: BuildContext,
+    loaded: LoadedProduct,
+    engine: Engine,
+    staged: Input,
+    contract: Contract,
+    transform: Transform,
+    meta: dict[str, Any],
+) -> LandingReport:
+    """Classify a sample of the staged rows, inherit tags through lineage, run the publish policies."""
+    from quanta.governance.landing import inherited_tags, inspect_landing
+
+    sample = engine.query("select * from staged limit 1000", {"staged": staged})
+    objects = {}
+    for name, info in meta.items():
+        if isinstance(info, dict) and "product" in info:
+            upstream = ctx.registry.port_contracts(info["product"], info["version"])
+            if upstream:
+                objects[name] = Contract.model_validate(next(iter(upstream.values()))).objects[0]
+    obj = contract.objects[0]
+    inherited = inherited_tags(transform.sql, obj, objects) if transform.sql and objects else {}
+    contracts = {name: c.contract for name, c in loaded.contracts.items()}
+    return inspect_landing(loaded.product, contracts, sample, ctx.policies, inherited)
 
 
 def _columns(ctx: BuildContext, product_id: str, port: str, obj: SchemaObject) -> list[Column]:

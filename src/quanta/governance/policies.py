@@ -25,6 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+# librego_shared exports C++ template instantiations (GNU-unique symbols) that would also bind inside
+# DuckDB if rego-cpp were loaded first, corrupting DuckDB's heap ("munmap_chunk(): invalid pointer").
+# Loading DuckDB and Arrow first keeps their own; tests/test_policies.py checks the order holds.
+import duckdb  # noqa: F401
+import pyarrow  # noqa: F401
 import regopy.rego_shared as capi  # type: ignore[import-untyped]
 import yaml
 from regopy import Interpreter, LogLevel, NodeKind, RegoError

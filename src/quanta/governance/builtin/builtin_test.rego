@@ -17,6 +17,10 @@ test_owner_required_allows_owned_product if {
 	count(data.quanta.owner_required.deny) == 0 with input.product as {"id": "p", "team": {"name": "sales"}}
 }
 
+test_owner_required_allows_a_named_owner if {
+	count(data.quanta.owner_required.deny) == 0 with input.product as {"id": "p", "owner": "alice"}
+}
+
 test_owner_required_denies_unowned_product if {
 	count(data.quanta.owner_required.deny) == 1 with input.product as {"id": "p", "team": {"name": " "}}
 }

@@ -10,7 +10,12 @@ import rego.v1
 deny contains msg if {
 	not _has_owner
 	id := object.get(input, ["product", "id"], "<unnamed>")
-	msg := sprintf("product %s has no owning team: set team.name in the product descriptor", [id])
+	msg := sprintf("product %s has no owner: set owner (a person) or team.name in the product descriptor", [id])
+}
+
+_has_owner if {
+	is_string(input.product.owner)
+	trim_space(input.product.owner) != ""
 }
 
 _has_owner if {

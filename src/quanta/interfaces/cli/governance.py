@@ -166,3 +166,40 @@ def audit_verify(json_: Json = False, debug: Debug = False) -> None:
             render.out.print(f"[green]✓[/green] audit log intact: {count} entries, every link verified")
     if problems:
         raise typer.Exit(1)
+
+
+policy_app = typer.Typer(help="Policies as code (Rego): list them with their lifecycle, run their tests.")
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("ls")
+def policy_ls(json_: Json = False, debug: Debug = False) -> None:
+    """Every policy: shipped, workspace (policies/) and domain-local (domains/<d>/policies/)."""
+    rows = open_mesh().policies.explain()
+    if json_:
+        render.emit_json(rows)
+        return
+    render.table(
+        None,
+        ["policy", "title", "stage", "events", "scope"],
+        [[r["id"], r["title"], r["stage"], ", ".join(r["events"]), r["scope"]] for r in rows],
+    )
+
+
+@policy_app.command("test")
+def policy_test(json_: Json = False, debug: Debug = False) -> None:
+    """Run the test_* rules of every *_test.rego file (exit 1 when one fails)."""
+    results = open_mesh().policies.test()
+    if json_:
+        render.emit_json(
+            [{"test": f"{r.package}.{r.name}", "outcome": r.outcome, "message": r.message} for r in results]
+        )
+    else:
+        for r in results:
+            mark = "[green]✓[/green]" if r.passed else "[red]✗[/red]"
+            note = f" — {render.escape(r.message)}" if r.message else ""
+            render.out.print(f"{mark} {r.package}.{r.name} ({r.source.name}:{r.line}){note}")
+        passed = sum(r.passed for r in results)
+        render.out.print(f"{passed} of {len(results)} policy tests passed")
+    if any(not r.passed for r in results):
+        raise typer.Exit(1)
