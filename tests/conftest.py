@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from quanta.mesh import Mesh
 
 pytest_plugins = ["tests.pg"]
 
@@ -56,3 +60,24 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo mesh (scale 0.01), every product built and published; one per test module."""
+    from quanta.build.demo_data import generate_demo_data
+    from quanta.mesh import Mesh
+
+    root = tmp_path_factory.mktemp("demo") / "mesh"
+    Mesh.init(root, demo=True)
+    generate_demo_data(root, 0.01)
+    assert {r.status for r in Mesh.open(root).build()} == {"published"}
+    return root
+
+
+def mesh_as(root: Path, user: str) -> Mesh:
+    """The mesh at ``root`` with ``user`` acting (QUANTA_USER)."""
+    from quanta.mesh import Mesh
+
+    base = Mesh.open(root)
+    return Mesh.open(root, settings=base.settings.model_copy(update={"user": user}))

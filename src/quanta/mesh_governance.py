@@ -6,7 +6,9 @@ methods on the ``Mesh`` like any other.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from quanta.governance.policies import PolicySet
     from quanta.query.governed import GovernedQueries, GovernedResult, ProductRead
     from quanta.registry import Registry
-    from quanta.registry.governance import AuditRecord, GrantRecord
+    from quanta.registry.governance import AuditRecord, GrantRecord, TokenRecord
     from quanta.settings import Settings
     from quanta.spec import LoadedProduct
     from quanta.storage import Warehouse
@@ -152,7 +154,94 @@ class MeshGovernance:
         from quanta.governance.access import decide
 
         grants = self.registry.grants(principal=principal.id, product_id=product_id)
-        return decide(principal, self.product_facts(product_id), grants, self.governance)
+        if principal.space is not None:
+            grants += self.registry.grants(principal=f"space:{principal.space}", product_id=product_id)
+        decision = decide(principal, self.product_facts(product_id), grants, self.governance)
+        if decision.allowed and principal.space is not None:
+            # Whatever put the product into the space, the share policies still hold on every read.
+            refused = self._share_refusals(principal.space, product_id)
+            if refused:
+                return replace(decision, allowed=False, reason="; ".join(refused))
+        return decision
+
+    def _share_refusals(self, space_id: str, product_id: str) -> list[str]:
+        from quanta.governance.landing import policy_document
+        from quanta.spec.contract import Contract
+        from quanta.spec.product import DataProduct
+
+        space = self.governance.space(space_id)
+        descriptor = DataProduct.model_validate(self.registry.descriptor(product_id, None))
+        contracts = {
+            port: Contract.model_validate(c)
+            for port, c in self.registry.port_contracts(product_id, None).items()
+        }
+        document = policy_document(descriptor, contracts)
+        document["space"] = {"name": space_id, "kind": space.kind if space else "partner"}
+        decisions = self.policies.evaluate("share", document, domain=descriptor.domain)
+        return [m for d in decisions if d.outcome == "deny" for m in d.messages]
+
+    def share(self, space_id: str, product_id: str, days: int = 365) -> GrantRecord:
+        """Share a product into a partner space (stewards and the product's domain owners), if the share
+        policies allow it (no restricted or pii data goes to partners)."""
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        domain = self.product_facts(product_id).domain
+        if not (actor.can("manage_spaces") or actor.can("approve_access", domain)):
+            raise GovernanceError(f"{actor.id} may not share {product_id}", hint="ask a governance steward")
+        if self.governance.space(space_id) is None:
+            known = ", ".join(s.id for s in self.governance.spec.spaces) or "none"
+            raise GovernanceError(f"unknown space {space_id!r}", hint=f"spaces in governance.yaml: {known}")
+        refused = self._share_refusals(space_id, product_id)
+        if refused:
+            self.registry.audit("share", actor.id, product_id, "deny", domain=domain,
+                                details={"space": space_id, "policies": refused})  # fmt: skip
+            raise GovernanceError("sharing refused by policy: " + "; ".join(refused), hint="quanta policy ls")
+        request = self.registry.request_grant(
+            f"space:{space_id}", product_id, [], f"shared into {space_id}", days
+        )
+        grant = self.registry.decide_grant(request, "granted", actor.id, "share")
+        self.registry.audit(
+            "share", actor.id, product_id, "allow", domain=domain, details={"space": space_id}
+        )
+        return grant
+
+    def export_data(self, sql: str, target: Path) -> GovernedResult:
+        """Run a governed query and write the result to a file (CSV or Parquet): egress, so the egress
+        policies decide on what leaves in clear."""
+        from quanta.governance.model import GovernanceError
+
+        result = self.governed_query(sql)
+        actor = self.principal()
+        for product_id in result.products:
+            clear = set(result.columns.get(product_id, [])) - set(result.masked.get(product_id, {}))
+            contracts = self.registry.port_contracts(product_id, None)
+            shown = {port: _only_columns(c, clear) for port, c in contracts.items()}
+            document = {
+                "product": {"id": product_id},
+                "contracts": shown,
+                "request": {"purpose": "export", "egress": True},
+                "principal": {"id": actor.id},
+            }
+            refused = [
+                m
+                for d in self.policies.evaluate("access", document)
+                if d.outcome == "deny"
+                for m in d.messages
+            ]
+            if refused:
+                domain = product_id.partition(".")[0]
+                details = {"sql": sql, "policies": refused}
+                self.registry.audit("export", actor.id, product_id, "deny", domain=domain, details=details)
+                raise GovernanceError(
+                    "export refused by policy: " + "; ".join(refused), hint="query it in place"
+                )
+        _write(result.table, target)
+        for product_id in result.products:
+            details = {"sql": sql, "file": str(target), "rows": result.table.num_rows}
+            domain = product_id.partition(".")[0]
+            self.registry.audit("export", actor.id, product_id, "allow", domain=domain, details=details)
+        return result
 
     def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
         from quanta.query.governed import ProductRead
@@ -183,6 +272,80 @@ class MeshGovernance:
             obj = _strictest(obj, _inherited_object(obj, lineage))
         scan = self.warehouse.scan(product_id, port, snapshot)
         return ProductRead(product_id, product_id.partition(".")[0], publish.version, obj, scan, decision)
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    def create_token(
+        self, name: str, *, scopes: list[str] | None = None, days: int = 30, principal_id: str | None = None
+    ) -> tuple[str, TokenRecord]:
+        """A new API token (returned once, in clear; only its hash is stored) for the acting principal,
+        or for another one (admins: service accounts)."""
+        import hashlib
+        import secrets
+
+        from quanta.governance.model import SCOPES, GovernanceError
+
+        actor = self.principal()
+        owner = self.principal(principal_id) if principal_id else actor
+        if owner.id != actor.id and not actor.can("impersonate"):
+            raise GovernanceError(
+                f"{actor.id} may not create tokens for {owner.id}", hint="ask a platform admin"
+            )
+        chosen = scopes or ["read"]
+        unknown = sorted(set(chosen) - set(SCOPES))
+        if unknown:
+            raise GovernanceError(f"unknown scope {', '.join(unknown)}", hint=f"scopes: {', '.join(SCOPES)}")
+        if not 1 <= days <= 365:
+            raise GovernanceError(f"a token lasts 1 to 365 days, not {days}", hint="--days 30")
+        token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        record = self.registry.add_token(token_id, owner.id, name, digest, chosen, days)
+        self.registry.audit(
+            "token.create", actor.id, owner.id, "allow", details={"token": token_id, "scopes": chosen}
+        )
+        return f"qt_{token_id}_{secret}", record
+
+    def authenticate(self, token: str) -> tuple[Principal, list[str]]:
+        """The principal and scopes a bearer token stands for; a clear error for any bad token."""
+        import hashlib
+        import hmac
+
+        from quanta.governance.model import GovernanceError
+
+        prefix, _, rest = token.strip().partition("_")
+        token_id, _, secret = rest.partition("_")
+        if prefix != "qt" or not token_id or not secret:
+            raise GovernanceError("not a Quanta API token", hint="tokens look like qt_<id>_<secret>")
+        found = self.registry.token(token_id)
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        if found is None or not hmac.compare_digest(found[1], digest):
+            raise GovernanceError("unknown or wrong API token", hint="create one: quanta token create NAME")
+        record = found[0]
+        if record.status == "revoked":
+            raise GovernanceError(
+                f"token {token_id} was revoked", hint="create a new one: quanta token create NAME"
+            )
+        if record.status == "expired":
+            raise GovernanceError(
+                f"token {token_id} expired on {record.expires_at:%Y-%m-%d %H:%M} UTC",
+                hint="create a new one: quanta token create NAME",
+            )
+        return self.principal(record.principal), record.scopes
+
+    def tokens(self) -> list[TokenRecord]:
+        actor = self.principal()
+        return self.registry.tokens(None if actor.can("impersonate") else actor.id)
+
+    def revoke_token(self, token_id: str) -> TokenRecord:
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        mine = {t.id for t in self.registry.tokens(actor.id)}
+        if token_id not in mine and not actor.can("impersonate"):
+            raise GovernanceError(f"{actor.id} may not revoke token {token_id}", hint="see quanta token ls")
+        record = self.registry.revoke_token(token_id)
+        self.registry.audit("token.revoke", actor.id, record.principal, "deny", details={"token": token_id})
+        return record
 
     # --- audit ----------------------------------------------------------------------------------
 
@@ -270,6 +433,30 @@ class MeshGovernance:
 
     def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
         return self.registry.grants(product_id=product_id)
+
+
+def _only_columns(contract: dict[str, Any], columns: set[str]) -> dict[str, Any]:
+    """The contract with only the properties in ``columns`` (what an export shows in clear)."""
+    schema = [
+        {**obj, "properties": [p for p in obj.get("properties") or [] if p.get("name") in columns]}
+        for obj in contract.get("schema") or []
+    ]
+    return {**contract, "schema": schema}
+
+
+def _write(table: Any, target: Path) -> None:
+    from quanta.governance.model import GovernanceError
+
+    if target.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, target)
+    elif target.suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, target)
+    else:
+        raise GovernanceError(f"cannot export to {target.name}", hint="use a .csv or .parquet file")
 
 
 def _objects(contract: dict[str, Any]) -> list[Any]:

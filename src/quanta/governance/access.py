@@ -1,7 +1,8 @@
 """Access decisions made ahead of time: who may read which product, which columns, which rows.
 
 Order of the rules (the first that applies decides):
-1. a partner-space principal reads only products shared into its space, nothing else;
+1. a partner-space principal reads only products shared into its space (listed in governance.yaml or
+   shared with ``quanta space share``), nothing else, and only while the share policies allow it;
 2. platform admins and governance stewards read every product;
 3. domain owners and producers read the products of their domains;
 4. an active grant (an approved access request, not expired or revoked) opens the product, or only
@@ -54,7 +55,11 @@ def decide(
     row_filter = _row_filter(principal, product.product_id, governance)
     if principal.space is not None:
         space = governance.space(principal.space)
-        if space is not None and product.product_id in space.products:
+        shared = any(
+            g.principal == f"space:{principal.space}" and g.product_id == product.product_id and g.active()
+            for g in grants
+        )
+        if space is not None and (product.product_id in space.products or shared):
             return Access(True, f"shared into partner space {space.id}", row_filter=row_filter)
         return Access(False, f"{product.product_id} is not shared into space {principal.space}")
     if principal.can("read_any_product"):

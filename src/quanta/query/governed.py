@@ -130,6 +130,21 @@ def _check_function(node: exp.Func) -> None:
         raise QueryError(f"function {name}() is not allowed in governed queries", hint="remove it")
 
 
+def _referenced_columns(tree: exp.Expr) -> set[str] | None:
+    """Column names the query mentions anywhere (lower case), or None when it selects ``*`` (all)."""
+    from sqlglot import exp
+
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star) or (
+                isinstance(projection, exp.Column) and projection.is_star
+            ):
+                return None
+            if isinstance(projection, exp.Anonymous) and projection.name.lower() == "columns":
+                return None
+    return {column.name.lower() for column in tree.find_all(exp.Column)}
+
+
 def product_text(table: exp.Table) -> str:
     db = table.args.get("db")
     return f"{db.name}.{table.name}" if db is not None else table.name
@@ -154,6 +169,7 @@ class GovernedQueries:
         from sqlglot import exp
 
         tree, tables = parse_governed(sql)
+        referenced = _referenced_columns(tree)
         reads: dict[str, tuple[ProductRead, str]] = {}
         for table in tables:
             text = product_text(table)
@@ -179,7 +195,10 @@ class GovernedQueries:
         for read, _ in reads.values():
             views = column_views(read.obj, principal)
             result.columns[read.product_id] = [
-                v.column for v in views if read.access.columns is None or v.column in read.access.columns
+                v.column
+                for v in views
+                if (read.access.columns is None or v.column in read.access.columns)
+                and (referenced is None or v.column.lower() in referenced)
             ]
             visible = set(result.columns[read.product_id])
             result.masked[read.product_id] = {

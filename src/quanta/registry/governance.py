@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from quanta.errors import NotFoundError
-from quanta.registry.models import AuditEntry, Grant, utcnow
+from quanta.registry.models import ApiToken, AuditEntry, Grant, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,6 +54,24 @@ class GrantRecord:
     def active(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         return self.status == "granted" and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: str
+    principal: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= utcnow() else "active"
 
 
 def entry_hash(prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]) -> str:
@@ -167,6 +185,48 @@ class GovernanceStore:
             last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
             return count, last.hash if last else GENESIS
 
+    # --- tokens --------------------------------------------------------------------------------
+
+    def add_token(
+        self, token_id: str, principal: str, name: str, secret_hash: str, scopes: list[str], days: int
+    ) -> TokenRecord:
+        with self.session() as s:
+            row = ApiToken(
+                id=token_id,
+                principal=principal,
+                name=name,
+                secret_hash=secret_hash,
+                scopes={"scopes": scopes},
+                expires_at=utcnow() + timedelta(days=days),
+            )
+            s.add(row)
+            s.flush()
+            return _token(row)
+
+    def token(self, token_id: str) -> tuple[TokenRecord, str] | None:
+        """A token and its stored hash (None when unknown); marks it used."""
+        with self.session() as s:
+            row = s.get(ApiToken, token_id)
+            if row is None:
+                return None
+            row.last_used_at = utcnow()
+            return _token(row), row.secret_hash
+
+    def tokens(self, principal: str | None = None) -> list[TokenRecord]:
+        query = select(ApiToken).order_by(ApiToken.created_at)
+        if principal:
+            query = query.where(ApiToken.principal == principal)
+        with self.session() as s:
+            return [_token(t) for t in s.scalars(query)]
+
+    def revoke_token(self, token_id: str) -> TokenRecord:
+        with self.session() as s:
+            row = s.get(ApiToken, token_id)
+            if row is None:
+                raise NotFoundError(f"no token {token_id}", hint="see quanta token ls")
+            row.revoked_at = row.revoked_at or utcnow()
+            return _token(row)
+
     # --- grants --------------------------------------------------------------------------------
 
     def request_grant(
@@ -219,4 +279,17 @@ def _grant(row: Grant) -> GrantRecord:
         row.decided_by,
         row.expires_at,
         row.reason,
+    )
+
+
+def _token(row: ApiToken) -> TokenRecord:
+    return TokenRecord(
+        row.id,
+        row.principal,
+        row.name,
+        list((row.scopes or {}).get("scopes") or []),
+        row.created_at,
+        row.expires_at,
+        row.revoked_at,
+        row.last_used_at,
     )

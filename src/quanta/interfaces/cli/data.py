@@ -135,12 +135,22 @@ def query(
         str | None,
         typer.Option("--as", help="See exactly what this principal would (admins and stewards; audited)."),
     ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Export the result to a .csv or .parquet file (egress policies apply)."
+        ),
+    ] = None,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
     """Query published products through the governed query service (access rules, masks and row
     filters of the acting principal, QUANTA_USER); "sales.orders@1.0.0" or "sales.orders@<time>" read
     older versions."""
+    if output is not None:
+        result = open_mesh().export_data(sql, output)
+        render.err.print(f"wrote {result.table.num_rows:,} rows to {output}")
+        return
     table = open_mesh().query(sql, limit=limit, as_principal=as_)
     _print_table(table, "json" if json_ else fmt)
 

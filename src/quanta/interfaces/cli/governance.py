@@ -11,6 +11,10 @@ from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 
 access_app = typer.Typer(help="Access requests and grants: request, approve, reject, revoke, list.")
 app.add_typer(access_app, name="access")
+token_app = typer.Typer(help="API tokens for the REST API and SQL clients: create, list, revoke.")
+app.add_typer(token_app, name="token")
+space_app = typer.Typer(help="Partner spaces: list them, share a product into one (share policies apply).")
+app.add_typer(space_app, name="space")
 audit_app = typer.Typer(help="The tamper-evident audit log: list entries (per domain), verify the chain.")
 app.add_typer(audit_app, name="audit")
 
@@ -203,3 +207,86 @@ def policy_test(json_: Json = False, debug: Debug = False) -> None:
         render.out.print(f"{passed} of {len(results)} policy tests passed")
     if any(not r.passed for r in results):
         raise typer.Exit(1)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'tableau'.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read, request, write, admin.")] = "read",
+    days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 30,
+    for_: Annotated[str | None, typer.Option("--for", help="Another principal (admins).")] = None,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Create a token; it is shown once (only its hash is kept)."""
+    wanted = [s.strip() for s in scopes.split(",") if s.strip()]
+    token, record = open_mesh().create_token(name, scopes=wanted, days=days, principal_id=for_)
+    if json_:
+        render.emit_json({"token": token, "id": record.id, "expires_at": record.expires_at})
+        return
+    render.out.print(token)
+    render.err.print(
+        f"token {record.id} for {record.principal}, expires {record.expires_at:%Y-%m-%d}; store it now"
+    )
+
+
+@token_app.command("ls")
+def token_ls(json_: Json = False, debug: Debug = False) -> None:
+    """Your tokens (every token, for admins), without their secrets."""
+    tokens = open_mesh().tokens()
+    if json_:
+        render.emit_json(tokens)
+        return
+    rows = [
+        [t.id, t.principal, t.name, ", ".join(t.scopes), t.status, f"{t.expires_at:%Y-%m-%d}",
+         f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"]
+        for t in tokens
+    ]  # fmt: skip
+    render.table(None, ["id", "principal", "name", "scopes", "status", "expires", "last used"], rows)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID")], json_: Json = False, debug: Debug = False
+) -> None:
+    """Revoke a token now."""
+    record = open_mesh().revoke_token(token_id)
+    if json_:
+        render.emit_json(record)
+        return
+    render.out.print(f"token {record.id} ({record.name}) revoked")
+
+
+@space_app.command("ls")
+def space_ls(json_: Json = False, debug: Debug = False) -> None:
+    """Spaces from governance.yaml with the products shared into each."""
+    mesh = open_mesh()
+    shared = [g for g in mesh.access_requests() if g.principal.startswith("space:") and g.active()]
+    rows = []
+    for space in mesh.governance.spec.spaces:
+        products = sorted(
+            {*space.products, *(g.product_id for g in shared if g.principal == f"space:{space.id}")}
+        )
+        rows.append({"space": space.id, "kind": space.kind, "products": products})
+    if json_:
+        render.emit_json(rows)
+        return
+    render.table(
+        None, ["space", "kind", "products"], [[r["space"], r["kind"], ", ".join(r["products"])] for r in rows]
+    )
+
+
+@space_app.command("share")
+def space_share(
+    space: Annotated[str, typer.Argument(metavar="SPACE")],
+    product_id: Annotated[str, typer.Argument(metavar="ID")],
+    days: Annotated[int, typer.Option(help="How long the share lasts.")] = 365,
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Share a product into a space; refused when it holds restricted or pii data."""
+    grant = open_mesh().share(space, product_id, days)
+    if json_:
+        render.emit_json(grant)
+        return
+    render.out.print(f"{product_id} shared into {space} until {grant.expires_at:%Y-%m-%d}")
