@@ -38,6 +38,7 @@ test: $(STAMP) lint ## Lint, then run the whole test suite
 bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the same run)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks contracts
+	$(BIN)/python -m benchmarks governed
 
 serve: $(STAMP) ## Serve the marketplace and API (comes with the marketplace issue)
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve

@@ -245,7 +245,7 @@ def child(kind: str, data: Path, folder: Path) -> int:
     return 0
 
 
-SUBCOMMANDS = {"contracts": "benchmarks.contracts"}
+SUBCOMMANDS = {"contracts": "benchmarks.contracts", "governed": "benchmarks.governed"}
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 
 

@@ -547,6 +547,14 @@ class Mesh(MeshGovernance):
         if parsed is None:
             raise NotFoundError(f"{ref!r} is not a product reference", hint="use domain.name[@version|@time]")
         product_id, at = parsed
+        if not at:  # the common case: one row, not the whole history
+            current = self.registry.current_publish(product_id)
+            if current is None:
+                raise NotFoundError(
+                    f"{product_id} has no published data yet", hint=f"quanta build {product_id}"
+                )
+            port, snapshot = next(iter(current.snapshots.items()))
+            return product_id, port, snapshot, current
         publishes = self.publishes(product_id)
         if not publishes:
             raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")

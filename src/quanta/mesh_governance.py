@@ -6,14 +6,16 @@ methods on the ``Mesh`` like any other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quanta.errors import NotFoundError
 
 if TYPE_CHECKING:
+    from quanta.engines.base import TableScan
     from quanta.errors import Problem
     from quanta.governance.access import Access, ProductFacts
     from quanta.governance.model import Governance, Principal
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from quanta.spec import LoadedProduct
     from quanta.storage import Warehouse
     from quanta.workspace import Workspace
+
+
+_T = TypeVar("_T")
 
 
 class MeshGovernance:
@@ -110,44 +115,32 @@ class MeshGovernance:
                 self.registry.audit("impersonate", actor.id, as_principal, "deny")
                 raise QueryError(f"{actor.id} may not query as someone else", hint="ask a platform admin")
             principal = self.principal(as_principal)
-        try:
-            result = self._governed.run(
-                principal, sql, lambda p, at: self._product_read(principal, p, at), limit=limit
-            )
-        except Exception as exc:
-            self.registry.audit(
-                "query",
-                actor.id,
-                "-",
-                "deny",
-                details={"sql": sql, "as": principal.id, "error": str(exc)[:500]},
-            )
-            raise
-        for product_id in result.products:
-            self.registry.audit(
-                "query",
-                actor.id,
-                product_id,
-                "allow",
-                domain=product_id.partition(".")[0],
-                details={
+
+        def record(plan: GovernedResult) -> None:
+            """The allow entries, written while the engine runs the query (and before it returns)."""
+            for product_id in plan.products:
+                details = {
                     "sql": sql,
                     "as": principal.id,
-                    "columns": result.columns.get(product_id),
-                    "masked": result.masked.get(product_id),
-                    "row_filter": result.filtered.get(product_id),
-                    "rows": result.table.num_rows,
-                },
+                    "columns": plan.columns.get(product_id),
+                    "masked": plan.masked.get(product_id),
+                    "row_filter": plan.filtered.get(product_id),
+                }
+                domain = product_id.partition(".")[0]
+                self.registry.audit("query", actor.id, product_id, "allow", domain=domain, details=details)
+
+        try:
+            return self._governed.run(
+                principal, sql, lambda p, at: self._product_read(principal, p, at), limit=limit, audit=record
             )
-        return result
+        except Exception as exc:
+            details = {"sql": sql, "as": principal.id, "error": str(exc)[:500]}
+            self.registry.audit("query", actor.id, "-", "deny", details=details)
+            raise
 
     def product_facts(self, product_id: str) -> ProductFacts:
-        from quanta.governance.access import ProductFacts
-
-        descriptor = self.registry.descriptor(product_id, None)
-        custom = {c.get("property"): c.get("value") for c in descriptor.get("customProperties") or []}
-        domain = descriptor.get("domain") or product_id.partition(".")[0]
-        return ProductFacts(product_id, domain, descriptor.get("type"), custom.get("visibility"))
+        """Domain, type and visibility of the latest registered version (read fresh each time)."""
+        return _facts(product_id, self.registry.descriptor(product_id, None))
 
     def access(self, principal: Principal, product_id: str) -> Access:
         """The access decision for one principal and product (no side effects)."""
@@ -244,34 +237,84 @@ class MeshGovernance:
         return result
 
     def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
+        from quanta.governance.access import decide
         from quanta.query.governed import ProductRead
         from quanta.query.products import QueryError
-        from quanta.spec.contract import Contract
 
-        known = {p.id for p in self.registry.products()}
-        if product_id not in known:
+        owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
+        state = self.registry.read_state(product_id, owners)  # one round trip for the common case
+        if state is None:
             raise QueryError(f"unknown product {product_id!r}", hint="see quanta ls")
-        decision = self.access(principal, product_id)
+        latest, current_id, grants = state
+        descriptor = self._immutable(
+            ("descriptor", product_id, latest), lambda: self.registry.descriptor(product_id, latest)
+        )
+        current = (
+            self._immutable(("publish", current_id), lambda: self.registry.publish_by_id(current_id))
+            if current_id is not None
+            else None
+        )
+        facts = _facts(product_id, descriptor)
+        decision = decide(principal, facts, grants, self.governance)
+        if decision.allowed and principal.space is not None:
+            refused = self._share_refusals(principal.space, product_id)
+            if refused:
+                decision = replace(decision, allowed=False, reason="; ".join(refused))
         if not decision.allowed:
             raise QueryError(
                 f"access denied to {product_id}: {decision.reason}",
                 hint=f"quanta access request {product_id} --purpose '...'",
             )
-        try:
-            _, port, snapshot, publish = self.resolve(f"{product_id}@{at}" if at else product_id)
-        except NotFoundError as exc:
-            raise QueryError(exc.message, hint=exc.hint) from None
-        contracts = self.registry.port_contracts(product_id, publish.version)
-        contract = Contract.model_validate(contracts[port])
-        obj = contract.objects[0]
-        current = self.registry.port_contracts(product_id, None).get(port)
-        if current is not None:  # a column classified since is masked in older versions too
-            obj = _strictest(obj, Contract.model_validate(current).objects[0])
+        if at or current is None:
+            try:
+                _, port, snapshot, publish = self.resolve(f"{product_id}@{at}" if at else product_id)
+            except NotFoundError as exc:
+                raise QueryError(exc.message, hint=exc.hint) from None
+        else:
+            publish = current
+            port, snapshot = next(iter(current.snapshots.items()))
+        obj = self._contract_object(product_id, publish.version, port)
+        if latest != publish.version:  # a column classified since is masked in older versions too
+            obj = _strictest(obj, self._contract_object(product_id, latest, port))
         lineage = ((publish.checks or {}).get("governance") or {}).get("lineage") or {}
         if lineage:  # tags inherited from the inputs through column lineage are masked like declared ones
             obj = _strictest(obj, _inherited_object(obj, lineage))
-        scan = self.warehouse.scan(product_id, port, snapshot)
-        return ProductRead(product_id, product_id.partition(".")[0], publish.version, obj, scan, decision)
+        key = (product_id, port, snapshot)
+        if key not in self._scans:  # a snapshot's files never change
+            self._scans[key] = self.warehouse.scan(product_id, port, snapshot)
+        return ProductRead(product_id, facts.domain, publish.version, obj, self._scans[key], decision)
+
+    def _contract_object(self, product_id: str, version: str, port: str) -> Any:
+        """The contract object of a port of a registered version (versions are immutable: cached)."""
+        from quanta.spec.contract import Contract
+
+        key = (product_id, version, port)
+        if key not in self._contracts:
+            contract = self.registry.port_contracts(product_id, version).get(port)
+            if contract is None:
+                raise NotFoundError(f"{product_id} {version} has no port {port}", hint="see quanta show")
+            self._contracts[key] = Contract.model_validate(contract).objects[0]
+        return self._contracts[key]
+
+    def _immutable(self, key: tuple[Any, ...], load: Callable[[], _T]) -> _T:
+        """``load()``, remembered under ``key``: for what never changes once written (registered
+        versions, publishes, snapshot files)."""
+        if key not in self._cache:
+            self._cache[key] = load()
+        value: _T = self._cache[key]
+        return value
+
+    @cached_property
+    def _cache(self) -> dict[tuple[Any, ...], Any]:
+        return {}
+
+    @cached_property
+    def _scans(self) -> dict[tuple[str, str, int], TableScan]:
+        return {}
+
+    @cached_property
+    def _contracts(self) -> dict[tuple[str, str, str], Any]:
+        return {}
 
     # --- tokens ---------------------------------------------------------------------------------
 
@@ -433,6 +476,14 @@ class MeshGovernance:
 
     def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
         return self.registry.grants(product_id=product_id)
+
+
+def _facts(product_id: str, descriptor: dict[str, Any]) -> ProductFacts:
+    from quanta.governance.access import ProductFacts
+
+    custom = {c.get("property"): c.get("value") for c in descriptor.get("customProperties") or []}
+    domain = descriptor.get("domain") or product_id.partition(".")[0]
+    return ProductFacts(product_id, domain, descriptor.get("type"), custom.get("visibility"))
 
 
 def _only_columns(contract: dict[str, Any], columns: set[str]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class DuckDBEngine(Engine):
         """Lock down: no file access outside these directories, no extensions, configuration locked."""
         self._database: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh connection (its own views and settings) to this engine's one in-memory database:
@@ -40,6 +41,7 @@ class DuckDBEngine(Engine):
         return connection
 
     def close(self) -> None:
+        self._local = threading.local()
         with self._lock:
             if self._database is not None:
                 self._database.close()
@@ -78,6 +80,19 @@ class DuckDBEngine(Engine):
         with self.connect() as connection:
             self.bind(connection, inputs)
             return connection.sql(sql).to_arrow_table()
+
+    def query_on_thread_cursor(self, sql: str) -> pa.Table:
+        """``sql`` (which reads no inputs) on this thread's long-lived cursor: for many small queries,
+        where opening a cursor each time is a measurable share of the work."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.connect()
+        return cursor.sql(sql).to_arrow_table()
+
+    def execute(self, sql: str) -> None:
+        """Run a statement for its effect on this engine's database (a view every cursor then sees)."""
+        with self.connect() as connection:
+            connection.execute(sql)
 
     def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:
         with self.connect() as connection:

@@ -12,7 +12,9 @@ besides (no file access outside the warehouse, configuration locked), in case th
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,8 @@ _DENIED_FUNCTIONS = {
     "truncate_duckdb_logs",
 }  # fmt: skip
 _DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "icu_", "test_", "pg_")
+# Writes the audit entries of a query while the engine runs it.
+_AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
 _CATALOG_SCHEMAS = {"information_schema", "pg_catalog", "main", "system", "temp", "memory"}
 
 
@@ -99,7 +103,6 @@ def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
             )
         if isinstance(node, exp.Func):
             _check_function(node)
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     products: list[exp.Table] = []
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
@@ -112,7 +115,7 @@ def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
                 f"unknown table {table.sql(dialect='duckdb')!r}", hint="query data products by id"
             )
         db = table.args.get("db")
-        if db is None and table.name.lower() in ctes:
+        if not _is_product_table(table, tree):
             continue
         if db is not None and db.name.lower() in _CATALOG_SCHEMAS:
             raise QueryError(
@@ -120,6 +123,15 @@ def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
             )
         products.append(table)
     return tree, products
+
+
+def _is_product_table(table: exp.Table, tree: exp.Expr) -> bool:
+    """Whether a table reference names a product (not a CTE of the query)."""
+    from sqlglot import exp
+
+    if table.args.get("db") is not None:
+        return True
+    return table.name.lower() not in {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
 
 
 def _check_function(node: exp.Func) -> None:
@@ -156,6 +168,9 @@ class GovernedQueries:
     def __init__(self, engine: DuckDBEngine, storage_root: str) -> None:
         self.engine = engine
         self.storage_root = storage_root
+        self._views: set[str] = set()
+        self._parses: dict[str, tuple[exp.Expr, list[exp.Table]]] = {}
+        self._lock = threading.Lock()
 
     def run(
         self,
@@ -164,11 +179,16 @@ class GovernedQueries:
         resolve: Callable[[str, str | None], ProductRead],
         *,
         limit: int | None = None,
+        audit: Callable[[GovernedResult], None] | None = None,
     ) -> GovernedResult:
-        """Parse, authorize (``resolve`` raises when a product may not be read), rewrite and execute."""
+        """Parse, authorize (``resolve`` raises when a product may not be read), rewrite and execute.
+        ``audit`` records the plan (products, columns, masks, filters) while the engine runs; the
+        result is returned only once it has."""
         from sqlglot import exp
 
-        tree, tables = parse_governed(sql)
+        parsed_tree, _ = self._parsed(sql)
+        tree = parsed_tree.copy()  # the cached tree stays pristine; this copy is rewritten
+        tables = [t for t in tree.find_all(exp.Table) if _is_product_table(t, tree)]
         referenced = _referenced_columns(tree)
         reads: dict[str, tuple[ProductRead, str]] = {}
         for table in tables:
@@ -180,18 +200,15 @@ class GovernedQueries:
                 )
             if text not in reads:
                 read = resolve(parsed[0], parsed[1])
-                reads[text] = (read, self._view_sql(principal, read))
+                reads[text] = (read, self._view(principal, read))
             alias = table.alias or table.name
-            subquery: exp.Expr = exp.maybe_parse(reads[text][1], dialect="duckdb")
-            table.replace(exp.Subquery(this=subquery, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            table.replace(exp.to_table(reads[text][1]).as_(alias))
         final = tree.sql(dialect="duckdb")
         if limit is not None:
             final = f"select * from ({final}) as q limit {int(limit)}"
-        try:
-            table = self.engine.query(final, {})
-        except Exception as exc:  # translated once, here, without the storage paths
-            raise QueryError(f"query failed: {self._clean(str(exc))}", hint="check the SQL") from None
-        result = GovernedResult(table, sorted({r.product_id for r, _ in reads.values()}))
+        import pyarrow as pa
+
+        result = GovernedResult(pa.table({}), sorted({r.product_id for r, _ in reads.values()}))
         for read, _ in reads.values():
             views = column_views(read.obj, principal)
             result.columns[read.product_id] = [
@@ -206,7 +223,46 @@ class GovernedQueries:
             }
             if read.access.row_filter:
                 result.filtered[read.product_id] = read.access.row_filter
+        recorded = _AUDIT.submit(audit, result) if audit else None
+        try:
+            result.table = self.engine.query_on_thread_cursor(final)
+        except Exception as exc:  # translated once, here, without the storage paths
+            raise QueryError(f"query failed: {self._clean(str(exc))}", hint="check the SQL") from None
+        finally:
+            if recorded is not None:
+                recorded.result()  # nothing is returned that the audit log does not hold
         return result
+
+    def _parsed(self, sql: str) -> tuple[exp.Expr, list[exp.Table]]:
+        """``parse_governed``, remembered for the last few hundred statements: dashboards and
+        notebooks send the same SQL again and again (like a prepared statement)."""
+        with self._lock:
+            found = self._parses.get(sql)
+        if found is None:
+            found = parse_governed(sql)
+            with self._lock:
+                self._parses[sql] = found
+                if len(self._parses) > 512:
+                    self._parses.pop(next(iter(self._parses)))
+        return found
+
+    def _view(self, principal: Principal, read: ProductRead) -> str:
+        """The name of a view holding the product as this principal sees it, created on first use.
+
+        Views are named by the hash of their SQL (snapshot files, columns, masks, row filter), so one
+        view serves every principal who sees the product the same way, and a query names a short
+        view instead of carrying the long scan. Queries cannot name these views themselves: the
+        parser admits product ids only.
+        """
+        import hashlib
+
+        sql = self._view_sql(principal, read)
+        name = "__quanta_view_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+        with self._lock:
+            if name not in self._views:
+                self.engine.execute(f"create or replace view {name} as {sql}")
+                self._views.add(name)
+        return name
 
     def _view_sql(self, principal: Principal, read: ProductRead) -> str:
         """The product as this principal sees it: granted columns, masks, row filters."""

@@ -254,7 +254,7 @@ class GovernanceStore:
             if status == "granted":
                 row.expires_at = utcnow() + timedelta(days=row.requested_days)
             s.flush()
-            return _grant(row)
+            return grant_record(row)
 
     def grants(self, *, principal: str | None = None, product_id: str | None = None) -> list[GrantRecord]:
         query = select(Grant).order_by(Grant.id)
@@ -263,10 +263,10 @@ class GovernanceStore:
         if product_id:
             query = query.where(Grant.product_id == product_id)
         with self.session() as s:
-            return [_grant(g) for g in s.scalars(query)]
+            return [grant_record(g) for g in s.scalars(query)]
 
 
-def _grant(row: Grant) -> GrantRecord:
+def grant_record(row: Grant | Any) -> GrantRecord:
     return GrantRecord(
         row.id,
         row.principal,

@@ -46,7 +46,7 @@ class RunRecord:
     details: dict[str, Any]
 
 
-def _publish(row: Publish) -> PublishRecord:
+def publish_record(row: Publish | Any) -> PublishRecord:
     return PublishRecord(
         row.product_id,
         row.version,
@@ -172,7 +172,7 @@ class PublishingStore:
     def publishes(self, product_id: str) -> list[PublishRecord]:
         with self.session() as s:
             rows = s.scalars(select(Publish).where(Publish.product_id == product_id).order_by(Publish.id))
-            return [_publish(r) for r in rows]
+            return [publish_record(r) for r in rows]
 
     def current_publish(self, product_id: str) -> PublishRecord | None:
         """What consumers read now: the latest publish, unless a rollback chose an older one."""
@@ -180,7 +180,7 @@ class PublishingStore:
             row = s.scalar(
                 select(Publish).where(Publish.product_id == product_id).order_by(Publish.id.desc())
             )
-            return _publish(row) if row else None
+            return publish_record(row) if row else None
 
     # --- leases ---------------------------------------------------------------------------------
 

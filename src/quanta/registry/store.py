@@ -11,15 +11,26 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
-from quanta.registry.governance import GovernanceStore
-from quanta.registry.models import ContractVersion, Domain, Event, Port, Product, ProductVersion, Team, utcnow
-from quanta.registry.publishing import PublishingStore
+from quanta.registry.governance import GovernanceStore, GrantRecord, grant_record
+from quanta.registry.models import (
+    ContractVersion,
+    Domain,
+    Event,
+    Grant,
+    Port,
+    Product,
+    ProductVersion,
+    Publish,
+    Team,
+    utcnow,
+)
+from quanta.registry.publishing import PublishingStore, PublishRecord, publish_record
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
 
@@ -341,6 +352,36 @@ class Registry(PublishingStore, GovernanceStore):
                 )
             return dict(pv.descriptor)
 
+    def read_state(
+        self, product_id: str, principals: list[str]
+    ) -> tuple[str, int | None, list[GrantRecord]] | None:
+        """What changes between two governed reads of a product, in one connection: its latest
+        registered version, the id of its current publish, and the grants of ``principals`` on it
+        (None for an unknown product). Versions and publishes are immutable, so callers cache them by
+        these keys. Plain SQL expressions, not ORM loading: this runs on every query."""
+        with self.engine.connect() as c:
+            found = c.execute(
+                select(
+                    Product.latest_version,
+                    select(func.max(Publish.id)).where(Publish.product_id == product_id).scalar_subquery(),
+                ).where(Product.id == product_id)
+            ).first()
+            if found is None:
+                return None
+            grants = c.execute(
+                select(Grant.__table__).where(Grant.product_id == product_id, Grant.principal.in_(principals))
+            )
+            # Rows carry the columns as attributes, as the ORM objects would.
+            records = sorted((grant_record(row) for row in grants), key=lambda g: g.id)
+        return str(found[0]), found[1], records
+
+    def publish_by_id(self, publish_id: int) -> PublishRecord:
+        with self.session() as s:
+            row = s.get(Publish, publish_id)
+            if row is None:
+                raise NotFoundError(f"no publish {publish_id}", hint="see quanta versions")
+            return publish_record(row)
+
     def port_contracts(self, product_id: str, version: str | None = None) -> dict[str, dict[str, Any]]:
         """Output port name ► registered ODCS document, for one product version."""
         with self.session() as s:
@@ -452,6 +493,9 @@ def _make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL loses nothing when a process crashes (only on power loss), and saves an fsync
+    # per commit: every governed query appends to the audit log.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()

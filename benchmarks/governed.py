@@ -1,0 +1,159 @@
+"""The governed query service against a plain DuckDB connection, in the same process and run.
+
+The workspace holds the demo's ``sales.lineitems`` built from TPC-H lineitem at scale 1 (6,001,215 rows),
+queried by ``ana``, an analyst whose clearance masks ``extended_price`` (tagged financial). Both sides read
+the same Parquet files of the published snapshot:
+
+- small queries: ``select ... limit 10``, alternating governed and plain, 200 of each; the target is at
+  most 3 ms added at the median (p50). The service remembers parsed statements (as a prepared statement
+  would), so a second series sends 200 *different* statements (``limit 11``, ``limit 12`` ...) to show
+  the cost without that help;
+- full scans: an aggregate over every row touching masked and clear columns, best of 3 each; the target
+  is at most 1.1x the plain query.
+
+Run with ``python -m benchmarks governed``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.__main__ import CACHE, PRODUCT, cached_lineitem, make_workspace
+
+SMALL_RUNS = 200
+FULL_RUNS = 3
+TARGET_ADDED_MS = 3.0
+TARGET_FULL = 1.1
+GOVERNANCE = """\
+principals:
+  - id: ana
+    roles: [consumer]
+    clearance: internal
+"""
+SMALL = "select order_id, line_number, quantity, extended_price, ship_mode from {t} limit 10"
+FULL = (
+    "select count(*), sum(quantity), max(extended_price), count(distinct ship_mode), "
+    "sum(case when discount > 0.05 then 1 else 0 end), max(comment) from {t}"
+)
+
+
+def main() -> int:
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    data = cached_lineitem(console)
+    CACHE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="governed-", dir=CACHE) as scratch:
+        workspace = make_workspace(Path(scratch) / "workspace", data)
+        (workspace / "governance.yaml").write_text(GOVERNANCE, encoding="utf-8")
+        console.print(f"building {PRODUCT} from TPC-H lineitem SF1 once, then measuring in one process ...")
+        results = measure(workspace)
+    report(console, results)
+    return 0
+
+
+def measure(workspace: Path) -> dict[str, Any]:
+    import duckdb
+
+    from quanta.engines.duckdb import scan_sql
+    from quanta.mesh import Mesh
+    from quanta.settings import Settings
+
+    admin = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace))
+    admin.apply()
+    [built] = admin.build([PRODUCT])
+    if built.status != "published":
+        raise SystemExit(f"{PRODUCT} was not published: {built.error}")
+    ana = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace, user="ana"))
+    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)  # a grant, as a consumer would hold
+    _, port, snapshot, _ = admin.resolve(PRODUCT)
+    plain = duckdb.connect()
+    plain.execute(f"create view lineitems as {scan_sql(admin.warehouse.scan(PRODUCT, port, snapshot))}")
+
+    def governed(sql: str) -> Any:
+        return ana.query(sql.format(t=PRODUCT))
+
+    def direct(sql: str) -> Any:
+        return plain.sql(sql.format(t="lineitems")).to_arrow_table()
+
+    masked = governed(SMALL).column("extended_price").to_pylist()
+    assert masked == [None] * 10, "extended_price must be masked for ana"
+    for _ in range(5):  # warm both paths
+        governed(SMALL), direct(SMALL)
+    small: dict[str, list[float]] = {"governed": [], "plain": []}
+    for _ in range(SMALL_RUNS):
+        for name, run in (("governed", governed), ("plain", direct)):
+            started = time.perf_counter()
+            run(SMALL)
+            small[name].append((time.perf_counter() - started) * 1000)
+    distinct: dict[str, list[float]] = {"governed": [], "plain": []}
+    for n in range(SMALL_RUNS):
+        varied = SMALL.replace("limit 10", f"limit {11 + n}")
+        for name, run in (("governed", governed), ("plain", direct)):
+            started = time.perf_counter()
+            run(varied)
+            distinct[name].append((time.perf_counter() - started) * 1000)
+    full: dict[str, list[float]] = {"governed": [], "plain": []}
+    for _ in range(FULL_RUNS):
+        for name, run in (("governed", governed), ("plain", direct)):
+            started = time.perf_counter()
+            run(FULL)
+            full[name].append(time.perf_counter() - started)
+    return {
+        "small": small,
+        "distinct": distinct,
+        "full": full,
+        "rows": admin.registry.current_publish(PRODUCT).rows,
+    }  # type: ignore[union-attr]
+
+
+def report(console: Any, results: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    small, full = results["small"], results["full"]
+    table = Table(title=f"governed query vs plain DuckDB, {PRODUCT} at TPC-H SF1 ({results['rows']})")
+    for column in ("", "p50", "p95", "best", "vs plain"):
+        table.add_column(column, justify="right" if column else "left")
+    p50 = {k: statistics.median(v) for k, v in small.items()}
+    for label, series in (("same small query", small), ("distinct small queries", results["distinct"])):
+        mid = {k: statistics.median(v) for k, v in series.items()}
+        p95 = {k: statistics.quantiles(v, n=20)[18] for k, v in series.items()}
+        for name in ("plain", "governed"):
+            table.add_row(
+                f"{label}, {name} ({SMALL_RUNS}x)",
+                f"{mid[name]:.2f} ms",
+                f"{p95[name]:.2f} ms",
+                f"{min(series[name]):.2f} ms",
+                f"+{mid[name] - mid['plain']:.2f} ms" if name == "governed" else "",
+            )
+    best = {k: min(v) for k, v in full.items()}
+    for name in ("plain", "governed"):
+        table.add_row(
+            f"full scan, masks ({name})",
+            "",
+            "",
+            f"{best[name]:.2f} s",
+            f"{best[name] / best['plain']:.2f}x" if name == "governed" else "",
+        )
+    console.print(table)
+    added = p50["governed"] - p50["plain"]
+    ratio = best["governed"] / best["plain"]
+    fresh = statistics.median(results["distinct"]["governed"]) - statistics.median(
+        results["distinct"]["plain"]
+    )
+    console.print(f"  added per distinct small query at p50 (no parse cache): {fresh:.2f} ms")
+    for label, value, target, ok in (
+        (
+            "added per small query at p50",
+            f"{added:.2f} ms",
+            f"<= {TARGET_ADDED_MS} ms",
+            added <= TARGET_ADDED_MS,
+        ),
+        ("full scan with masks", f"{ratio:.2f}x", f"<= {TARGET_FULL}x", ratio <= TARGET_FULL),
+    ):
+        console.print(f"  {label}: {value} (target {target}) {'met' if ok else 'missed'}")
