@@ -215,3 +215,30 @@ def test_publish_is_refused_when_sensitive_columns_are_unclassified(built_demo: 
     finally:
         contract.write_text(original)
         product.write_text(descriptor)
+
+
+def test_the_access_flow_from_the_cli(built_demo: Path) -> None:
+    as_ana = {"QUANTA_USER": "ana"}
+    denied = run_cli("query", "select * from supply.parts limit 1", cwd=built_demo, env=as_ana)
+    assert denied.returncode == 1 and "quanta access request supply.parts" in denied.stderr
+    asked = run_cli(
+        "access",
+        "request",
+        "supply.parts",
+        "--purpose",
+        "pricing study",
+        "--json",
+        cwd=built_demo,
+        env=as_ana,
+    )
+    request = __import__("json").loads(asked.stdout)["request"]
+    refused = run_cli("access", "approve", str(request), cwd=built_demo, env=as_ana)
+    assert refused.returncode == 1 and "may not decide" in refused.stderr
+    approved = run_cli("access", "approve", str(request), "--reason", "ok", cwd=built_demo)
+    assert approved.returncode == 0 and "granted until" in approved.stdout
+    allowed = run_cli("query", "select count(*) as n from supply.parts", "--json", cwd=built_demo, env=as_ana)
+    assert allowed.returncode == 0 and '"n": 2000' in allowed.stdout
+    listed = run_cli("access", "ls", "supply.parts", "--json", cwd=built_demo)
+    assert '"status": "granted"' in listed.stdout and '"purpose": "pricing study"' in listed.stdout
+    audit = run_cli("audit", "ls", "--domain", "supply", "--json", cwd=built_demo)
+    assert '"access.grant"' in audit.stdout and '"access.request"' in audit.stdout

@@ -244,3 +244,15 @@ def test_the_cli_refuses_and_masks_the_same(root: Path) -> None:
     assert refused.returncode == 1 and "not allowed" in refused.stderr and "root:" not in refused.stdout
     shown = run_cli("query", "select phone from customers.customers limit 1", "--json", cwd=root, env=env)
     assert shown.returncode == 0 and "****" in shown.stdout
+
+
+def test_the_service_views_cannot_be_named_directly(root: Path) -> None:
+    ana = mesh_as(root, "ana")
+    ana.query("select count(*) from customers.customers")
+    [view] = [v for v in ana._governed._views]  # the view ana's reads go through
+    for sql in (f"select * from {view}", f'select * from "{view}"', f"select * from main.{view}"):
+        with pytest.raises(QueryError):
+            ana.query(sql)
+    admin = Mesh.open(root)
+    with pytest.raises(QueryError):
+        admin.query(f"select * from {view}")

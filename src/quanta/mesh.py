@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError, SpecError, WorkspaceError
-from quanta.mesh_governance import MeshGovernance
+from quanta.mesh_grants import MeshGrants
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
@@ -80,7 +80,7 @@ class ProductView:
     consumers: list[str]
 
 
-class Mesh(MeshGovernance):
+class Mesh(MeshGrants):
     """Facade over a workspace and its registry."""
 
     def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:

@@ -1,0 +1,197 @@
+"""Grants of the ``Mesh`` facade: access requests and grants, partner-space shares, API tokens.
+
+A mixin of :class:`quanta.mesh.Mesh` (through :class:`~quanta.mesh_governance.MeshGovernance`, whose
+principals, policies and product facts it uses); interfaces call these methods on the ``Mesh``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from quanta.errors import NotFoundError
+from quanta.mesh_governance import MeshGovernance, contract_objects
+
+if TYPE_CHECKING:
+    from quanta.governance.model import Principal
+    from quanta.registry.governance import GrantRecord, TokenRecord
+
+
+class MeshGrants(MeshGovernance):
+    """Mixin of ``Mesh``: who was given what, for how long, and the tokens that prove who asks."""
+
+    def share(self, space_id: str, product_id: str, days: int = 365) -> GrantRecord:
+        """Share a product into a partner space (stewards and the product's domain owners), if the share
+        policies allow it (no restricted or pii data goes to partners)."""
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        domain = self.product_facts(product_id).domain
+        if not (actor.can("manage_spaces") or actor.can("approve_access", domain)):
+            raise GovernanceError(f"{actor.id} may not share {product_id}", hint="ask a governance steward")
+        if self.governance.space(space_id) is None:
+            known = ", ".join(s.id for s in self.governance.spec.spaces) or "none"
+            raise GovernanceError(f"unknown space {space_id!r}", hint=f"spaces in governance.yaml: {known}")
+        refused = self._share_refusals(space_id, product_id)
+        if refused:
+            self.registry.audit("share", actor.id, product_id, "deny", domain=domain,
+                                details={"space": space_id, "policies": refused})  # fmt: skip
+            raise GovernanceError("sharing refused by policy: " + "; ".join(refused), hint="quanta policy ls")
+        request = self.registry.request_grant(
+            f"space:{space_id}", product_id, [], f"shared into {space_id}", days
+        )
+        grant = self.registry.decide_grant(request, "granted", actor.id, "share")
+        self.registry.audit(
+            "share", actor.id, product_id, "allow", domain=domain, details={"space": space_id}
+        )
+        return grant
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    def create_token(
+        self, name: str, *, scopes: list[str] | None = None, days: int = 30, principal_id: str | None = None
+    ) -> tuple[str, TokenRecord]:
+        """A new API token (returned once, in clear; only its hash is stored) for the acting principal,
+        or for another one (admins: service accounts)."""
+        import hashlib
+        import secrets
+
+        from quanta.governance.model import SCOPES, GovernanceError
+
+        actor = self.principal()
+        owner = self.principal(principal_id) if principal_id else actor
+        if owner.id != actor.id and not actor.can("impersonate"):
+            raise GovernanceError(
+                f"{actor.id} may not create tokens for {owner.id}", hint="ask a platform admin"
+            )
+        chosen = scopes or ["read"]
+        unknown = sorted(set(chosen) - set(SCOPES))
+        if unknown:
+            raise GovernanceError(f"unknown scope {', '.join(unknown)}", hint=f"scopes: {', '.join(SCOPES)}")
+        if not 1 <= days <= 365:
+            raise GovernanceError(f"a token lasts 1 to 365 days, not {days}", hint="--days 30")
+        token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        record = self.registry.add_token(token_id, owner.id, name, digest, chosen, days)
+        self.registry.audit(
+            "token.create", actor.id, owner.id, "allow", details={"token": token_id, "scopes": chosen}
+        )
+        return f"qt_{token_id}_{secret}", record
+
+    def authenticate(self, token: str) -> tuple[Principal, list[str]]:
+        """The principal and scopes a bearer token stands for; a clear error for any bad token."""
+        import hashlib
+        import hmac
+
+        from quanta.governance.model import GovernanceError
+
+        prefix, _, rest = token.strip().partition("_")
+        token_id, _, secret = rest.partition("_")
+        if prefix != "qt" or not token_id or not secret:
+            raise GovernanceError("not a Quanta API token", hint="tokens look like qt_<id>_<secret>")
+        found = self.registry.token(token_id)
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        if found is None or not hmac.compare_digest(found[1], digest):
+            raise GovernanceError("unknown or wrong API token", hint="create one: quanta token create NAME")
+        record = found[0]
+        if record.status == "revoked":
+            raise GovernanceError(
+                f"token {token_id} was revoked", hint="create a new one: quanta token create NAME"
+            )
+        if record.status == "expired":
+            raise GovernanceError(
+                f"token {token_id} expired on {record.expires_at:%Y-%m-%d %H:%M} UTC",
+                hint="create a new one: quanta token create NAME",
+            )
+        return self.principal(record.principal), record.scopes
+
+    def tokens(self) -> list[TokenRecord]:
+        actor = self.principal()
+        return self.registry.tokens(None if actor.can("impersonate") else actor.id)
+
+    def revoke_token(self, token_id: str) -> TokenRecord:
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        mine = {t.id for t in self.registry.tokens(actor.id)}
+        if token_id not in mine and not actor.can("impersonate"):
+            raise GovernanceError(f"{actor.id} may not revoke token {token_id}", hint="see quanta token ls")
+        record = self.registry.revoke_token(token_id)
+        self.registry.audit("token.revoke", actor.id, record.principal, "deny", details={"token": token_id})
+        return record
+
+    # --- access requests ------------------------------------------------------------------------
+
+    def request_access(
+        self, product_id: str, purpose: str, *, columns: list[str] | None = None, days: int = 90
+    ) -> int:
+        from quanta.governance.model import GovernanceError
+
+        principal = self.principal()
+        self.product_facts(product_id)  # raises for an unknown product
+        if not purpose.strip():
+            raise GovernanceError(
+                "an access request needs a purpose", hint="--purpose 'what you will do with it'"
+            )
+        if days < 1 or days > 365:
+            raise GovernanceError(f"duration {days} days is out of range", hint="ask for 1 to 365 days")
+        contracts = self.registry.port_contracts(product_id, None)
+        objects = [o for c in contracts.values() for o in contract_objects(c)]
+        known = {p.column for o in objects for p in o.properties or []}
+        unknown = sorted(set(columns or []) - known)
+        if unknown:
+            raise GovernanceError(
+                f"{product_id} has no column {', '.join(unknown)}",
+                hint=f"columns: {', '.join(sorted(known))}",
+            )
+        grant_id = self.registry.request_grant(principal.id, product_id, columns or [], purpose, days)
+        self.registry.audit(
+            "access.request", principal.id, product_id, "requested", domain=product_id.partition(".")[0],
+            details={"request": grant_id, "purpose": purpose, "columns": columns or [], "days": days},
+        )  # fmt: skip
+        return grant_id
+
+    def decide_access(self, request_id: int, approve: bool, reason: str | None = None) -> GrantRecord:
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        request = next((g for g in self.registry.grants() if g.id == request_id), None)
+        if request is None:
+            raise NotFoundError(f"no access request {request_id}", hint="see quanta access ls")
+        domain = self.product_facts(request.product_id).domain
+        if not actor.can("approve_access", domain):
+            raise GovernanceError(
+                f"{actor.id} may not decide access to {request.product_id}", hint="ask its owner"
+            )
+        if request.status != "requested":
+            raise GovernanceError(
+                f"request {request_id} is already {request.status}", hint="see quanta access ls"
+            )
+        decided = self.registry.decide_grant(
+            request_id, "granted" if approve else "rejected", actor.id, reason
+        )
+        self.registry.audit(
+            "access.grant" if approve else "access.reject", actor.id, request.product_id,
+            "allow" if approve else "deny", domain=domain,
+            details={"request": request_id, "principal": request.principal, "reason": reason},
+        )  # fmt: skip
+        return decided
+
+    def revoke_access(self, grant_id: int, reason: str | None = None) -> GrantRecord:
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        grant = next((g for g in self.registry.grants() if g.id == grant_id), None)
+        if grant is None:
+            raise NotFoundError(f"no grant {grant_id}", hint="see quanta access ls")
+        domain = self.product_facts(grant.product_id).domain
+        if not actor.can("approve_access", domain) and actor.id != grant.principal:
+            raise GovernanceError(f"{actor.id} may not revoke grant {grant_id}", hint="ask its owner")
+        revoked = self.registry.decide_grant(grant_id, "revoked", actor.id, reason)
+        self.registry.audit(
+            "access.revoke", actor.id, grant.product_id, "deny", domain=domain,
+            details={"grant": grant_id, "principal": grant.principal, "reason": reason},
+        )  # fmt: skip
+        return revoked
+
+    def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
+        return self.registry.grants(product_id=product_id)
