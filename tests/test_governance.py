@@ -242,3 +242,33 @@ def test_the_access_flow_from_the_cli(built_demo: Path) -> None:
     assert '"status": "granted"' in listed.stdout and '"purpose": "pricing study"' in listed.stdout
     audit = run_cli("audit", "ls", "--domain", "supply", "--json", cwd=built_demo)
     assert '"access.grant"' in audit.stdout and '"access.request"' in audit.stdout
+
+
+def test_only_producers_of_a_domain_publish_in_it(built_demo: Path) -> None:
+    with pytest.raises(GovernanceError, match=r"ana may not publish sales\.orders"):
+        mesh_as(built_demo, "ana").build(["sales.orders"], force=True)
+    [result] = mesh_as(built_demo, "sam").build(["sales.orders"], force=True)  # sam produces for sales
+    assert result.status == "published"
+    with pytest.raises(GovernanceError, match=r"sam may not publish supply\.parts"):
+        mesh_as(built_demo, "sam").build(["supply.parts"], force=True)
+
+
+def test_access_policies_decide_on_requests(built_demo: Path) -> None:
+    folder = built_demo / "policies"
+    folder.mkdir(exist_ok=True)
+    (folder / "purpose_sentence.rego").write_text(
+        "# METADATA\n# title: Requests say what the data is for\n# stage: enforced\n# events: [access]\n"
+        "package quanta.purpose_sentence\n\nimport rego.v1\n\n"
+        "deny contains msg if {\n\tcount(input.request.purpose) < 10\n"
+        '\tmsg := "describe the purpose in a sentence"\n}\n'
+    )
+    try:
+        ana = mesh_as(built_demo, "ana")
+        before = len(ana.access_requests())
+        with pytest.raises(GovernanceError, match="describe the purpose in a sentence"):
+            ana.request_access("sales.orders", "x")
+        assert len(ana.access_requests()) == before
+        assert ana.request_access("sales.orders", "forecast the Q3 order volume") > 0
+    finally:
+        (folder / "purpose_sentence.rego").unlink()
+        folder.rmdir()

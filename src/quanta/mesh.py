@@ -176,6 +176,9 @@ class Mesh(MeshGrants):
         validation = self.validate(paths)
         validation.raise_for_errors()
         ordered = _dependency_order(validation.products)
+        self._may_publish(
+            [p.product for p in ordered if not self._registered(p.product.id, p.product.version)]
+        )
         breaking = self._breaking_changes(ordered)
         registrations = self.registry.register_all(
             [(p.product, {name: c.contract for name, c in p.contracts.items()}) for p in ordered],
@@ -201,6 +204,26 @@ class Mesh(MeshGrants):
             changes = diff(previous, loaded.product.to_dict()) if previous is not None else []
             applied.append(Applied(registration, self._relative(loaded.path), changes))
         return ApplyReport(applied, validation.warnings)
+
+    def _registered(self, product_id: str, version: str | None) -> bool:
+        try:
+            return any(v.version == version for v in self.registry.versions(product_id))
+        except NotFoundError:
+            return False
+
+    def _may_publish(self, products: list[DataProduct]) -> None:
+        """The acting principal may register and publish these products (the role matrix)."""
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        refused = sorted(
+            p.id for p in products if not actor.can("publish", p.domain or p.id.partition(".")[0])
+        )
+        if refused:
+            raise GovernanceError(
+                f"{actor.id} may not publish {', '.join(refused)}",
+                hint="producers and domain owners publish in their own domains (governance.yaml)",
+            )
 
     def _breaking_changes(self, products: list[LoadedProduct]) -> list[_Breaking]:
         """Compare each contract with its registered version: breaking changes need a major bump
@@ -384,6 +407,7 @@ class Mesh(MeshGrants):
         validation.raise_for_errors()
         self.apply()
         chosen = select(validation.products, selectors or [])
+        self._may_publish([p.product for p in validation.products if p.product.id in chosen])
         ctx = BuildContext(
             self.registry,
             self.warehouse,

@@ -6,7 +6,7 @@ principals, policies and product facts it uses); interfaces call these methods o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError
 from quanta.mesh_governance import MeshGovernance, contract_objects
@@ -143,12 +143,46 @@ class MeshGrants(MeshGovernance):
                 f"{product_id} has no column {', '.join(unknown)}",
                 hint=f"columns: {', '.join(sorted(known))}",
             )
+        refused = self._access_refusals(principal, product_id, contracts, purpose, columns or [], days)
+        if refused:
+            self.registry.audit(
+                "access.request", principal.id, product_id, "deny", domain=product_id.partition(".")[0],
+                details={"purpose": purpose, "columns": columns or [], "policies": refused},
+            )  # fmt: skip
+            raise GovernanceError(
+                "access request refused by policy: " + "; ".join(refused), hint="quanta policy ls"
+            )
         grant_id = self.registry.request_grant(principal.id, product_id, columns or [], purpose, days)
         self.registry.audit(
             "access.request", principal.id, product_id, "requested", domain=product_id.partition(".")[0],
             details={"request": grant_id, "purpose": purpose, "columns": columns or [], "days": days},
         )  # fmt: skip
         return grant_id
+
+    def _access_refusals(
+        self,
+        principal: Principal,
+        product_id: str,
+        contracts: dict[str, Any],
+        purpose: str,
+        columns: list[str],
+        days: int,
+    ) -> list[str]:
+        """What the access-time policies say about a request (their deny messages)."""
+        document = {
+            "product": self.registry.descriptor(product_id, None),
+            "contracts": contracts,
+            "principal": {
+                "id": principal.id,
+                "roles": sorted(principal.roles),
+                "clearance": principal.clearance,
+                "tags": sorted(principal.tags),
+                "space": principal.space,
+            },
+            "request": {"purpose": purpose, "columns": columns, "days": days},
+        }
+        decisions = self.policies.evaluate("access", document)
+        return [m for d in decisions if d.outcome == "deny" for m in d.messages]
 
     def decide_access(self, request_id: int, approve: bool, reason: str | None = None) -> GrantRecord:
         from quanta.governance.model import GovernanceError
