@@ -62,17 +62,26 @@ def run_cli(
     )
 
 
-@pytest.fixture(scope="module")
-def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo mesh (scale 0.01), every product built and published; one per test module."""
+def _build_demo(root: Path) -> Path:
     from quanta.build.demo_data import generate_demo_data
     from quanta.mesh import Mesh
 
-    root = tmp_path_factory.mktemp("demo") / "mesh"
     Mesh.init(root, demo=True)
     generate_demo_data(root, 0.01)
     assert {r.status for r in Mesh.open(root).build()} == {"published"}
     return root
+
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo mesh (scale 0.01), every product built and published; one per test module."""
+    return _build_demo(tmp_path_factory.mktemp("demo") / "mesh")
+
+
+@pytest.fixture
+def own_demo(tmp_path: Path) -> Path:
+    """A built demo mesh for one test, which may register new versions (they cannot be taken back)."""
+    return _build_demo(tmp_path / "mesh")
 
 
 def mesh_as(root: Path, user: str) -> Mesh:

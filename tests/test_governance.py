@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from quanta.errors import NotFoundError
+from quanta.errors import AuthenticationError, NotFoundError
 from quanta.governance.model import GovernanceError
 from quanta.mesh import Mesh
 from quanta.query.products import QueryError
@@ -88,18 +88,20 @@ def test_tokens_authenticate_expire_and_revoke(built_demo: Path) -> None:
         (token[:-2] + "xx", "unknown or wrong"),
         ("qt_000000000000_abc", "unknown or wrong"),
     ]:
-        with pytest.raises(GovernanceError, match=message):
+        with pytest.raises(AuthenticationError, match=message):
             admin.authenticate(bad)
     with admin.registry.engine.begin() as connection:
         connection.execute(
             text("update tokens set expires_at = '2000-01-01 00:00:00' where id = :id"), {"id": record.id}
         )
-    with pytest.raises(GovernanceError, match="expired on 2000-01-01"):
+    with pytest.raises(AuthenticationError, match="expired on 2000-01-01"):
         admin.authenticate(token)
     fresh, fresh_record = admin.create_token("ci", scopes=["read", "write"], principal_id="sam")
     admin.revoke_token(fresh_record.id)
-    with pytest.raises(GovernanceError, match="revoked"):
+    with pytest.raises(AuthenticationError, match="revoked"):
         admin.authenticate(fresh)
+    with pytest.raises(GovernanceError, match="ana cannot hold scope admin"):
+        admin.create_token("x", scopes=["admin"], principal_id="ana")
     with pytest.raises(GovernanceError, match="unknown scope"):
         admin.create_token("x", scopes=["root"])
     with pytest.raises(GovernanceError, match="may not create tokens for"):
@@ -141,7 +143,8 @@ def test_lineage_tags_are_recorded_and_masked(built_demo: Path) -> None:
     assert admin.query("select tier from marketing.customer_segments limit 1").column(0)[0].as_py() != "****"
 
 
-def test_export_obeys_the_egress_policy(built_demo: Path, tmp_path: Path) -> None:
+def test_export_obeys_the_egress_policy(own_demo: Path, tmp_path: Path) -> None:
+    built_demo = own_demo
     admin = Mesh.open(built_demo)
     out = tmp_path / "segments.parquet"
     result = admin.export_data("select customer_id, tier from marketing.customer_segments", out)
@@ -192,7 +195,8 @@ def test_validate_runs_global_and_domain_policies(built_demo: Path) -> None:
         policies.rmdir()
 
 
-def test_publish_is_refused_when_sensitive_columns_are_unclassified(built_demo: Path, tmp_path: Path) -> None:
+def test_publish_is_refused_when_sensitive_columns_are_unclassified(own_demo: Path) -> None:
+    built_demo = own_demo
     contract = built_demo / "domains/supply/suppliers/suppliers.odcs.yaml"
     product = contract.parent / "product.yaml"
     original, descriptor = contract.read_text(), product.read_text()

@@ -196,7 +196,7 @@ CASES: list[tuple[str, Event, dict[str, Any], Outcome, str]] = [
         "validate",
         _with(**{"product.visibility": "public"}),
         "deny",
-        "set visibility to internal",
+        "visibility to domain or organization",
     ),
     (
         "quanta.source_aligned_not_public",

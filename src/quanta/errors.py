@@ -54,6 +54,8 @@ class QuantaError(Exception):
     """Root of every error Quanta raises on purpose."""
 
     exit_code = 1
+    status = 400
+    """The HTTP status an API answers with (RFC 9457 problem details carry the rest)."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -63,6 +65,8 @@ class QuantaError(Exception):
 
 class SpecError(QuantaError):
     """One or more documents are invalid; carries every problem found, not just the first."""
+
+    status = 422
 
     def __init__(self, problems: list[Problem], message: str | None = None) -> None:
         errors = [p for p in problems if p.severity == "error"]
@@ -77,9 +81,25 @@ class WorkspaceError(QuantaError):
 class RegistryError(QuantaError):
     """The registry refused a change (for example an immutable version registered twice)."""
 
+    status = 409
+
 
 class NotFoundError(QuantaError):
     """A product, version, contract or file that was asked for does not exist."""
+
+    status = 404
+
+
+class AuthenticationError(QuantaError):
+    """No credentials, or credentials that are not (or no longer) valid."""
+
+    status = 401
+
+
+class PermissionDenied(QuantaError):
+    """The acting principal may not do this (role, grant, space or policy)."""
+
+    status = 403
 
 
 class FormatError(QuantaError):

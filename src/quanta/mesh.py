@@ -211,6 +211,16 @@ class Mesh(MeshGrants):
         except NotFoundError:
             return False
 
+    def _may_publish_id(self, product_id: str) -> None:
+        from quanta.errors import PermissionDenied
+
+        actor, domain = self.principal(), self.product_facts(product_id).domain
+        if not actor.can("publish", domain):
+            raise PermissionDenied(
+                f"{actor.id} may not manage {product_id}'s versions or quarantine",
+                hint=f"producers and owners of domain {domain} can",
+            )
+
     def _may_publish(self, products: list[DataProduct]) -> None:
         """The acting principal may register and publish these products (the role matrix)."""
         from quanta.governance.model import GovernanceError
@@ -608,7 +618,14 @@ class Mesh(MeshGrants):
         return self.governed_query(sql, as_principal=as_principal, limit=limit).table
 
     def quarantine(self, product_id: str | None = None) -> list[Quarantined]:
-        products = [product_id] if product_id else [p.id for p in self.products()]
+        """Quarantined snapshots of the products the acting principal produces (unpublished data is
+        its producers' business only)."""
+        if product_id:
+            self._may_publish_id(product_id)
+        actor = self.principal()
+        products = (
+            [product_id] if product_id else [p.id for p in self.products() if actor.can("publish", p.domain)]
+        )
         found: list[Quarantined] = []
         for pid in products:
             descriptor = self.registry.descriptor(pid)
@@ -627,18 +644,28 @@ class Mesh(MeshGrants):
 
     def query_quarantine(self, product_id: str, run_id: str, sql: str) -> pa.Table:
         """Query a quarantined snapshot: the product's id in the SQL stands for the failed data."""
-        from quanta.engines import get_engine
-        from quanta.query.products import bind_products
+        from quanta.query.governed import parse_governed
+        from quanta.query.products import QueryError, bind_products
 
-        entry, _ = self.quarantined_run(product_id, run_id)
+        entry, _ = self.quarantined_run(product_id, run_id)  # checks the right to see it
+        parse_governed(sql)  # the same refusals as any query: no files, no catalog, read-only
         rewritten, refs = bind_products(sql, {product_id})
         scan = self.warehouse.scan(product_id, entry.port, entry.snapshot_id)
-        return get_engine().query(rewritten, {ref.view: scan for ref in refs})
+        domain = product_id.partition(".")[0]
+        self.registry.audit("quarantine.query", self.principal().id, product_id, "allow", domain=domain,
+                            details={"sql": sql, "run": run_id})  # fmt: skip
+        try:
+            return self._governed.engine.query(rewritten, {ref.view: scan for ref in refs})
+        except Exception as exc:  # translated once, here, without the storage paths
+            raise QueryError(
+                f"query failed: {self._governed.clean(str(exc))}", hint="check the SQL"
+            ) from None
 
     def rollback(self, product_id: str, version: str) -> PublishRecord:
         """Make an earlier publish current again (recorded as a new publish, so history is kept)."""
         from dataclasses import replace
 
+        self._may_publish_id(product_id)
         _, port, snapshot, target = self.resolve(f"{product_id}@{version}")
         record = replace(
             target,

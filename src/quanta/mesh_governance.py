@@ -6,7 +6,9 @@ methods on the ``Mesh`` like any other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +32,18 @@ if TYPE_CHECKING:
 
 
 _T = TypeVar("_T")
+_ACTING: ContextVar[str | None] = ContextVar("quanta_acting_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal_id: str) -> Iterator[None]:
+    """Within the block, the facade acts for ``principal_id`` (a server sets this per request, after
+    authenticating a token), so one shared ``Mesh`` serves every caller with their own rights."""
+    token = _ACTING.set(principal_id)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 class MeshGovernance:
@@ -91,8 +105,9 @@ class MeshGovernance:
         return problems
 
     def principal(self, principal_id: str | None = None) -> Principal:
-        """The principal by id; by default the one acting (``QUANTA_USER``, the local admin)."""
-        return self.governance.principal(principal_id or self.settings.user)
+        """The principal by id; by default the one acting: the one a server authenticated for this
+        request (:func:`acting_as`), else ``QUANTA_USER`` (the local admin)."""
+        return self.governance.principal(principal_id or _ACTING.get() or self.settings.user)
 
     @cached_property
     def _governed(self) -> GovernedQueries:
@@ -135,7 +150,12 @@ class MeshGovernance:
             )
         except Exception as exc:
             details = {"sql": sql, "as": principal.id, "error": str(exc)[:500]}
-            self.registry.audit("query", actor.id, "-", "deny", details=details)
+            # A refusal is a denial (on the product it names, so its domain sees it); a query that
+            # was allowed but failed in the engine is an error.
+            subject = getattr(exc, "product_id", "-")
+            domain = subject.partition(".")[0] if subject != "-" else None
+            decision = "error" if str(exc).startswith("query failed") else "deny"
+            self.registry.audit("query", actor.id, subject, decision, domain=domain, details=details)
             raise
 
     def product_facts(self, product_id: str) -> ProductFacts:
@@ -173,19 +193,23 @@ class MeshGovernance:
         decisions = self.policies.evaluate("share", document, domain=descriptor.domain)
         return [m for d in decisions if d.outcome == "deny" for m in d.messages]
 
-    def export_data(self, sql: str, target: Path) -> GovernedResult:
+    def export_data(
+        self, sql: str, target: Path, *, as_principal: str | None = None, limit: int | None = None
+    ) -> GovernedResult:
         """Run a governed query and write the result to a file (CSV or Parquet): egress, so the egress
         policies decide on what leaves in clear."""
         from quanta.governance.model import GovernanceError
 
-        result = self.governed_query(sql)
+        if target.suffix not in (".csv", ".parquet"):
+            raise GovernanceError(f"cannot export to {target.name}", hint="use a .csv or .parquet file")
+        result = self.governed_query(sql, as_principal=as_principal, limit=limit)
         actor = self.principal()
         for product_id in result.products:
             clear = set(result.columns.get(product_id, [])) - set(result.masked.get(product_id, {}))
             contracts = self.registry.port_contracts(product_id, None)
             shown = {port: _only_columns(c, clear) for port, c in contracts.items()}
             document = {
-                "product": {"id": product_id},
+                "product": {"id": product_id, "domain": product_id.partition(".")[0]},
                 "contracts": shown,
                 "request": {"purpose": "export", "egress": True},
                 "principal": {"id": actor.id},
@@ -213,12 +237,12 @@ class MeshGovernance:
     def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
         from quanta.governance.access import decide
         from quanta.query.governed import ProductRead
-        from quanta.query.products import QueryError
+        from quanta.query.products import AccessDenied, QueryError, UnknownProduct
 
         owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
         state = self.registry.read_state(product_id, owners)  # one round trip for the common case
         if state is None:
-            raise QueryError(f"unknown product {product_id!r}", hint="see quanta ls")
+            raise UnknownProduct(f"unknown product {product_id!r}", hint="see quanta ls")
         latest, current_id, grants = state
         descriptor = self._immutable(
             ("descriptor", product_id, latest), lambda: self.registry.descriptor(product_id, latest)
@@ -235,8 +259,9 @@ class MeshGovernance:
             if refused:
                 decision = replace(decision, allowed=False, reason="; ".join(refused))
         if not decision.allowed:
-            raise QueryError(
+            raise AccessDenied(
                 f"access denied to {product_id}: {decision.reason}",
+                product_id=product_id,
                 hint=f"quanta access request {product_id} --purpose '...'",
             )
         if at or current is None:

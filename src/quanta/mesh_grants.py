@@ -67,6 +67,13 @@ class MeshGrants(MeshGovernance):
         unknown = sorted(set(chosen) - set(SCOPES))
         if unknown:
             raise GovernanceError(f"unknown scope {', '.join(unknown)}", hint=f"scopes: {', '.join(SCOPES)}")
+        beyond = sorted(s for s in chosen if not _scope_allowed(owner, s))
+        if beyond:
+            raise GovernanceError(
+                f"{owner.id} cannot hold scope {', '.join(beyond)}",
+                hint="a token grants at most what its principal may do: read, request"
+                + (", write" if owner.can("publish", next(iter(owner.domains), None)) else ""),
+            )
         if not 1 <= days <= 365:
             raise GovernanceError(f"a token lasts 1 to 365 days, not {days}", hint="--days 30")
         token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
@@ -82,27 +89,31 @@ class MeshGrants(MeshGovernance):
         import hashlib
         import hmac
 
-        from quanta.governance.model import GovernanceError
+        from quanta.errors import AuthenticationError
 
         prefix, _, rest = token.strip().partition("_")
         token_id, _, secret = rest.partition("_")
         if prefix != "qt" or not token_id or not secret:
-            raise GovernanceError("not a Quanta API token", hint="tokens look like qt_<id>_<secret>")
+            raise AuthenticationError("not a Quanta API token", hint="tokens look like qt_<id>_<secret>")
         found = self.registry.token(token_id)
         digest = hashlib.sha256(secret.encode()).hexdigest()
         if found is None or not hmac.compare_digest(found[1], digest):
-            raise GovernanceError("unknown or wrong API token", hint="create one: quanta token create NAME")
+            raise AuthenticationError(
+                "unknown or wrong API token", hint="create one: quanta token create NAME"
+            )
         record = found[0]
         if record.status == "revoked":
-            raise GovernanceError(
+            raise AuthenticationError(
                 f"token {token_id} was revoked", hint="create a new one: quanta token create NAME"
             )
         if record.status == "expired":
-            raise GovernanceError(
+            raise AuthenticationError(
                 f"token {token_id} expired on {record.expires_at:%Y-%m-%d %H:%M} UTC",
                 hint="create a new one: quanta token create NAME",
             )
-        return self.principal(record.principal), record.scopes
+        principal = self.principal(record.principal)
+        self.registry.token_used(token_id)
+        return principal, record.scopes
 
     def tokens(self) -> list[TokenRecord]:
         actor = self.principal()
@@ -116,7 +127,7 @@ class MeshGrants(MeshGovernance):
         if token_id not in mine and not actor.can("impersonate"):
             raise GovernanceError(f"{actor.id} may not revoke token {token_id}", hint="see quanta token ls")
         record = self.registry.revoke_token(token_id)
-        self.registry.audit("token.revoke", actor.id, record.principal, "deny", details={"token": token_id})
+        self.registry.audit("token.revoke", actor.id, record.principal, "revoke", details={"token": token_id})
         return record
 
     # --- access requests ------------------------------------------------------------------------
@@ -228,4 +239,25 @@ class MeshGrants(MeshGovernance):
         return revoked
 
     def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
-        return self.registry.grants(product_id=product_id)
+        """Requests and grants the acting principal may see: its own, and those on products of the
+        domains it approves for (all of them, for stewards and admins)."""
+        actor = self.principal()
+        found = self.registry.grants(product_id=product_id)
+        if actor.can("read_any_product"):
+            return found
+        return [
+            g
+            for g in found
+            if g.principal == actor.id or actor.can("approve_access", g.product_id.partition(".")[0])
+        ]
+
+
+def _scope_allowed(principal: Principal, scope: str) -> bool:
+    """A token's scope may not exceed its principal's roles."""
+    if scope == "admin":
+        return principal.can("impersonate")
+    if scope == "write":
+        return principal.can("publish", next(iter(principal.domains), None)) or principal.can(
+            "read_any_product"
+        )
+    return True

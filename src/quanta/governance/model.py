@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 class GovernanceError(QuantaError):
     """An unknown principal, a refused permission, or an invalid governance file."""
 
+    status = 403
+
 
 def level_rank(level: str | None) -> int:
     """Position of a level (unknown or missing counts as ``internal``, the safe middle)."""

@@ -227,7 +227,7 @@ class GovernedQueries:
         try:
             result.table = self.engine.query_on_thread_cursor(final)
         except Exception as exc:  # translated once, here, without the storage paths
-            raise QueryError(f"query failed: {self._clean(str(exc))}", hint="check the SQL") from None
+            raise QueryError(f"query failed: {self.clean(str(exc))}", hint="check the SQL") from None
         finally:
             if recorded is not None:
                 recorded.result()  # nothing is returned that the audit log does not hold
@@ -288,7 +288,7 @@ class GovernedQueries:
         where = f" where {read.access.row_filter}" if read.access.row_filter else ""
         return f"select {', '.join(exprs)} from ({scan_sql(read.scan)}) as __raw{where}"
 
-    def _clean(self, message: str) -> str:
+    def clean(self, message: str) -> str:
         first = message.strip().splitlines()[0] if message.strip() else "error"
         first = first.replace(self.storage_root, "<storage>")
         return re.sub(r"read_parquet\(\[[^\]]*\][^)]*\)", "<product>", first)

@@ -18,6 +18,22 @@ class QueryError(QuantaError):
     """A query cannot run: it does not parse, names no product, or reads something it may not."""
 
 
+class UnknownProduct(QueryError):
+    """The query names a product that is not registered."""
+
+    status = 404
+
+
+class AccessDenied(QueryError):
+    """The query reads a product the acting principal may not read."""
+
+    status = 403
+
+    def __init__(self, message: str, *, product_id: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.product_id = product_id
+
+
 @dataclass(frozen=True)
 class ProductRef:
     """One product reference in a query, with the view name it was rewritten to."""

@@ -204,13 +204,17 @@ class GovernanceStore:
             return _token(row)
 
     def token(self, token_id: str) -> tuple[TokenRecord, str] | None:
-        """A token and its stored hash (None when unknown); marks it used."""
+        """A token and its stored hash (None when unknown)."""
         with self.session() as s:
             row = s.get(ApiToken, token_id)
-            if row is None:
-                return None
-            row.last_used_at = utcnow()
-            return _token(row), row.secret_hash
+            return (_token(row), row.secret_hash) if row is not None else None
+
+    def token_used(self, token_id: str) -> None:
+        """Remember that a token just authenticated someone."""
+        with self.session() as s:
+            row = s.get(ApiToken, token_id)
+            if row is not None:
+                row.last_used_at = utcnow()
 
     def tokens(self, principal: str | None = None) -> list[TokenRecord]:
         query = select(ApiToken).order_by(ApiToken.created_at)

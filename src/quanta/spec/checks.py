@@ -14,6 +14,8 @@ from quanta.spec.product import PRODUCT_ID, DataProduct
 from quanta.spec.yamlsource import Document, JsonPath
 
 STATUSES = ("proposed", "draft", "active", "deprecated", "retired")
+VISIBILITIES = ("public", "organization", "domain", "private")
+"""Who sees a product without a grant (custom property ``visibility``; the default depends on its type)."""
 LIBRARY_METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 SEVERITIES = ("error", "warning", "info")
 UNITS = ("rows", "percent")
@@ -134,6 +136,15 @@ def check_product(loaded: LoadedProduct, known_products: Iterable[str] = ()) -> 
                 ("id",), "no owner", "set 'owner:' or a team member with role 'owner'", severity="warning"
             )
         )
+    for index, prop in enumerate(product.custom_properties or []):
+        if prop.property == "visibility" and str(prop.value) not in VISIBILITIES:
+            problems.append(
+                doc.problem(
+                    ("customProperties", index, "value"),
+                    f"unknown visibility {prop.value!r}",
+                    f"use one of: {', '.join(VISIBILITIES)}",
+                )
+            )
     problems += _check_ports(loaded, set(known_products))
     problems += _check_build(loaded)
     return problems

@@ -13,7 +13,7 @@ deny contains msg if {
 	lower(input.product.visibility) == "public"
 	id := object.get(input.product, "id", "<unnamed>")
 	msg := sprintf(
-		"source-aligned product %s may not be public: set visibility to internal, or publish a consumer-aligned product for a wide audience",
+		"source-aligned product %s may not be public: set the customProperty visibility to domain or organization, or publish a consumer-aligned product for a wide audience",
 		[id],
 	)
 }

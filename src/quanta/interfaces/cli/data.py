@@ -148,7 +148,7 @@ def query(
     filters of the acting principal, QUANTA_USER); "sales.orders@1.0.0" or "sales.orders@<time>" read
     older versions."""
     if output is not None:
-        result = open_mesh().export_data(sql, output)
+        result = open_mesh().export_data(sql, output, as_principal=as_, limit=limit)
         render.err.print(f"wrote {result.table.num_rows:,} rows to {output}")
         return
     table = open_mesh().query(sql, limit=limit, as_principal=as_)

@@ -138,15 +138,23 @@ def audit_ls(
         render.emit_json(entries)
         return
     rows = [
-        [str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, e.actor, e.subject, e.decision, _summary(e.details)]
+        [
+            str(e.seq),
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.kind,
+            e.actor,
+            e.subject,
+            e.decision,
+            _summary(e.details, e.actor),
+        ]
         for e in entries
     ]
     render.table(None, ["#", "at (UTC)", "kind", "actor", "subject", "decision", "details"], rows)
 
 
-def _summary(details: dict[str, Any]) -> str:
+def _summary(details: dict[str, Any], actor: str) -> str:
     parts = []
-    if details.get("as") and details.get("as") != details.get("actor"):
+    if details.get("as") and details.get("as") != actor:
         parts.append(f"as {details['as']}")
     if details.get("masked"):
         parts.append("masked " + ", ".join(details["masked"]))

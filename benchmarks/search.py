@@ -1,0 +1,275 @@
+"""Marketplace search latency with 1,000 and with 100,000 registered products (synthetic).
+
+The products are generated, not registered: realistic ``ProductDocument`` values (a domain, a name made of
+business words, a description, 5 to 40 columns with names and descriptions, tags, an owner, facet values),
+their words drawn from a business vocabulary with a Zipf-like skew, so common words match most products
+and rare ones few, as in a real catalog. Each size is indexed with ``SearchIndex.add_documents`` into a
+fresh index, then one fixed mix of queries runs round-robin (single words common to rare, two words,
+typos, column names, exact product names, facet filters, a second page, an empty browse), one warm-up
+round and then ``ROUNDS`` timed rounds, in one thread.
+
+Targets: p95 at most 50 ms at 100k, and at most 2x the p95 at 1k. Run with ``python -m benchmarks search``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".bench-cache"
+SIZES = (1_000, 100_000)
+ROUNDS = 10
+TARGET_P95_MS = 50.0
+TARGET_RATIO = 2.0
+
+DOMAINS = (
+    "sales finance marketing supply customers logistics hr risk billing catalog support legal procurement "
+    "manufacturing analytics security payments fraud pricing inventory"
+).split()
+ENTITIES = (
+    "customer order invoice payment shipment product supplier part employee campaign lead account ledger "
+    "revenue inventory warehouse contract claim policy ticket session device subscription refund transaction "
+    "store region nation market channel vendor asset budget forecast margin price discount return carrier "
+    "route partner segment cohort churn visit click impression audit incident exposure loan deposit card "
+    "merchant chargeback dispute settlement payout fee commission quote opportunity pipeline territory quota "
+    "plan renewal trial promotion coupon basket cart checkout review rating survey feedback complaint case "
+    "agent call chat email delivery parcel pallet container vessel port customs tariff duty tax vat receipt "
+    "expense payroll salary benefit absence headcount hire candidate applicant skill training course "
+    "certificate badge login user role permission token alert vulnerability patch release build deployment "
+    "server cluster job metric event log trace sensor reading meter outage network cell antenna sim roaming "
+    "usage bill balance credit debit journal entry period fiscal cost center profit unit project milestone "
+    "task timesheet"
+).split()
+QUALIFIERS = (
+    "daily monthly weekly active churned regional global raw curated historical current open closed pending "
+    "approved net gross total average quarterly yearly latest enriched cleansed consolidated reconciled "
+    "forecasted planned actual realtime streaming derived certified"
+).split()
+SHAPES = (
+    "facts summary by_region by_month by_day by_product by_channel snapshot history details events metrics "
+    "master lookup aggregates"
+).split()
+COLUMN_SUFFIXES = (
+    "id key date amount count name code status type value rate flag score total timestamp quantity percent "
+    "currency number reason category level tier start_date end_date created_at updated_at"
+).split()
+FILLER = "the of for each one row per with from and in by is used to all a as on when not or only if".split()
+TERMS = list(
+    dict.fromkeys(
+        (
+            "value number identifier unique record reported computed derived latest source system table "
+            "refreshed business total amount sum average net gross cost price margin currency usd eur tax "
+            "discount date time timestamp created updated closed opened shipped received paid billed due "
+            "effective expired start end status state flag code type category class segment tier level region "
+            "country nation city postal address phone email name description comment note reason channel "
+            "source campaign sku supplier vendor carrier quantity weight volume count rate ratio percent score "
+            "rank probability forecast budget actual plan target manager department team owner analyst steward "
+            "contact balance credit debit transaction payment invoice refund return claim premium coverage risk "
+            "exposure limit threshold alert ticket incident priority severity resolution session visit click "
+            "impression conversion churn retention cohort lifetime loyalty subscription renewal cancellation "
+            "trial upgrade downgrade usage consumption metered stock location bin lot serial batch line shift "
+            "defect yield scrap clause signature approval compliance regulation gdpr pii confidential internal "
+            "public restricted masked hashed encrypted anonymised aggregated joined filtered deduplicated "
+            "validated reconciled customer order product employee account ledger warehouse contract policy "
+            "device store market partner merchant settlement payout fee commission quote opportunity territory "
+            "quota promotion coupon basket checkout review rating survey feedback complaint agent delivery "
+            "parcel container customs tariff receipt expense payroll salary benefit headcount candidate skill "
+            "training login user role permission token vulnerability release deployment server cluster metric "
+            "event sensor reading meter outage network roaming journal period fiscal center profit unit project "
+            "milestone task hours minutes seconds days weeks months years first last previous next current "
+            "original adjusted estimated expected observed normalized rounded converted local utc iso standard "
+            "legacy external primary secondary parent child related linked matched missing null empty default "
+            "optional required valid invalid duplicate earliest minimum maximum median mean variance monthly "
+            "weekly daily hourly annual quarterly rolling cumulative"
+        ).split()
+    )
+)
+TAGS = "pii financial gold kpi master-data reference realtime batch certified experimental gdpr sox ml".split()
+CLASSIFICATIONS = ["public", "internal", "internal", "confidential", "restricted"]
+TYPES = ["source-aligned", "aggregate", "consumer-aligned"]
+STATUSES = ["active", "active", "active", "draft", "deprecated"]
+MATURITIES = ["bronze", "silver", "gold", None]
+PEOPLE = [
+    f"{first}.{last}"
+    for first in "alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy".split()
+    for last in "smith jones lee patel garcia".split()
+]
+GLOSSARY = "Customer Order Revenue Net Revenue Churn Lifetime Value Active Customer Settlement Margin".split(" ")
+
+# (query, filters): the same mix at every size.
+QUERIES: list[tuple[str, dict[str, str]]] = [
+    ("customer", {}),  # common: in most products
+    ("revenue", {}),
+    ("invoice", {}),
+    ("vulnerability", {}),  # rare
+    ("roaming", {}),
+    ("gdpr", {}),  # a tag and a description word
+    ("shipment carrier", {}),  # two words
+    ("churn cohort", {}),
+    ("payment settlement", {}),
+    ("revnue", {}),  # typos
+    ("custmer", {}),
+    ("shipmnet", {}),
+    ("lifetime_value", {}),  # column names
+    ("customer_id", {}),
+    ("payment_amount", {}),
+    ("monthly revenue summary", {}),  # an exact product name (exists at both sizes)
+    ("revenue", {"domain": "finance"}),  # facet filters
+    ("customer", {"status": "active", "maturity": "gold"}),
+    ("invoice", {"classification": "restricted"}),
+    ("", {"domain": "sales"}),
+    ("", {}),  # empty browse
+    ("order", {}),
+]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Latencies of every timed query at one size, and what building the index took."""
+
+    size: int
+    build_seconds: float
+    index_mib: float
+    latencies_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms)
+
+    @property
+    def p95(self) -> float:
+        return statistics.quantiles(self.latencies_ms, n=20)[18]
+
+
+def documents(count: int, seed: int = 7) -> list[Any]:
+    """``count`` synthetic products, the same for the same seed."""
+    from quanta.discovery.search_index import ColumnText, ProductDocument
+
+    rng = random.Random(seed)
+    term_weights = list(itertools.accumulate(1 / (r + 1) for r in range(len(TERMS))))
+    entity_weights = list(itertools.accumulate(1 / (r + 1) ** 0.7 for r in range(len(ENTITIES))))
+
+    def sentence(n: int) -> str:
+        picked = rng.choices(TERMS, cum_weights=term_weights, k=n)
+        for i in range(1, n, 3):
+            picked.insert(i, rng.choice(FILLER))
+        return " ".join(picked).capitalize() + "."
+
+    def entity() -> str:
+        return rng.choices(ENTITIES, cum_weights=entity_weights)[0]
+
+    seen: set[str] = set()
+    docs = []
+    for i in range(count):
+        domain = rng.choice(DOMAINS)
+        name = f"{rng.choice(QUALIFIERS)}_{entity()}_{rng.choice(SHAPES)}"
+        name = name if f"{domain}.{name}" not in seen and i else "monthly_revenue_summary"
+        name = name if f"{domain}.{name}" not in seen else f"{name}_{i}"
+        seen.add(f"{domain}.{name}")
+        columns = tuple(
+            ColumnText(
+                f"{entity()}_{rng.choice(COLUMN_SUFFIXES)}",
+                sentence(rng.randint(2, 8)) + (f" {rng.choice(TAGS)}" if rng.random() < 0.1 else ""),
+                rng.choice(CLASSIFICATIONS),
+            )
+            for _ in range(rng.randint(5, 40))
+        )
+        description = sentence(rng.randint(8, 30))
+        owner = rng.choice(PEOPLE)
+        docs.append(
+            ProductDocument(
+                id=f"{domain}.{name}",
+                name=name.replace("_", " ").capitalize(),
+                domain=domain,
+                status=rng.choice(STATUSES),
+                type=rng.choice(TYPES),
+                owner=owner,
+                maturity=rng.choice(MATURITIES),
+                summary=description[:200],
+                description=description,
+                tags=tuple(rng.sample(TAGS, rng.randint(1, 4))),
+                glossary=tuple(rng.sample(GLOSSARY, rng.randint(0, 2))),
+                people=(owner, f"{domain}-team"),
+                columns=columns,
+            )
+        )
+    return docs
+
+
+def measure(size: int, folder: Path) -> Measured:
+    from quanta.discovery.search import SearchIndex
+
+    docs = documents(size)
+    index = SearchIndex(folder / f"search-{size}.db")
+    started = time.perf_counter()
+    index.add_documents(docs)
+    build = time.perf_counter() - started
+    index_bytes = sum(p.stat().st_size for p in folder.glob(f"search-{size}.db.*"))
+    for query, filters in QUERIES:  # warm-up round: caches as a running server has them
+        index.search(query, filters=filters)
+    latencies = []
+    for _ in range(ROUNDS):
+        for query, filters in QUERIES:
+            started = time.perf_counter()
+            index.search(query, filters=filters, offset=20 if query == "order" else 0)
+            latencies.append((time.perf_counter() - started) * 1000)
+    index.close()
+    return Measured(size, build, index_bytes / 2**20, latencies)
+
+
+def main() -> int:
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    CACHE.mkdir(exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="search-", dir=CACHE) as scratch:
+        for size in SIZES:
+            console.print(f"generating and indexing {size:,} synthetic products ...")
+            results.append(measure(size, Path(scratch)))
+    report(console, results)
+    return 0
+
+
+def report(console: Any, results: list[Measured]) -> None:
+    import sqlite3
+
+    from rich.table import Table
+
+    small, large = results[0], results[-1]
+    table = Table(
+        title=f"marketplace search, {len(QUERIES) * ROUNDS} queries per size ({len(QUERIES)} kinds x "
+        f"{ROUNDS}), SQLite {sqlite3.sqlite_version}, one thread",
+        title_justify="left",
+    )
+    for column in ("products", "index build", "index size", "p50", "p95", "max"):
+        table.add_column(column, justify="right")
+    for m in results:
+        table.add_row(
+            f"{m.size:,}",
+            f"{m.build_seconds:.1f} s",
+            f"{m.index_mib:,.0f} MiB",
+            f"{m.p50:.2f} ms",
+            f"{m.p95:.2f} ms",
+            f"{max(m.latencies_ms):.2f} ms",
+        )
+    console.print(table)
+    ratio = large.p95 / small.p95
+    for label, value, target, ok in (
+        (f"p95 at {large.size:,}", f"{large.p95:.2f} ms", f"<= {TARGET_P95_MS:.0f} ms", large.p95 <= TARGET_P95_MS),
+        (
+            f"p95 at {large.size:,} / p95 at {small.size:,}",
+            f"{ratio:.2f}x",
+            f"<= {TARGET_RATIO:.0f}x",
+            ratio <= TARGET_RATIO,
+        ),
+    ):
+        console.print(f"  {label}: {value} (target {target}) {'met' if ok else 'missed'}")

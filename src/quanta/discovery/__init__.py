@@ -1,0 +1,1 @@
+"""Discovery: finding data products in the marketplace (full-text search with facets)."""
