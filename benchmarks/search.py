@@ -30,11 +30,16 @@ ROUNDS = 10
 TARGET_P95_MS = 50.0
 TARGET_RATIO = 2.0
 
-DOMAINS = (
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
+DOMAINS = _split(
     "sales finance marketing supply customers logistics hr risk billing catalog support legal procurement "
     "manufacturing analytics security payments fraud pricing inventory"
-).split()
-ENTITIES = (
+)
+ENTITIES = _split(
     "customer order invoice payment shipment product supplier part employee campaign lead account ledger "
     "revenue inventory warehouse contract claim policy ticket session device subscription refund transaction "
     "store region nation market channel vendor asset budget forecast margin price discount return carrier "
@@ -47,62 +52,65 @@ ENTITIES = (
     "server cluster job metric event log trace sensor reading meter outage network cell antenna sim roaming "
     "usage bill balance credit debit journal entry period fiscal cost center profit unit project milestone "
     "task timesheet"
-).split()
-QUALIFIERS = (
+)
+QUALIFIERS = _split(
     "daily monthly weekly active churned regional global raw curated historical current open closed pending "
     "approved net gross total average quarterly yearly latest enriched cleansed consolidated reconciled "
     "forecasted planned actual realtime streaming derived certified"
-).split()
-SHAPES = (
+)
+SHAPES = _split(
     "facts summary by_region by_month by_day by_product by_channel snapshot history details events metrics "
     "master lookup aggregates"
-).split()
-COLUMN_SUFFIXES = (
+)
+COLUMN_SUFFIXES = _split(
     "id key date amount count name code status type value rate flag score total timestamp quantity percent "
     "currency number reason category level tier start_date end_date created_at updated_at"
-).split()
-FILLER = "the of for each one row per with from and in by is used to all a as on when not or only if".split()
+)
+FILLER = _split("the of for each one row per with from and in by is used to all a as on when not or only if")
 TERMS = list(
     dict.fromkeys(
-        (
+        _split(
             "value number identifier unique record reported computed derived latest source system table "
             "refreshed business total amount sum average net gross cost price margin currency usd eur tax "
             "discount date time timestamp created updated closed opened shipped received paid billed due "
-            "effective expired start end status state flag code type category class segment tier level region "
-            "country nation city postal address phone email name description comment note reason channel "
-            "source campaign sku supplier vendor carrier quantity weight volume count rate ratio percent score "
-            "rank probability forecast budget actual plan target manager department team owner analyst steward "
-            "contact balance credit debit transaction payment invoice refund return claim premium coverage risk "
-            "exposure limit threshold alert ticket incident priority severity resolution session visit click "
-            "impression conversion churn retention cohort lifetime loyalty subscription renewal cancellation "
-            "trial upgrade downgrade usage consumption metered stock location bin lot serial batch line shift "
-            "defect yield scrap clause signature approval compliance regulation gdpr pii confidential internal "
-            "public restricted masked hashed encrypted anonymised aggregated joined filtered deduplicated "
-            "validated reconciled customer order product employee account ledger warehouse contract policy "
-            "device store market partner merchant settlement payout fee commission quote opportunity territory "
-            "quota promotion coupon basket checkout review rating survey feedback complaint agent delivery "
-            "parcel container customs tariff receipt expense payroll salary benefit headcount candidate skill "
-            "training login user role permission token vulnerability release deployment server cluster metric "
-            "event sensor reading meter outage network roaming journal period fiscal center profit unit project "
-            "milestone task hours minutes seconds days weeks months years first last previous next current "
-            "original adjusted estimated expected observed normalized rounded converted local utc iso standard "
-            "legacy external primary secondary parent child related linked matched missing null empty default "
-            "optional required valid invalid duplicate earliest minimum maximum median mean variance monthly "
-            "weekly daily hourly annual quarterly rolling cumulative"
-        ).split()
+            "effective expired start end status state flag code type category class segment tier level "
+            "region country nation city postal address phone email name description comment note reason "
+            "channel source campaign sku supplier vendor carrier quantity weight volume count rate ratio "
+            "percent score rank probability forecast budget actual plan target manager department team "
+            "owner analyst steward contact balance credit debit transaction payment invoice refund return "
+            "claim premium coverage risk exposure limit threshold alert ticket incident priority severity "
+            "resolution session visit click impression conversion churn retention cohort lifetime loyalty "
+            "subscription renewal cancellation trial upgrade downgrade usage consumption metered stock "
+            "location bin lot serial batch line shift defect yield scrap clause signature approval "
+            "compliance regulation gdpr pii confidential internal public restricted masked hashed "
+            "encrypted anonymised aggregated joined filtered deduplicated validated reconciled customer "
+            "order product employee account ledger warehouse contract policy device store market partner "
+            "merchant settlement payout fee commission quote opportunity territory quota promotion coupon "
+            "basket checkout review rating survey feedback complaint agent delivery parcel container "
+            "customs tariff receipt expense payroll salary benefit headcount candidate skill training "
+            "login user role permission token vulnerability release deployment server cluster metric "
+            "event sensor reading meter outage network roaming journal period fiscal center profit unit "
+            "project milestone task hours minutes seconds days weeks months years first last previous "
+            "next current original adjusted estimated expected observed normalized rounded converted "
+            "local utc iso standard legacy external primary secondary parent child related linked matched "
+            "missing null empty default optional required valid invalid duplicate earliest minimum "
+            "maximum median mean variance monthly weekly daily hourly annual quarterly rolling cumulative"
+        )
     )
 )
-TAGS = "pii financial gold kpi master-data reference realtime batch certified experimental gdpr sox ml".split()
+TAGS = _split(
+    "pii financial gold kpi master-data reference realtime batch certified experimental gdpr sox ml"
+)
 CLASSIFICATIONS = ["public", "internal", "internal", "confidential", "restricted"]
 TYPES = ["source-aligned", "aggregate", "consumer-aligned"]
 STATUSES = ["active", "active", "active", "draft", "deprecated"]
 MATURITIES = ["bronze", "silver", "gold", None]
 PEOPLE = [
     f"{first}.{last}"
-    for first in "alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy".split()
-    for last in "smith jones lee patel garcia".split()
+    for first in _split("alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy")
+    for last in _split("smith jones lee patel garcia")
 ]
-GLOSSARY = "Customer Order Revenue Net Revenue Churn Lifetime Value Active Customer Settlement Margin".split(" ")
+GLOSSARY = ["Customer", "Order", "Revenue", "Net Revenue", "Churn", "Lifetime Value", "Active Customer"]
 
 # (query, filters): the same mix at every size.
 QUERIES: list[tuple[str, dict[str, str]]] = [
@@ -264,7 +272,12 @@ def report(console: Any, results: list[Measured]) -> None:
     console.print(table)
     ratio = large.p95 / small.p95
     for label, value, target, ok in (
-        (f"p95 at {large.size:,}", f"{large.p95:.2f} ms", f"<= {TARGET_P95_MS:.0f} ms", large.p95 <= TARGET_P95_MS),
+        (
+            f"p95 at {large.size:,}",
+            f"{large.p95:.2f} ms",
+            f"<= {TARGET_P95_MS:.0f} ms",
+            large.p95 <= TARGET_P95_MS,
+        ),
         (
             f"p95 at {large.size:,} / p95 at {small.size:,}",
             f"{ratio:.2f}x",

@@ -1,33 +1,30 @@
 """Product search for the marketplace: ranked full-text hits with facet counts, tolerant of typos.
 
-The index is derived data in a local SQLite file that any API worker can rebuild from the registry. Its
-path is a symbolic link to one *generation* of the index: a rebuild writes a new generation beside it and
-swaps the link atomically, so a search sees the old index or the new one, never a half-built one.
+The index is derived data in a local SQLite FTS5 file (``search_index``) that any API worker can rebuild
+from the registry, whichever database the registry uses. Every word of a query must match, in any field;
+an exact id or name ranks first, then matches in the name, then the rest by bm25 with weights per field.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sqlite3
-import threading
-import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanta.discovery.search_index import (
     COMBO_MASK,
+    REBUILD_HINT,
     SCHEMA_VERSION,
     Combo,
+    IndexFiles,
     ProductDocument,
-    create_schema,
     delete_documents,
     document_for,
     key,
@@ -45,15 +42,18 @@ FILTERS = ("domain", "type", "status", "classification", "maturity")
 MAX_LIMIT = 200
 MAX_QUERY = 256
 WEIGHTS = "10.0, 5.0, 5.0, 2.0, 1.0, 0.5"  # bm25 per field: name, tags, glossary, description, columns, owner
+# Work per query is bounded: past these many matches, facets are counted over the most recently indexed
+# ones and scaled to the total, and each band ranks its most recently indexed candidates.
+FACET_WINDOW = 10_000
+CANDIDATES = {1.0: 20_000, 0.0: 5_000}  # per band: matches in the name, matches elsewhere
 MAX_COLUMNS = 5  # column names listed in a hit's ``matched``; more are counted
 STOPWORDS = frozenset(
     {"a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "is", "of", "on", "or"}
 )
-_REBUILD_HINT = "rebuild it from the registry (SearchIndex.rebuild); it is derived data, safe to delete"
 
 
 class SearchError(QuantaError):
-    """A search was asked badly (limit, offset, filter) or the index cannot be read."""
+    """A search was asked badly (limit, offset, filter) or there is no index to search."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ class Hit:
 class SearchResult:
     """A page of hits, the number of all matches, and facet value counts over all of them.
 
-    ``score`` falls along ``hits``: 2-3 for an exact id or name, 1-2 for a match in the name, 0-1 for the
-    rest (bm25 within each band). ``corrected_query`` is set when a misspelt word was replaced.
+    ``score`` falls along ``hits``: 2 for an exact id or name, 1-2 for a match in the name, 0-1 for others.
+    ``facets_exact`` is False when there were more than ``FACET_WINDOW`` matches and the counts are scaled
+    from the most recent ones; ``corrected_query`` is set when misspelt words were replaced.
     """
 
     query: str
@@ -88,196 +89,125 @@ class SearchResult:
 
 
 class SearchIndex:
-    """The product search index: FTS5 over names, descriptions, columns, tags, glossary terms, owners."""
+    """The product search index over names, descriptions, columns, tags, glossary terms and owners."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-
-    # --- writing ----------------------------------------------------------------------------------------
+        self._files = IndexFiles(self.path)
 
     def rebuild(self, registry: Registry) -> int:
         """Index every registered product into a new generation, then swap it in; returns the count."""
-        started = datetime.now(UTC) - timedelta(minutes=1)  # margin for clocks of other registry writers
+        started = datetime.now(UTC) - timedelta(minutes=1)  # margin for the clocks of other registry writers
 
         def write(conn: sqlite3.Connection) -> int:
             write_documents(conn, _documents(registry, [p.id for p in registry.products()]))
             # Products applied while this rebuild read the registry are read again, so none is missed.
-            late = [p.id for p in registry.products() if p.updated_at >= started]
-            write_documents(conn, _documents(registry, late))
+            write_documents(
+                conn, _documents(registry, [p.id for p in registry.products() if p.updated_at >= started])
+            )
             return int(conn.execute("SELECT count(*) FROM products").fetchone()[0])
 
-        return self._build(write)
+        return self._files.build(write)
 
     def update(self, registry: Registry, product_id: str) -> None:
         """Re-index one product (after ``apply``); a product gone from the registry leaves the index."""
-        if not self.path.exists():
+        conn = self._files.connection()
+        if conn is None or _schema(conn) != SCHEMA_VERSION:
             self.rebuild(registry)
             return
-        try:
-            conn = self._connection()
-        except _StaleIndex:
-            self.rebuild(registry)
-            return
-        docs = _documents(registry, [product_id])
+        docs = list(_documents(registry, [product_id]))
 
-        def replace() -> int:
+        def replace_product() -> int:
             delete_documents(conn, [product_id])
             return write_documents(conn, docs)
 
-        self._write(conn, replace)
+        self._write(conn, replace_product)
 
     def add_documents(self, docs: Iterable[ProductDocument]) -> None:
         """Insert or replace documents in bulk; without an index yet, build a first generation of them."""
-        if not self.path.exists():
-            self._build(lambda conn: write_documents(conn, docs))
-            return
-        conn = self._connection()
-        if self._write(conn, lambda: write_documents(conn, docs)) >= 1000:
-            conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")  # merge the new segments
+        conn = self._files.connection()
+        if conn is None:
+            self._files.build(lambda c: write_documents(c, docs))
+        elif self._write(conn, lambda: write_documents(conn, docs)) >= 1000:
+            conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")  # merge the many new segments
 
     def close(self) -> None:
-        """Close every thread's connection (call when no search is running)."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every thread's connection (when no search is running)."""
+        self._files.close()
 
-    def _write(self, conn: sqlite3.Connection, change: Callable[[], object]) -> int:
+    def _write(self, conn: sqlite3.Connection, change: Callable[[], int]) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = change()
+            written = change()
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         finally:
-            self._local.combos = None
-        return result if isinstance(result, int) else 0
-
-    def _build(self, write: Callable[[sqlite3.Connection], int]) -> int:
-        target = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex[:12]}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(target, isolation_level=None)
-            try:
-                # A crash leaves a file nothing points at: no journal needed while building.
-                conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
-                create_schema(conn)
-                conn.execute("BEGIN")
-                count = write(conn)
-                conn.execute("COMMIT")
-                conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-                conn.execute("PRAGMA journal_mode=WAL")
-            finally:
-                conn.close()
-            self._publish(target)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        return count
-
-    def _publish(self, target: Path) -> None:
-        """Point the index path at ``target`` in one rename; drop the generation it pointed at before."""
-        previous = Path(os.path.realpath(self.path)) if self.path.exists() else None
-        link = target.with_name(f"{target.name}.link")
-        link.symlink_to(target.name)
-        link.replace(self.path)
-        stale = [previous] if previous and previous != self.path else []
-        # Orphans of crashed or concurrent rebuilds, once surely finished.
-        hour_ago = time.time() - 3600
-        stale += [p for p in self.path.parent.glob(f"{self.path.name}.*") if p.stat().st_mtime < hour_ago]
-        for generation in stale:
-            if generation.name.split("-")[0] != target.name:
-                for suffix in ("", "-wal", "-shm"):
-                    # Open connections keep reading a deleted generation until their next search.
-                    with contextlib.suppress(OSError):
-                        Path(f"{generation}{suffix}").unlink()
-
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection to the current generation, reopened after a swap."""
-        for _ in range(3):
-            try:
-                real = os.path.realpath(self.path)
-                stat = Path(real).stat()
-            except FileNotFoundError:
-                continue
-            local = self._local
-            conn: sqlite3.Connection | None = getattr(local, "conn", None)
-            if conn is not None and local.inode == (stat.st_dev, stat.st_ino):
-                return conn
-            if conn is not None:
-                self._forget(conn)
-            try:
-                conn = sqlite3.connect(
-                    f"file:{real}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
-                )
-            except sqlite3.OperationalError:
-                continue  # deleted by a rebuild between realpath and open: look again
-            conn.executescript(
-                "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;"
-            )
-            with self._lock:
-                self._connections.append(conn)
-            local.conn, local.inode, local.combos = conn, (stat.st_dev, stat.st_ino), None
-            found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if found is None or found[0] != SCHEMA_VERSION:
-                raise _StaleIndex(
-                    f"the search index {self.path} is from another Quanta version", hint=_REBUILD_HINT
-                )
-            return conn
-        raise SearchError(f"no search index at {self.path}", hint=_REBUILD_HINT)
-
-    def _forget(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
-        conn.close()
-
-    # --- searching --------------------------------------------------------------------------------------
+            self._files.local.cache = None
+        return written
 
     def search(
         self, query: str, *, filters: dict[str, str] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
-        """Products matching ``query`` (every word, as a prefix), best first; an empty query lists all."""
+        """Products matching every word of ``query`` (plurals and prefixes too), best first; '' lists all."""
         wanted = _check(query, filters or {}, limit, offset)
-        conn = self._connection()
+        conn = self._files.connection()
+        if conn is None:
+            raise SearchError(f"no search index at {self.path}", hint=REBUILD_HINT)
         conn.execute("BEGIN")  # one snapshot for counts, ranking and hits
         try:
-            combos = self._combos(conn)
-            allowed = None if not wanted else [c for c, v in combos.items() if v.has(wanted)]
-            parsed = parse(query)
-            if allowed == []:
-                return SearchResult(query, 0, [], {f: {} for f in FILTERS})
+            cache = self._cache(conn)
+            combos = cache.combos
+            allowed = None if not wanted else [c for c, v in combos.items() if wanted <= v.pairs]
+            parsed = parse(query, lambda t: _is_word(conn, t))
             if not parsed.units:
-                return _browse(conn, query, combos, allowed, limit, offset)
+                total, facets = cache.browse(allowed)
+                return SearchResult(query, total, _browse(conn, allowed, limit, offset), facets)
             result = _match(conn, query, parsed, combos, allowed, limit, offset)
             if result.total == 0 and (fixed := correct(conn, parsed)) is not None:
                 better = _match(conn, query, fixed, combos, allowed, limit, offset)
-                if better.total:
-                    return SearchResult(**{**better.__dict__, "corrected_query": fixed.text})
+                return replace(better, corrected_query=fixed.text) if better.total else result
             return result
         finally:
             conn.execute("COMMIT")
 
-    def _combos(self, conn: sqlite3.Connection) -> dict[int, Combo]:
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if getattr(self._local, "combos", None) is None or self._local.version != version:
-            rows = conn.execute("SELECT * FROM combos")
-            self._local.combos = {int(r[0]): Combo.from_row(r) for r in rows}
-            self._local.version = version
-        combos: dict[int, Combo] = self._local.combos
-        return combos
+    def _cache(self, conn: sqlite3.Connection) -> _Cache:
+        """This thread's facet combinations and browse counts, read again when the index changed."""
+        cache: _Cache | None = getattr(self._files.local, "cache", None)
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if cache is None or cache.version != version:
+            if _schema(conn) != SCHEMA_VERSION:
+                raise SearchError(
+                    f"the search index {self.path} is from another Quanta version", hint=REBUILD_HINT
+                )
+            combos = {int(r[0]): Combo.from_row(r) for r in conn.execute("SELECT * FROM combos")}
+            cache = self._files.local.cache = _Cache(version, combos)
+        return cache
 
 
-class _StaleIndex(SearchError):
-    """The index file was written by another schema version."""
+@dataclass
+class _Cache:
+    version: int
+    combos: dict[int, Combo]
+    browsed: dict[tuple[int, ...] | None, tuple[int, dict[str, dict[str, int]]]] = field(default_factory=dict)
+
+    def browse(self, allowed: list[int] | None) -> tuple[int, dict[str, dict[str, int]]]:
+        """Total and facets of every product passing the filters: kept per combination set."""
+        wanted = None if allowed is None else tuple(allowed)
+        if wanted not in self.browsed:
+            counts = {c: self.combos[c].products for c in (self.combos if allowed is None else allowed)}
+            self.browsed[wanted] = (sum(counts.values()), _facets(self.combos, counts))
+        return self.browsed[wanted]
 
 
-def _check(query: str, filters: dict[str, str], limit: int, offset: int) -> dict[str, str]:
+def _schema(conn: sqlite3.Connection) -> str | None:
+    with contextlib.suppress(sqlite3.DatabaseError):
+        return str(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
+    return None
+
+
+def _check(query: str, filters: dict[str, str], limit: int, offset: int) -> set[tuple[str, str]]:
     if not 1 <= limit <= MAX_LIMIT:
         raise SearchError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}", hint="page with offset")
     if offset < 0:
@@ -287,7 +217,7 @@ def _check(query: str, filters: dict[str, str], limit: int, offset: int) -> dict
     for name in filters:
         if name not in FILTERS:
             raise SearchError(f"unknown search filter {name!r}", hint=f"filter by {', '.join(FILTERS)}")
-    return {k: v for k, v in filters.items() if v}
+    return {(k, v) for k, v in filters.items() if v}
 
 
 def _documents(registry: Registry, product_ids: list[str]) -> Iterable[ProductDocument]:
@@ -303,21 +233,10 @@ def _in(allowed: list[int] | None) -> tuple[str, tuple[str, ...]]:
     return f" AND (rowid & {COMBO_MASK}) IN (SELECT value FROM json_each(?))", (json.dumps(allowed),)
 
 
-def _browse(
-    conn: sqlite3.Connection,
-    query: str,
-    combos: dict[int, Combo],
-    allowed: list[int] | None,
-    limit: int,
-    offset: int,
-) -> SearchResult:
+def _browse(conn: sqlite3.Connection, allowed: list[int] | None, limit: int, offset: int) -> list[Hit]:
     where, params = _in(allowed)
-    rows = conn.execute(
-        f"SELECT rowid FROM products WHERE 1{where} ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset)
-    ).fetchall()
-    counts = {c: combos[c].products for c in (combos if allowed is None else allowed)}
-    hits = _hits(conn, [(r[0], 0.0) for r in rows], None)
-    return SearchResult(query, sum(counts.values()), hits, _facets(combos, counts))
+    sql = f"SELECT rowid FROM products WHERE 1{where} ORDER BY id LIMIT ? OFFSET ?"
+    return _hits(conn, [(r[0], 0.0) for r in conn.execute(sql, (*params, limit, offset))], None)
 
 
 def _match(
@@ -331,35 +250,38 @@ def _match(
 ) -> SearchResult:
     where, params = _in(allowed)
     expr = parsed.fts()
+    window = (
+        f"SELECT rowid & {COMBO_MASK} AS c FROM docs WHERE docs MATCH ?{where} ORDER BY rowid DESC LIMIT ?"
+    )
     counts = dict(
-        conn.execute(
-            f"SELECT rowid & {COMBO_MASK}, count(*) FROM docs WHERE docs MATCH ?{where} GROUP BY 1",
-            (expr, *params),
-        ).fetchall()
+        conn.execute(f"SELECT c, count(*) FROM ({window}) GROUP BY c", (expr, *params, FACET_WINDOW + 1))
     )
     total = sum(counts.values())
+    if total > FACET_WINDOW:
+        total = conn.execute(
+            f"SELECT count(*) FROM docs WHERE docs MATCH ?{where}", (expr, *params)
+        ).fetchone()[0]
+    facets = _facets(combos, counts, total / max(1, sum(counts.values())))
     if not total:
-        return SearchResult(query, 0, [], _facets(combos, counts))
-    exact = [
-        r[0]
-        for r in conn.execute(
-            "SELECT rowid FROM products WHERE id_key = ?1 OR name_key = ?1 OR short_key = ?1", (parsed.key,)
-        )
+        return SearchResult(query, 0, [], facets)
+    exact = "SELECT rowid FROM products WHERE id_key = ?1 OR name_key = ?1 OR short_key = ?1"
+    ranked = [
+        (r[0], 2.0)
+        for r in conn.execute(exact, (parsed.key,))
         if allowed is None or r[0] & COMBO_MASK in allowed
     ]
-    need = offset + limit + len(exact)
-    ranked = [(rowid, 2.0) for rowid in exact]
-    bands = ((1.0, f"{{name}} : ({expr})"), (0.0, f"({expr}) NOT {{name}} : ({expr})"))
-    for band, tier in bands:
-        found = conn.execute(
-            f"SELECT rowid, bm25(docs, {WEIGHTS}) AS s FROM docs WHERE docs MATCH ?{where} ORDER BY s LIMIT ?",
-            (tier, *params, need),
-        ).fetchall()
-        ranked += [(r, band + _squash(s)) for r, s in found if r not in exact]
+    need, first = offset + limit + len(ranked), {r for r, _ in ranked}
+    for band, tier in ((1.0, f"{{name}} : ({expr})"), (0.0, f"({expr}) NOT {{name}} : ({expr})")):
+        candidates = (
+            f"SELECT rowid, bm25(docs, {WEIGHTS}) AS s FROM docs WHERE docs MATCH ?{where} "
+            f"ORDER BY rowid DESC LIMIT {CANDIDATES[band]}"
+        )
+        found = conn.execute(f"SELECT rowid, s FROM ({candidates}) ORDER BY s LIMIT ?", (tier, *params, need))
+        ranked += [(r, band + _squash(s)) for r, s in found if r not in first]
         if len(ranked) >= need:
             break
-    page = ranked[offset : offset + limit]
-    return SearchResult(query, total, _hits(conn, page, parsed), _facets(combos, counts))
+    hits = _hits(conn, ranked[offset : offset + limit], parsed)
+    return SearchResult(query, total, hits, facets, facets_exact=total <= FACET_WINDOW)
 
 
 def _squash(bm25: float) -> float:
@@ -368,15 +290,11 @@ def _squash(bm25: float) -> float:
 
 
 def _hits(conn: sqlite3.Connection, page: list[tuple[int, float]], parsed: Query | None) -> list[Hit]:
-    ids = json.dumps([rowid for rowid, _ in page])
-    rows = {
-        r[0]: r
-        for r in conn.execute(
-            "SELECT p.rowid, id, p.name, domain, type, status, p.owner, summary, t.* FROM products p "
-            "JOIN texts t ON t.rowid = p.rowid WHERE p.rowid IN (SELECT value FROM json_each(?))",
-            (ids,),
-        )
-    }
+    sql = (
+        "SELECT p.rowid, id, p.name, domain, type, status, p.owner, summary, t.* FROM products p "
+        "JOIN texts t ON t.rowid = p.rowid WHERE p.rowid IN (SELECT value FROM json_each(?))"
+    )
+    rows = {r[0]: r for r in conn.execute(sql, (json.dumps([rowid for rowid, _ in page]),))}
     return [
         Hit(
             product_id=row[1],
@@ -394,13 +312,17 @@ def _hits(conn: sqlite3.Connection, page: list[tuple[int, float]], parsed: Query
     ]
 
 
-def _facets(combos: dict[int, Combo], counts: dict[int, int]) -> dict[str, dict[str, int]]:
-    found: dict[str, Counter[str]] = {f: Counter() for f in FILTERS}
+def _facets(
+    combos: dict[int, Combo], counts: dict[int, int], scale: float = 1.0
+) -> dict[str, dict[str, int]]:
+    found: Counter[tuple[str, str]] = Counter()
     for combo, n in counts.items():
-        for facet, values in combos[combo].values().items():
-            for value in values:
-                found[facet][value] += n
-    return {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in found.items() if True}
+        for pair in combos[combo].pairs:
+            found[pair] += n
+    facets: dict[str, dict[str, int]] = {f: {} for f in FILTERS}
+    for (facet, value), n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])):
+        facets[facet][value] = round(n * scale)
+    return facets
 
 
 # --- the query language: words, never operators --------------------------------------------------------
@@ -408,48 +330,63 @@ def _facets(combos: dict[int, Combo], counts: dict[int, int]) -> dict[str, dict[
 
 @dataclass(frozen=True)
 class Query:
-    """A query as units, one per word typed; a unit is the word's tokens, matched as a phrase prefix."""
+    """A query as units, one per word typed, each the word's tokens; ``whole`` are indexed words."""
 
     text: str
     units: tuple[tuple[str, ...], ...]
+    whole: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
         return key(self.text)
 
     def fts(self) -> str:
-        """An FTS5 expression of quoted phrases (tokens hold no quote), so no input reads as an operator."""
-        return " AND ".join(f'"{" ".join(u)}"' + ("*" if len(u[-1]) > 1 else "") for u in self.units)
+        """An FTS5 expression of quoted strings (tokens hold no quote), so no input reads as an operator."""
+        parts = []
+        for unit in self.units:
+            if unit[0] in self.whole:  # a whole word matches itself and its plurals: no prefix scan
+                parts.append("(" + " OR ".join(f'"{v}"' for v in _variants(unit[0])) + ")")
+            else:  # a phrase, its last word a prefix (which a single letter is too short to be)
+                parts.append(f'"{" ".join(unit)}"' + ("*" if len(unit[-1]) > 1 else ""))
+        return " AND ".join(parts)
 
     def found_in(self, text: str) -> bool:
-        """Whether ``text`` holds a unit, as the index would match it."""
+        """Whether ``text`` holds a unit, as the index matches it."""
         low = text.lower()
         if not any(unit[0] in low for unit in self.units):
             return False
-        tokens = words(text)
-        return any(_contains(tokens, unit) for unit in self.units)
+        tokens = words(low)
+        return any(self._contains(tokens, unit) for unit in self.units)
+
+    def _contains(self, tokens: list[str], unit: tuple[str, ...]) -> bool:
+        if unit[0] in self.whole:
+            return not _variants(unit[0]).isdisjoint(tokens)
+        *head, last = unit
+        for i in range(len(tokens) - len(head)):
+            if tokens[i : i + len(head)] == head:
+                found = tokens[i + len(head)]
+                if found == last or (len(last) > 1 and found.startswith(last)):
+                    return True
+        return False
 
 
-def parse(text: str) -> Query:
-    """Units of a query: plurals folded (the last token is a prefix), lone stop words dropped."""
-    units = [tuple(words(word)) for word in text.split()]
-    units = [(*u[:-1], _singular(u[-1])) for u in units if u]
-    kept = [u for u in units if len(u) > 1 or u[0] not in STOPWORDS]
-    return Query(text, tuple(kept or units))
+def parse(text: str, is_word: Callable[[str], bool] = lambda _: False) -> Query:
+    """Units of a query: plurals folded, lone stop words dropped (unless nothing else is left)."""
+    units = [(*u[:-1], _singular(u[-1])) for u in (tuple(words(w)) for w in text.split()) if u]
+    units = [u for u in units if len(u) > 1 or u[0] not in STOPWORDS] or units
+    return Query(text, tuple(units), frozenset(u[0] for u in units if len(u) == 1 and is_word(u[0])))
 
 
 def _singular(token: str) -> str:
     return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
 
 
-def _contains(tokens: list[str], unit: tuple[str, ...]) -> bool:
-    *head, last = unit
-    for i in range(len(tokens) - len(head)):
-        if tokens[i : i + len(head)] == head:
-            found = tokens[i + len(head)]
-            if found == last or (len(last) > 1 and found.startswith(last)):
-                return True
-    return False
+def _variants(token: str) -> frozenset[str]:
+    return frozenset((token, f"{token}s", f"{token}es"))
+
+
+def _is_word(conn: sqlite3.Connection, token: str) -> bool:
+    return conn.execute("SELECT 1 FROM vocabulary WHERE term = ?", (token,)).fetchone() is not None
 
 
 def matched(query: Query, texts: Sequence[str]) -> list[str]:
@@ -461,7 +398,8 @@ def matched(query: Query, texts: Sequence[str]) -> list[str]:
     found += ["description"] if query.found_in(description) else []
     hit = [line.split("\t", 1)[0] for line in columns.split("\n") if line and query.found_in(line)]
     found += [f"column {c}" for c in hit[:MAX_COLUMNS]]
-    found += [f"{len(hit) - MAX_COLUMNS} more columns"] if len(hit) > MAX_COLUMNS else []
+    more = len(hit) - MAX_COLUMNS
+    found += [f"{more} more column{'s' if more > 1 else ''}"] if more > 0 else []
     return found + (["owner"] if query.found_in(owner) else [])
 
 
@@ -469,19 +407,18 @@ def correct(conn: sqlite3.Connection, query: Query) -> Query | None:
     """The query with each word the index has never seen replaced by the closest word it has."""
     text = query.text
     for token in dict.fromkeys(words(query.text)):
-        if len(token) < 4 or not token.isalpha() or _known(conn, _singular(token)):
+        prefix = _singular(token)
+        known = "SELECT 1 FROM vocabulary WHERE term >= ? AND term < ? LIMIT 1"
+        if (
+            len(token) < 4
+            or not token.isalpha()
+            or conn.execute(known, (prefix, f"{prefix}\U0010ffff")).fetchone()
+        ):
             continue
         if (best := _closest(conn, token)) is None:
             return None
         text = re.sub(rf"(?i)(?<![^\W_]){re.escape(token)}(?![^\W_])", best, text)
-    return parse(text) if text != query.text else None
-
-
-def _known(conn: sqlite3.Connection, prefix: str) -> bool:
-    found = conn.execute(
-        "SELECT 1 FROM vocabulary WHERE term >= ? AND term < ? LIMIT 1", (prefix, prefix + "\U0010ffff")
-    )
-    return found.fetchone() is not None
+    return parse(text, lambda t: _is_word(conn, t)) if text != query.text else None
 
 
 def _closest(conn: sqlite3.Connection, token: str) -> str | None:
@@ -490,23 +427,25 @@ def _closest(conn: sqlite3.Connection, token: str) -> str | None:
     expr = " OR ".join(f'"{g}"' for g in sorted(grams))
     rows = conn.execute("SELECT term FROM terms WHERE terms MATCH ? ORDER BY rank LIMIT 100", (expr,))
     allowed = 1 if len(token) <= 5 else 2
-    candidates = [str(r[0]) for r in rows if abs(len(r[0]) - len(token)) <= allowed]
-    overlap = {t: len(grams & {t[i : i + 3] for i in range(len(t) - 2)}) for t in candidates}
-    scored = [
-        (_distance(token, t), -overlap[t], t) for t in sorted(candidates, key=lambda t: -overlap[t])[:20]
-    ]
-    best = min(scored, default=None)
+    overlap = {
+        str(t): len(grams & {t[i : i + 3] for i in range(len(t) - 2)})
+        for (t,) in rows
+        if abs(len(t) - len(token)) <= allowed
+    }
+    shortlist = sorted(overlap, key=lambda t: -overlap[t])[:20]
+    best = min(((_distance(token, t), -overlap[t], t) for t in shortlist), default=None)
     return best[2] if best and best[0] <= allowed else None
 
 
 def _distance(a: str, b: str) -> int:
     """Edit distance counting a swap of neighbours as one edit (optimal string alignment)."""
-    before, row = None, list(range(len(b) + 1))
+    before: list[int] = []
+    row = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
             cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if before and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 cost = min(cost, before[j - 2] + 1)
             current.append(cost)
         before, row = row, current
