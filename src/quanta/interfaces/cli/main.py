@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 from quanta.errors import QuantaError
-from quanta.interfaces.cli import data, governance, render, workspace
+from quanta.interfaces.cli import data, governance, render, serve, workspace
 from quanta.interfaces.cli.app import app
 
-__all__ = ["app", "data", "governance", "main", "workspace"]
+__all__ = ["app", "data", "governance", "main", "serve", "workspace"]
 
 
 def main() -> None:

@@ -1,0 +1,111 @@
+"""The FastAPI application: one shared ``Mesh``, the caller's principal per request, problem details.
+
+Errors are RFC 9457 ``application/problem+json`` rendered in one place: a ``QuantaError`` carries its
+HTTP status; request validation errors name the field path; nothing else escapes as a bare 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from quanta.errors import AuthenticationError, QuantaError
+
+if TYPE_CHECKING:
+    from quanta.mesh import Mesh
+
+PROBLEM = "application/problem+json"
+MAX_BODY = 1_000_000  # bytes; SQL and access requests are small, anything bigger is refused
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def create_app(mesh: Mesh, *, server_mode: bool = False) -> FastAPI:
+    """The API (and, when installed, the web marketplace) over ``mesh``. In server mode every request
+    needs ``Authorization: Bearer <token>``; locally the workspace user acts."""
+    from quanta.interfaces.api import control, discovery, observability
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="Quanta",
+        version="1",
+        description="Discovery, observability and control of a data mesh; every data read is governed.",
+        lifespan=lifespan,
+    )
+    app.state.mesh = mesh
+    app.state.server_mode = server_mode
+    for module in (discovery, observability, control):
+        app.include_router(module.router, prefix="/api/v1")
+    _errors(app)
+    _limits(app)
+    _web(app)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(QuantaError)
+    async def quanta_error(_request: Request, exc: QuantaError) -> JSONResponse:
+        extra: dict[str, Any] = {"hint": exc.hint} if exc.hint else {}
+        problems = getattr(exc, "problems", None)
+        if problems:
+            extra["errors"] = [p.to_dict() for p in problems]
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+        response = problem(exc.status, type(exc).__name__, exc.message, **extra)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "path": ".".join(str(p) for p in e.get("loc", ())),
+                "message": e.get("msg", ""),
+                "type": e.get("type"),
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['path']}: {e['message']}" for e in errors) or "invalid request"
+        return problem(422, "Unprocessable Content", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "HTTP error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # A bug: say so without a traceback; the server log has it.
+        return problem(500, "Internal Server Error", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _limits(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            return problem(413, "Content Too Large", f"request body over {MAX_BODY:,} bytes")
+        return await call_next(request)
+
+
+def _web(app: FastAPI) -> None:
+    """Mount the web marketplace when its package is there."""
+    import importlib
+
+    try:
+        web = importlib.import_module("quanta.interfaces.web")
+    except ModuleNotFoundError:
+        return
+    web.mount(app)

@@ -1,0 +1,81 @@
+"""Control: access requests and grants, policies, the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.models import (
+    AccessRequestIn,
+    AuditPage,
+    DecisionIn,
+    GrantOut,
+    GrantPage,
+    PolicyOut,
+)
+
+router = APIRouter(tags=["control"])
+
+
+@router.get("/access-requests", response_model=GrantPage)
+def list_requests(
+    caller: CallerDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    product: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, object]:
+    """Requests and grants the caller may see: its own and those it may decide."""
+    with caller.act() as mesh:
+        grants = [asdict(g) for g in mesh.access_requests(product)]
+    return page(grants, limit, offset)
+
+
+@router.post("/access-requests", response_model=GrantOut, status_code=201)
+def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object]:
+    """Ask the product's owners for access, with a purpose, optional columns and a duration."""
+    with caller.act() as mesh:
+        request_id = mesh.request_access(body.product_id, body.purpose, columns=body.columns, days=body.days)
+        return asdict(next(g for g in mesh.access_requests(body.product_id) if g.id == request_id))
+
+
+@router.post("/access-requests/{request_id}/approve", response_model=GrantOut)
+def approve(caller: CallerDep, request_id: int, body: DecisionIn | None = None) -> dict[str, object]:
+    with caller.act() as mesh:
+        return asdict(mesh.decide_access(request_id, True, body.reason if body else None))
+
+
+@router.post("/access-requests/{request_id}/reject", response_model=GrantOut)
+def reject(caller: CallerDep, request_id: int, body: DecisionIn | None = None) -> dict[str, object]:
+    with caller.act() as mesh:
+        return asdict(mesh.decide_access(request_id, False, body.reason if body else None))
+
+
+@router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
+def revoke(caller: CallerDep, grant_id: int, body: DecisionIn | None = None) -> dict[str, object]:
+    with caller.act() as mesh:
+        return asdict(mesh.revoke_access(grant_id, body.reason if body else None))
+
+
+@router.get("/policies", response_model=list[PolicyOut])
+def list_policies(caller: CallerDep) -> list[dict[str, object]]:
+    with caller.act() as mesh:
+        return mesh.policies.explain()
+
+
+@router.get("/audit", response_model=AuditPage)
+def audit(
+    caller: CallerDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    domain: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, object]:
+    """Audit entries (a domain's own view with ``domain``), oldest first."""
+    with caller.act() as mesh:
+        entries = [asdict(e) for e in mesh.audit_log(domain)]
+    for entry in entries:
+        entry.pop("prev_hash", None)
+        entry.pop("hash", None)
+    return page(entries, limit, offset)

@@ -1,0 +1,61 @@
+"""Request dependencies: who is calling, and the shared mesh acting for them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from quanta.errors import AuthenticationError
+from quanta.mesh import Mesh
+from quanta.mesh_governance import acting_as
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The shared ``Mesh`` and the principal a request acts for (None: the workspace user)."""
+
+    mesh: Mesh
+    principal: str | None
+
+    @contextmanager
+    def act(self) -> Iterator[Mesh]:
+        """The mesh acting for this caller; use it in the endpoint's own thread."""
+        if self.principal is None:
+            yield self.mesh
+            return
+        with acting_as(self.principal):
+            yield self.mesh
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """Authenticate: a bearer token (or the web session cookie) names the principal; without one, the
+    workspace user acts in local mode and the request is refused in server mode."""
+    mesh: Mesh = request.app.state.mesh
+    token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("use 'Authorization: Bearer <token>'", hint="quanta token create NAME")
+        token = value.strip()
+    elif request.cookies.get("quanta_token"):
+        token = request.cookies["quanta_token"]
+    if token is None:
+        if request.app.state.server_mode:
+            raise AuthenticationError("this server needs a token", hint="Authorization: Bearer <token>")
+        return Caller(mesh, None)
+    principal, _scopes = mesh.authenticate(token)
+    return Caller(mesh, principal.id)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+
+
+def page(items: Sequence[object], limit: int, offset: int) -> dict[str, object]:
+    """One page of ``items`` with the total, for every list endpoint."""
+    return {"items": items[offset : offset + limit], "total": len(items), "limit": limit, "offset": offset}

@@ -1,0 +1,118 @@
+"""Discovery: products, versions, schemas, contracts, and governed queries over their data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.models import ColumnOut, ProductDetail, ProductPage, QueryIn, QueryOut, VersionOut
+
+router = APIRouter(tags=["discovery"])
+
+
+@router.get("/products", response_model=ProductPage)
+def list_products(
+    caller: CallerDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    domain: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, object]:
+    """Registered products (every product is listed; reading its data is governed)."""
+    with caller.act() as mesh:
+        found = [asdict(p) for p in mesh.products(domain=domain, type=type, status=status)]
+    return page(found, limit, offset)
+
+
+@router.get("/products/{product_id}", response_model=ProductDetail)
+def get_product(caller: CallerDep, product_id: str) -> dict[str, object]:
+    """A product: its latest descriptor and contracts, versions and consumers."""
+    with caller.act() as mesh:
+        view = mesh.product(product_id)
+    return {
+        "product": asdict(view.summary),
+        "descriptor": view.descriptor,
+        "contracts": view.contracts,
+        "versions": [asdict(v) for v in view.versions],
+        "consumers": view.consumers,
+    }
+
+
+@router.get("/products/{product_id}/versions", response_model=list[VersionOut])
+def list_versions(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
+    with caller.act() as mesh:
+        return [asdict(v) for v in mesh.product(product_id).versions]
+
+
+@router.get("/products/{product_id}/contract", response_model=dict[str, dict[str, Any]])
+def get_contract(
+    caller: CallerDep, product_id: str, version: Annotated[str | None, Query(max_length=100)] = None
+) -> dict[str, dict[str, Any]]:
+    """The ODCS contract of each output port (latest version, or ``version``)."""
+    with caller.act() as mesh:
+        return mesh.product(f"{product_id}@{version}" if version else product_id).contracts
+
+
+@router.get("/products/{product_id}/schema", response_model=list[ColumnOut])
+def get_schema(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
+    """Every column of every output port, with its classification and tags."""
+    with caller.act() as mesh:
+        contracts = mesh.product(product_id).contracts
+    columns = []
+    for port, contract in contracts.items():
+        for obj in contract.get("schema") or []:
+            for prop in obj.get("properties") or []:
+                columns.append(
+                    {
+                        "port": port,
+                        "object": obj.get("name", ""),
+                        "name": prop.get("name", ""),
+                        "logical_type": prop.get("logicalType"),
+                        "description": prop.get("description"),
+                        "classification": prop.get("classification"),
+                        "tags": list(prop.get("tags") or []),
+                        "required": bool(prop.get("required")),
+                        "primary_key": bool(prop.get("primaryKey")),
+                    }
+                )
+    return columns
+
+
+@router.post(
+    "/query",
+    response_model=QueryOut,
+    responses={200: {"content": {"application/vnd.apache.arrow.stream": {}}}},
+)
+def run_query(caller: CallerDep, body: QueryIn) -> Any:
+    """Run SQL over products through the governed query service (access, masks, row filters, audit).
+    ``format: arrow`` returns an Arrow IPC stream instead of JSON rows."""
+    with caller.act() as mesh:
+        result = mesh.governed_query(body.sql, limit=body.limit)
+    if body.format == "arrow":
+        import pyarrow as pa
+
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, result.table.schema) as writer:
+            writer.write_table(result.table)
+        return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.arrow.stream")
+    rows = [{k: _json(v) for k, v in row.items()} for row in result.table.to_pylist()]
+    return {
+        "columns": result.table.column_names,
+        "rows": rows,
+        "row_count": len(rows),
+        "masked": result.masked,
+    }
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return str(value)

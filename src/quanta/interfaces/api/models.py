@@ -1,0 +1,176 @@
+"""Request and response bodies: pydantic at the edge, so the OpenAPI document describes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductOut(BaseModel):
+    id: str
+    domain: str
+    name: str
+    type: str | None
+    status: str
+    owner: str | None
+    latest_version: str
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VersionOut(BaseModel):
+    product_id: str
+    version: str
+    created_at: datetime
+    created_by: str
+
+
+class ColumnOut(BaseModel):
+    port: str
+    object: str
+    name: str
+    logical_type: str | None
+    description: str | None
+    classification: str | None
+    tags: list[str]
+    required: bool
+    primary_key: bool
+
+
+class ProductDetail(BaseModel):
+    product: ProductOut
+    descriptor: dict[str, Any]
+    contracts: dict[str, dict[str, Any]]
+    versions: list[VersionOut]
+    consumers: list[str]
+
+
+class QueryIn(Body):
+    sql: str = Field(min_length=1, max_length=100_000, description="SQL over products by id.")
+    limit: int | None = Field(default=1000, ge=1, le=100_000)
+    format: Literal["json", "arrow"] = "json"
+
+
+class QueryOut(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    row_count: int
+    masked: dict[str, dict[str, str]]
+
+
+class AccessRequestIn(Body):
+    product_id: str = Field(min_length=3, max_length=200)
+    purpose: str = Field(min_length=1, max_length=2000)
+    columns: list[str] | None = Field(default=None, max_length=500)
+    days: int = Field(default=90, ge=1, le=365)
+
+
+class DecisionIn(Body):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class GrantOut(BaseModel):
+    id: int
+    principal: str
+    product_id: str
+    columns: list[str]
+    purpose: str
+    status: str
+    requested_at: datetime
+    requested_days: int
+    decided_by: str | None
+    expires_at: datetime | None
+    reason: str | None
+
+
+class GrantPage(BaseModel):
+    items: list[GrantOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RunOut(BaseModel):
+    id: str
+    product_id: str
+    version: str
+    status: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CheckOut(BaseModel):
+    name: str
+    kind: str
+    verdict: str
+    measured: Any = None
+    threshold: str | None = None
+    object: str | None = None
+    column: str | None = None
+    severity: str | None = None
+    message: str | None = None
+
+
+class ChecksOut(BaseModel):
+    product_id: str
+    version: str
+    run_id: str
+    published_at: datetime
+    summary: dict[str, int]
+    checks: list[CheckOut]
+
+
+class FreshnessOut(BaseModel):
+    product_id: str
+    version: str
+    published_at: datetime
+    age_seconds: float
+    rows: dict[str, int]
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    domain: str | None
+    subject: str
+    decision: str
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PolicyOut(BaseModel):
+    id: str
+    title: str
+    stage: str
+    events: list[str]
+    scope: str
+    source: str | None

@@ -1,0 +1,65 @@
+"""Observability: build runs, contract check results, freshness."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from quanta.errors import NotFoundError
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.models import ChecksOut, FreshnessOut, RunPage
+
+router = APIRouter(tags=["observability"])
+
+
+@router.get("/runs", response_model=RunPage)
+def list_runs(
+    caller: CallerDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    product: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, object]:
+    """Build runs, newest first."""
+    with caller.act() as mesh:
+        runs = [asdict(r) for r in mesh.runs(product, limit=1000)]
+    return page(runs, limit, offset)
+
+
+@router.get("/products/{product_id}/checks", response_model=ChecksOut)
+def latest_checks(caller: CallerDep, product_id: str) -> dict[str, object]:
+    """The contract checks of the version consumers read now."""
+    with caller.act() as mesh:
+        mesh.product_facts(product_id)
+        publishes = mesh.publishes(product_id)
+    if not publishes:
+        raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")
+    last = publishes[-1]
+    return {
+        "product_id": product_id,
+        "version": last.version,
+        "run_id": last.run_id,
+        "published_at": last.created_at,
+        "summary": (last.checks or {}).get("summary") or {},
+        "checks": (last.checks or {}).get("checks") or [],
+    }
+
+
+@router.get("/products/{product_id}/freshness", response_model=FreshnessOut)
+def freshness(caller: CallerDep, product_id: str) -> dict[str, object]:
+    """When the current version was published, and how old that is."""
+    with caller.act() as mesh:
+        mesh.product_facts(product_id)
+        publishes = mesh.publishes(product_id)
+    if not publishes:
+        raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")
+    last = publishes[-1]
+    return {
+        "product_id": product_id,
+        "version": last.version,
+        "published_at": last.created_at,
+        "age_seconds": (datetime.now(UTC) - last.created_at).total_seconds(),
+        "rows": last.rows,
+    }

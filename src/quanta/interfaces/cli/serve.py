@@ -1,0 +1,44 @@
+"""``quanta serve``: the REST API and the web marketplace on one port."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from quanta.interfaces.cli import render
+from quanta.interfaces.cli.app import Debug, app, open_mesh
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    require_token: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-token/--no-require-token",
+            help="Server mode: every request needs a bearer token. Default: on unless listening on loopback.",
+        ),
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) and the marketplace."""
+    import uvicorn
+
+    from quanta.interfaces.api import create_app
+
+    server_mode = require_token if require_token is not None else host not in LOOPBACK
+    mesh = open_mesh()
+    _ = mesh.policies  # compile the policies before the first request
+    application = create_app(mesh, server_mode=server_mode)
+    where = f"http://{'localhost' if host in LOOPBACK else host}:{port}"
+    mode = (
+        "server mode: bearer tokens required"
+        if server_mode
+        else f"local mode: acting as {mesh.settings.user}"
+    )
+    render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
