@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError, SpecError, WorkspaceError
+from quanta.mesh_discovery import MeshDiscovery
 from quanta.mesh_grants import MeshGrants
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
@@ -80,7 +81,7 @@ class ProductView:
     consumers: list[str]
 
 
-class Mesh(MeshGrants):
+class Mesh(MeshGrants, MeshDiscovery):
     """Facade over a workspace and its registry."""
 
     def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:
@@ -198,6 +199,9 @@ class Mesh(MeshGrants):
                         "changes": [f"{c.path}: {c.reason or c.kind}" for c in result.gate.breaking],
                     },
                 )
+        changed = [r.product_id for r in registrations if r.status != "unchanged"]
+        if changed and self.workspace is not None and (self.workspace.state_dir / "search.db").exists():
+            self.reindex(changed)  # an index exists: keep it current (otherwise built on first search)
         applied = []
         for loaded, registration in zip(ordered, registrations, strict=True):
             previous = registration.previous_descriptor

@@ -108,4 +108,5 @@ def _web(app: FastAPI) -> None:
         web = importlib.import_module("quanta.interfaces.web")
     except ModuleNotFoundError:
         return
-    web.mount(app)
+    if hasattr(web, "mount"):
+        web.mount(app)

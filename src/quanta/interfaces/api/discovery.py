@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
-from quanta.interfaces.api.models import ColumnOut, ProductDetail, ProductPage, QueryIn, QueryOut, VersionOut
+from quanta.interfaces.api.models import (
+    ColumnOut,
+    ProductDetail,
+    ProductPage,
+    QueryIn,
+    QueryOut,
+    SearchOut,
+    VersionOut,
+)
 
 router = APIRouter(tags=["discovery"])
 
@@ -26,6 +34,25 @@ def list_products(
     with caller.act() as mesh:
         found = [asdict(p) for p in mesh.products(domain=domain, type=type, status=status)]
     return page(found, limit, offset)
+
+
+@router.get("/search", response_model=SearchOut)
+def search(
+    caller: CallerDep,
+    q: Annotated[str, Query(max_length=500, description="Words; typos are tolerated; empty lists all.")] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Offset = 0,
+    domain: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    classification: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, object]:
+    """Full-text search over names, descriptions, columns, tags, owners and glossary terms, with facets;
+    exact name matches first; each hit says what matched."""
+    wanted = {"domain": domain, "type": type, "status": status, "classification": classification}
+    filters = {k: v for k, v in wanted.items() if v}
+    with caller.act() as mesh:
+        return asdict(mesh.search(q, filters=filters, limit=limit, offset=offset))
 
 
 @router.get("/products/{product_id}", response_model=ProductDetail)

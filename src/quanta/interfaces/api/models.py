@@ -174,3 +174,24 @@ class PolicyOut(BaseModel):
     events: list[str]
     scope: str
     source: str | None
+
+
+class HitOut(BaseModel):
+    product_id: str
+    name: str
+    domain: str
+    type: str | None
+    status: str
+    owner: str | None
+    summary: str
+    score: float
+    matched: list[str]
+
+
+class SearchOut(BaseModel):
+    query: str
+    total: int
+    hits: list[HitOut]
+    facets: dict[str, dict[str, int]]
+    facets_exact: bool
+    corrected_query: str | None

@@ -1,0 +1,134 @@
+"""``connect()`` and the objects it returns. Data always comes back as Arrow (``to_pandas``/``to_polars``
+convert it), and every read goes through the governed query service, locally or on the server."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class Backend(Protocol):
+    """Where a client's calls go: the in-process facade or the REST API."""
+
+    def get(self, path: str, **params: Any) -> Any: ...
+    def post(self, path: str, body: dict[str, Any]) -> Any: ...
+    def arrow(self, sql: str, limit: int | None) -> pa.Table: ...
+
+
+def connect(
+    url: str | None = None, *, token: str | None = None, workspace: str | Path | None = None
+) -> Client:
+    """A client: in process over the workspace at ``workspace`` (or around the current folder), or
+    remote over the Quanta server at ``url`` with an API token."""
+    if url is None:
+        from quanta.sdk.local import LocalBackend
+
+        return Client(LocalBackend(Path(workspace) if workspace else None))
+    from quanta.sdk.remote import RemoteBackend
+
+    return Client(RemoteBackend(url, token))
+
+
+@dataclass
+class Client:
+    """One interface to a mesh, the same in process and remote."""
+
+    backend: Backend
+
+    def search(self, query: str = "", *, limit: int = 20, **filters: str) -> list[dict[str, Any]]:
+        """Products matching ``query`` (typos tolerated), best first; filters: domain, type, status,
+        classification."""
+        found = self.backend.get("/search", q=query, limit=limit, **filters)
+        return list(found["hits"])
+
+    def products(self, **filters: str) -> list[dict[str, Any]]:
+        return list(self.backend.get("/products", limit=500, **filters)["items"])
+
+    def product(self, product_id: str) -> Product:
+        return Product(self, product_id, self.backend.get(f"/products/{product_id}"))
+
+    def sql(self, query: str, *, limit: int | None = None) -> pa.Table:
+        """Run SQL over products by id, governed: masks and row filters of whoever is connected."""
+        return self.backend.arrow(query, limit)
+
+    def runs(self, product_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        params = {"limit": limit, **({"product": product_id} if product_id else {})}
+        return list(self.backend.get("/runs", **params)["items"])
+
+    def checks(self, product_id: str) -> dict[str, Any]:
+        """The contract checks of the version consumers read now."""
+        result: dict[str, Any] = self.backend.get(f"/products/{product_id}/checks")
+        return result
+
+    def freshness(self, product_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.backend.get(f"/products/{product_id}/freshness")
+        return result
+
+    def request_access(
+        self, product_id: str, purpose: str, *, days: int = 90, columns: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {"product_id": product_id, "purpose": purpose, "days": days, "columns": columns}
+        result: dict[str, Any] = self.backend.post("/access-requests", body)
+        return result
+
+
+@dataclass
+class Product:
+    """A data product: its metadata now, its data on demand (governed)."""
+
+    client: Client
+    id: str
+    detail: dict[str, Any] = field(repr=False)
+
+    @property
+    def descriptor(self) -> dict[str, Any]:
+        return dict(self.detail["descriptor"])
+
+    @property
+    def contract(self) -> dict[str, Any]:
+        """The ODCS contract of the (first) output port."""
+        contracts = self.detail["contracts"]
+        return dict(next(iter(contracts.values()))) if contracts else {}
+
+    @property
+    def schema(self) -> list[dict[str, Any]]:
+        """Columns: name, type, description, classification, tags."""
+        return list(self.client.backend.get(f"/products/{self.id}/schema"))
+
+    @property
+    def versions(self) -> list[str]:
+        return [v["version"] for v in self.detail["versions"]]
+
+    def to_arrow(self, *, limit: int | None = None, version: str | None = None) -> pa.Table:
+        ref = f'"{self.id}@{version}"' if version else self.id
+        return self.client.sql(f"select * from {ref}", limit=limit)
+
+    def to_pandas(self, *, limit: int | None = None, version: str | None = None) -> Any:
+        return self.to_arrow(limit=limit, version=version).to_pandas()
+
+    def to_polars(self, *, limit: int | None = None, version: str | None = None) -> Any:
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow(limit=limit, version=version))
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a product: what it is, who owns it, its columns."""
+        product = self.detail["product"]
+        purpose = (self.descriptor.get("description") or {}).get("purpose") or ""
+        rows = "".join(
+            f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(str(c['logical_type'] or ''))}</td>"
+            f"<td>{html.escape(str(c['classification'] or ''))} {html.escape(' '.join(c['tags']))}</td>"
+            f"<td>{html.escape(str(c['description'] or ''))}</td></tr>"
+            for c in self.schema
+        )
+        return (
+            f"<div><b>{html.escape(self.id)}</b> {html.escape(product['latest_version'])} · "
+            f"{html.escape(str(product['type']))} · owner {html.escape(str(product['owner']))}"
+            f"<p>{html.escape(purpose)}</p><table><tr><th>column</th><th>type</th><th>classification</th>"
+            f"<th>description</th></tr>{rows}</table></div>"
+        )
