@@ -214,10 +214,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def live(built_demo: Path) -> Iterator[str]:
+def serve(mesh: Mesh, *, server_mode: bool) -> Iterator[str]:
+    """A real uvicorn server on a free port in a background thread; yields its base URL."""
     port = _free_port()
-    app = create_app(Mesh.open(built_demo), server_mode=True)
+    app = create_app(mesh, server_mode=server_mode)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -227,6 +227,11 @@ def live(built_demo: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(built_demo: Path) -> Iterator[str]:
+    yield from serve(Mesh.open(built_demo), server_mode=True)
 
 
 def test_sdk_remote_is_governed_like_everything_else(live: str, ana_token: str) -> None:

@@ -15,9 +15,10 @@ from quanta.interfaces.api.models import (
     GrantOut,
     GrantPage,
     PolicyOut,
+    problem_responses,
 )
 
-router = APIRouter(tags=["control"])
+router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["control"])
 
 
 @router.get("/access-requests", response_model=GrantPage)

@@ -16,9 +16,10 @@ from quanta.interfaces.api.models import (
     QueryOut,
     SearchOut,
     VersionOut,
+    problem_responses,
 )
 
-router = APIRouter(tags=["discovery"])
+router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["discovery"])
 
 
 @router.get("/products", response_model=ProductPage)

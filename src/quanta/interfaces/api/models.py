@@ -195,3 +195,22 @@ class SearchOut(BaseModel):
     facets: dict[str, dict[str, int]]
     facets_exact: bool
     corrected_query: str | None
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details: every error the API returns."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    hint: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route may answer with."""
+    return {
+        status: {"model": ProblemOut, "content": {"application/problem+json": {}}, "description": "A problem"}
+        for status in statuses
+    }

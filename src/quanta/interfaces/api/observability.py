@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query
 
 from quanta.errors import NotFoundError
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
-from quanta.interfaces.api.models import ChecksOut, FreshnessOut, RunPage
+from quanta.interfaces.api.models import ChecksOut, FreshnessOut, RunPage, problem_responses
 
-router = APIRouter(tags=["observability"])
+router = APIRouter(responses=problem_responses(401, 403, 404, 422), tags=["observability"])
 
 
 @router.get("/runs", response_model=RunPage)
