@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-mesh
 SCALE ?= 0.01
+PORT ?= 8000
 
 .DEFAULT_GOAL := help
 
@@ -20,12 +21,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create or update the virtual environment
 
-demo: $(STAMP) ## Build the demo mesh (TPC-H data, 7 products) in ./demo-mesh and query it
-	$(BIN)/quanta demo --dir $(WORKSPACE) --scale $(SCALE)
+demo: $(STAMP) ## Build the demo mesh (TPC-H data, 7 products) afresh in ./demo-mesh, query it, then serve it
+	$(BIN)/quanta demo --dir $(WORKSPACE) --scale $(SCALE) --fresh
 	cd $(WORKSPACE) && ../$(BIN)/quanta query "select region, order_year, round(sum(revenue)) as revenue from finance.revenue_by_nation group by all order by revenue desc limit 5"
 	@echo
-	@echo "Demo mesh built and published in $(WORKSPACE)/ (try: cd $(WORKSPACE) && ../$(BIN)/quanta ls)."
-	@echo "Not yet: serving the marketplace (issue 6); 'make demo' will end with 'quanta serve' then."
+	@echo "Demo mesh built and published in $(WORKSPACE)/. Serving it: open http://localhost:$(PORT)/ (Ctrl-C stops)."
+	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT)
 
 lint: $(STAMP) ## ruff (format check + lint) and mypy
 	$(BIN)/ruff format --check src tests
@@ -40,8 +41,8 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks contracts
 	$(BIN)/python -m benchmarks governed
 
-serve: $(STAMP) ## Serve the marketplace and API (comes with the marketplace issue)
-	cd $(WORKSPACE) && ../$(BIN)/quanta serve
+serve: $(STAMP) ## Serve the marketplace and the REST API of ./demo-mesh on http://localhost:$(PORT)/
+	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT)
 
 docs: $(STAMP) ## Regenerate the CLI reference (docs/cli.md) from the code
 	$(BIN)/typer quanta.interfaces.cli.main utils docs --name quanta --title "quanta CLI reference" --output docs/cli.md

@@ -266,13 +266,23 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Workspace to create or reuse.")] = Path(
         "demo-mesh"
     ),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start over: remove the workspace (it must hold quanta.yaml).")
+    ] = False,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
     """Create the demo mesh, generate TPC-H data for it, and build every product."""
+    import shutil
+
     from quanta.build.demo_data import generate_demo_data
+    from quanta.errors import WorkspaceError
     from quanta.mesh import Mesh
 
+    if fresh and directory.exists():
+        if not (directory / "quanta.yaml").exists():
+            raise WorkspaceError(f"{directory} is not a Quanta workspace; not removing it", hint="use --dir")
+        shutil.rmtree(directory)
     if not (directory / "quanta.yaml").exists():
         Mesh.init(directory, demo=True)
     render.err.print(f"generating TPC-H data at scale {scale} in {directory}/data ...")
