@@ -245,7 +245,12 @@ def child(kind: str, data: Path, folder: Path) -> int:
     return 0
 
 
-SUBCOMMANDS = {"contracts": "benchmarks.contracts", "governed": "benchmarks.governed"}
+SUBCOMMANDS = {
+    "contracts": "benchmarks.contracts",
+    "governed": "benchmarks.governed",
+    "search": "benchmarks.search",
+    "load": "benchmarks.load",
+}
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 
 

@@ -319,11 +319,15 @@ class Mesh(MeshGrants, MeshDiscovery):
         """A registered product by id, optionally ``id@version``."""
         product_id, _, version = ref.partition("@")
         descriptor = self.registry.descriptor(product_id, version or None)
-        summary = next(p for p in self.registry.products() if p.id == product_id)
+        [summary] = self.registry.products(ids=[product_id])
+        contracts = self._immutable(  # a registered version never changes
+            ("contracts", product_id, descriptor.get("version")),
+            lambda: self.registry.port_contracts(product_id, descriptor.get("version")),
+        )
         return ProductView(
             summary=summary,
             descriptor=descriptor,
-            contracts=self.registry.port_contracts(product_id, descriptor.get("version")),
+            contracts=contracts,
             versions=self.registry.versions(product_id),
             consumers=self.registry.consumers(product_id),
         )

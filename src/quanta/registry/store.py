@@ -306,9 +306,15 @@ class Registry(PublishingStore, GovernanceStore):
             s.add(Port(product_version=pv, direction="management", name=mgmt.name, spec=mgmt.to_dict()))
 
     def products(
-        self, domain: str | None = None, type: str | None = None, status: str | None = None
+        self,
+        domain: str | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        ids: list[str] | None = None,
     ) -> list[ProductSummary]:
         query = select(Product).order_by(Product.id)
+        if ids is not None:
+            query = query.where(Product.id.in_(ids))
         if domain:
             query = query.where(Product.domain == domain)
         if type:

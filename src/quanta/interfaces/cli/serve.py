@@ -23,17 +23,24 @@ def serve(
             help="Server mode: every request needs a bearer token. Default: on unless listening on loopback.",
         ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (each serves every request kind).", min=1)
+    ] = 1,
     debug: Debug = False,
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) and the marketplace."""
+    import os
+
     import uvicorn
 
-    from quanta.interfaces.api import create_app
+    from quanta.interfaces.api.server import SERVER_MODE
 
     server_mode = require_token if require_token is not None else host not in LOOPBACK
     mesh = open_mesh()
-    _ = mesh.policies  # compile the policies before the first request
-    application = create_app(mesh, server_mode=server_mode)
+    _ = mesh.search_index  # build the search index once, before the workers share it
+    # Workers open the same workspace from the environment, whatever folder they start in.
+    os.environ["QUANTA_WORKSPACE"] = str(mesh.workspace.root.resolve()) if mesh.workspace else ""
+    os.environ[SERVER_MODE] = "1" if server_mode else "0"
     where = f"http://{'localhost' if host in LOOPBACK else host}:{port}"
     mode = (
         "server mode: bearer tokens required"
@@ -41,4 +48,11 @@ def serve(
         else f"local mode: acting as {mesh.settings.user}"
     )
     render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "quanta.interfaces.api.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
