@@ -243,3 +243,16 @@ def test_sdk_remote_is_governed_like_everything_else(live: str, ana_token: str) 
         ana.sql("select * from customers.customers")
     with pytest.raises(AuthenticationError):
         quanta.connect(live, token="qt_nope_nope").products()
+
+
+def test_the_example_notebook_runs(built_demo: Path, tmp_path: Path) -> None:
+    """Every code cell of examples/first-query.ipynb, in order, against a built demo mesh."""
+    import json
+
+    notebook = json.loads((Path(__file__).parents[1] / "examples" / "first-query.ipynb").read_text())
+    scope: dict[str, object] = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"]).replace('"../demo-mesh"', repr(str(built_demo)))
+            exec(compile(source, "first-query.ipynb", "exec"), scope)
+    assert scope["frame"].shape[0] > 0  # type: ignore[attr-defined]
