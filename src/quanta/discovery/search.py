@@ -3,6 +3,8 @@
 The index is derived data in a local SQLite FTS5 file (``search_index``) that any API worker can rebuild
 from the registry, whichever database the registry uses. Every word of a query must match, in any field;
 an exact id or name ranks first, then matches in the name, then the rest by bm25 with weights per field.
+A query nothing matches is tried again with misspelt words corrected (the indexed word sharing the most
+trigrams within a small edit distance), then with any of its words instead of every one.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quanta.discovery.search_index import (
     COMBO_MASK,
@@ -28,6 +30,7 @@ from quanta.discovery.search_index import (
     delete_documents,
     document_for,
     key,
+    optimize,
     words,
     write_documents,
 )
@@ -45,15 +48,14 @@ WEIGHTS = "10.0, 5.0, 5.0, 2.0, 1.0, 0.5"  # bm25 per field: name, tags, glossar
 # Work per query is bounded: past these many matches, facets are counted over the most recently indexed
 # ones and scaled to the total, and each band ranks its most recently indexed candidates.
 FACET_WINDOW = 10_000
-CANDIDATES = {1.0: 20_000, 0.0: 5_000}  # per band: matches in the name, matches elsewhere
+BANDS = ((1.0, "names", 10_000), (0.0, "docs", 5_000))  # score band, table, most candidates ranked
 MAX_COLUMNS = 5  # column names listed in a hit's ``matched``; more are counted
-STOPWORDS = frozenset(
-    {"a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "is", "of", "on", "or"}
-)
+_STOP = "a an and are as at by for from in is near not of on or the to with"  # dropped beside other words
+STOPWORDS = frozenset(_STOP.split())
 
 
 class SearchError(QuantaError):
-    """A search was asked badly (limit, offset, filter) or there is no index to search."""
+    """A search was asked badly (limit, offset, filter), or the index is missing or unreadable."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class SearchResult:
 
     ``score`` falls along ``hits``: 2 for an exact id or name, 1-2 for a match in the name, 0-1 for others.
     ``facets_exact`` is False when there were more than ``FACET_WINDOW`` matches and the counts are scaled
-    from the most recent ones; ``corrected_query`` is set when misspelt words were replaced.
+    from the most recent ones; ``corrected_query`` is set when misspelt words were replaced; ``relaxed``
+    when no product matched every word and the hits match some of them.
     """
 
     query: str
@@ -86,6 +89,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
     facets_exact: bool = True
     corrected_query: str | None = None
+    relaxed: bool = False
 
 
 class SearchIndex:
@@ -100,40 +104,54 @@ class SearchIndex:
         started = datetime.now(UTC) - timedelta(minutes=1)  # margin for the clocks of other registry writers
 
         def write(conn: sqlite3.Connection) -> int:
-            write_documents(conn, _documents(registry, [p.id for p in registry.products()]))
+            # Oldest first: rowids then follow updates, which browsing and candidate windows rely on.
+            products = sorted(registry.products(), key=lambda p: p.updated_at)
+            write_documents(conn, _documents(registry, [p.id for p in products]))
             # Products applied while this rebuild read the registry are read again, so none is missed.
             write_documents(
                 conn, _documents(registry, [p.id for p in registry.products() if p.updated_at >= started])
             )
             return int(conn.execute("SELECT count(*) FROM products").fetchone()[0])
 
-        return self._files.build(write)
+        with self._translated("write"):
+            return self._files.build(write)
 
     def update(self, registry: Registry, product_id: str) -> None:
         """Re-index one product (after ``apply``); a product gone from the registry leaves the index."""
-        conn = self._files.connection()
-        if conn is None or _schema(conn) != SCHEMA_VERSION:
-            self.rebuild(registry)
-            return
-        docs = list(_documents(registry, [product_id]))
+        with self._translated("write"):
+            conn = self._files.connection()
+            if conn is None or _schema(conn) != SCHEMA_VERSION:
+                self.rebuild(registry)
+                return
+            docs = list(_documents(registry, [product_id]))
 
-        def replace_product() -> int:
-            delete_documents(conn, [product_id])
-            return write_documents(conn, docs)
+            def replace_product() -> int:
+                delete_documents(conn, [product_id])
+                return write_documents(conn, docs)
 
-        self._write(conn, replace_product)
+            self._write(conn, replace_product)
 
     def add_documents(self, docs: Iterable[ProductDocument]) -> None:
         """Insert or replace documents in bulk; without an index yet, build a first generation of them."""
-        conn = self._files.connection()
-        if conn is None:
-            self._files.build(lambda c: write_documents(c, docs))
-        elif self._write(conn, lambda: write_documents(conn, docs)) >= 1000:
-            conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")  # merge the many new segments
+        with self._translated("write"):
+            conn = self._files.connection()
+            if conn is None:
+                self._files.build(lambda c: write_documents(c, docs))
+            elif self._write(conn, lambda: write_documents(conn, docs)) >= 1000:
+                optimize(conn)
 
     def close(self) -> None:
         """Close every thread's connection (when no search is running)."""
         self._files.close()
+
+    @contextlib.contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        """SQLite's errors as a SearchError saying which file and what to do (translated here, once)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            hint = "try again" if "locked" in str(exc) else REBUILD_HINT
+            raise SearchError(f"cannot {doing} the search index {self.path}: {exc}", hint=hint) from None
 
     def _write(self, conn: sqlite3.Connection, change: Callable[[], int]) -> int:
         conn.execute("BEGIN IMMEDIATE")
@@ -152,25 +170,38 @@ class SearchIndex:
     ) -> SearchResult:
         """Products matching every word of ``query`` (plurals and prefixes too), best first; '' lists all."""
         wanted = _check(query, filters or {}, limit, offset)
-        conn = self._files.connection()
-        if conn is None:
-            raise SearchError(f"no search index at {self.path}", hint=REBUILD_HINT)
-        conn.execute("BEGIN")  # one snapshot for counts, ranking and hits
-        try:
-            cache = self._cache(conn)
-            combos = cache.combos
-            allowed = None if not wanted else [c for c, v in combos.items() if wanted <= v.pairs]
-            parsed = parse(query, lambda t: _is_word(conn, t))
-            if not parsed.units:
-                total, facets = cache.browse(allowed)
-                return SearchResult(query, total, _browse(conn, allowed, limit, offset), facets)
-            result = _match(conn, query, parsed, combos, allowed, limit, offset)
-            if result.total == 0 and (fixed := correct(conn, parsed)) is not None:
-                better = _match(conn, query, fixed, combos, allowed, limit, offset)
-                return replace(better, corrected_query=fixed.text) if better.total else result
+        with self._translated("read"):
+            conn = self._files.connection()
+            if conn is None:
+                raise SearchError(f"no search index at {self.path}", hint=REBUILD_HINT)
+            conn.execute("BEGIN")  # one snapshot for counts, ranking and hits
+            try:
+                return self._search(conn, query, wanted, limit, offset)
+            finally:
+                conn.execute("COMMIT")
+
+    def _search(
+        self, conn: sqlite3.Connection, query: str, wanted: set[tuple[str, str]], limit: int, offset: int
+    ) -> SearchResult:
+        """The search in one read snapshot: browse, or match; then a corrected query; then any word."""
+        cache = self._cache(conn)
+        combos = cache.combos
+        allowed = None if not wanted else [c for c, v in combos.items() if wanted <= v.pairs]
+        parsed = parse(query, lambda t: _is_word(conn, t))
+        if not parsed.units:
+            total, facets = cache.browse(allowed)
+            return SearchResult(query, total, _browse(conn, allowed, limit, offset), facets)
+        result = _match(conn, query, parsed, combos, allowed, limit, offset)
+        fixed = None if result.total else correct(conn, parsed)
+        if fixed is not None and (found := _match(conn, query, fixed, combos, allowed, limit, offset)).total:
+            return replace(found, corrected_query=fixed.text)
+        if result.total or len(parsed.units) < 2:
             return result
-        finally:
-            conn.execute("COMMIT")
+        # No product has every word: list those with any of them, most words first (bm25).
+        loose = _match(conn, query, replace(fixed or parsed, relaxed=True), combos, allowed, limit, offset)
+        if not loose.total:
+            return result
+        return replace(loose, relaxed=True, corrected_query=fixed.text if fixed else None)
 
     def _cache(self, conn: sqlite3.Connection) -> _Cache:
         """This thread's facet combinations and browse counts, read again when the index changed."""
@@ -179,7 +210,8 @@ class SearchIndex:
         if cache is None or cache.version != version:
             if _schema(conn) != SCHEMA_VERSION:
                 raise SearchError(
-                    f"the search index {self.path} is from another Quanta version", hint=REBUILD_HINT
+                    f"the search index {self.path} is unreadable or from another Quanta version",
+                    hint=REBUILD_HINT,
                 )
             combos = {int(r[0]): Combo.from_row(r) for r in conn.execute("SELECT * FROM combos")}
             cache = self._files.local.cache = _Cache(version, combos)
@@ -235,7 +267,7 @@ def _in(allowed: list[int] | None) -> tuple[str, tuple[str, ...]]:
 
 def _browse(conn: sqlite3.Connection, allowed: list[int] | None, limit: int, offset: int) -> list[Hit]:
     where, params = _in(allowed)
-    sql = f"SELECT rowid FROM products WHERE 1{where} ORDER BY id LIMIT ? OFFSET ?"
+    sql = f"SELECT rowid FROM products WHERE 1{where} ORDER BY rowid DESC LIMIT ? OFFSET ?"
     return _hits(conn, [(r[0], 0.0) for r in conn.execute(sql, (*params, limit, offset))], None)
 
 
@@ -270,16 +302,20 @@ def _match(
         for r in conn.execute(exact, (parsed.key,))
         if allowed is None or r[0] & COMBO_MASK in allowed
     ]
-    need, first = offset + limit + len(ranked), {r for r, _ in ranked}
-    for band, tier in ((1.0, f"{{name}} : ({expr})"), (0.0, f"({expr}) NOT {{name}} : ({expr})")):
-        candidates = (
-            f"SELECT rowid, bm25(docs, {WEIGHTS}) AS s FROM docs WHERE docs MATCH ?{where} "
-            f"ORDER BY rowid DESC LIMIT {CANDIDATES[band]}"
-        )
-        found = conn.execute(f"SELECT rowid, s FROM ({candidates}) ORDER BY s LIMIT ?", (tier, *params, need))
-        ranked += [(r, band + _squash(s)) for r, s in found if r not in first]
-        if len(ranked) >= need:
+    for band, table, most in BANDS:  # matches in the name first (their own index), then all the others
+        if len(ranked) >= offset + limit:
             break
+        taken = {r for r, _ in ranked}
+        weights = f", {WEIGHTS}" if table == "docs" else ""
+        candidates = (
+            f"SELECT rowid, bm25({table}{weights}) AS s FROM {table} WHERE {table} MATCH ?{where} "
+            f"ORDER BY rowid DESC LIMIT {most}"
+        )
+        found = conn.execute(
+            f"SELECT rowid, s FROM ({candidates}) ORDER BY s LIMIT ?",
+            (expr, *params, offset + limit + len(taken)),
+        )
+        ranked += [(r, band + _squash(s)) for r, s in found if r not in taken]
     hits = _hits(conn, ranked[offset : offset + limit], parsed)
     return SearchResult(query, total, hits, facets, facets_exact=total <= FACET_WINDOW)
 
@@ -294,22 +330,13 @@ def _hits(conn: sqlite3.Connection, page: list[tuple[int, float]], parsed: Query
         "SELECT p.rowid, id, p.name, domain, type, status, p.owner, summary, t.* FROM products p "
         "JOIN texts t ON t.rowid = p.rowid WHERE p.rowid IN (SELECT value FROM json_each(?))"
     )
-    rows = {r[0]: r for r in conn.execute(sql, (json.dumps([rowid for rowid, _ in page]),))}
-    return [
-        Hit(
-            product_id=row[1],
-            name=row[2],
-            domain=row[3],
-            type=row[4],
-            status=row[5],
-            owner=row[6],
-            summary=row[7],
-            score=round(score, 4),
-            matched=matched(parsed, row[9:]) if parsed else [],
-        )
-        for rowid, score in page
-        if (row := rows.get(rowid))
-    ]
+    rows: dict[int, Any] = {r[0]: r for r in conn.execute(sql, (json.dumps([r for r, _ in page]),))}
+    hits = []
+    for rowid, score in page:
+        row = rows[rowid]
+        shown: tuple[str, str, str, str | None, str, str | None, str] = row[1:8]
+        hits.append(Hit(*shown, score=round(score, 4), matched=matched(parsed, row[9:]) if parsed else []))
+    return hits
 
 
 def _facets(
@@ -335,6 +362,7 @@ class Query:
     text: str
     units: tuple[tuple[str, ...], ...]
     whole: frozenset[str] = frozenset()
+    relaxed: bool = False  # any unit rather than every unit
 
     @property
     def key(self) -> str:
@@ -348,7 +376,7 @@ class Query:
                 parts.append("(" + " OR ".join(f'"{v}"' for v in _variants(unit[0])) + ")")
             else:  # a phrase, its last word a prefix (which a single letter is too short to be)
                 parts.append(f'"{" ".join(unit)}"' + ("*" if len(unit[-1]) > 1 else ""))
-        return " AND ".join(parts)
+        return (" OR " if self.relaxed else " AND ").join(parts)
 
     def found_in(self, text: str) -> bool:
         """Whether ``text`` holds a unit, as the index matches it."""
@@ -392,11 +420,14 @@ def _is_word(conn: sqlite3.Connection, token: str) -> bool:
 def matched(query: Query, texts: Sequence[str]) -> list[str]:
     """Where a hit matched: name, each tag and glossary term, description, each column, owner."""
     name, tags, glossary, description, columns, owner = texts
+
+    def labels(field: str) -> list[str]:
+        return [line.split("\t", 1)[0] for line in field.split("\n") if line and query.found_in(line)]
+
     found = ["name"] if query.found_in(name) else []
-    found += [f"tag {t}" for t in tags.split("\n") if t and query.found_in(t)]
-    found += [f"glossary {t}" for t in glossary.split("\n") if t and query.found_in(t)]
+    found += [f"tag {t}" for t in labels(tags)] + [f"glossary {t}" for t in labels(glossary)]
     found += ["description"] if query.found_in(description) else []
-    hit = [line.split("\t", 1)[0] for line in columns.split("\n") if line and query.found_in(line)]
+    hit = labels(columns)
     found += [f"column {c}" for c in hit[:MAX_COLUMNS]]
     more = len(hit) - MAX_COLUMNS
     found += [f"{more} more column{'s' if more > 1 else ''}"] if more > 0 else []
@@ -404,18 +435,15 @@ def matched(query: Query, texts: Sequence[str]) -> list[str]:
 
 
 def correct(conn: sqlite3.Connection, query: Query) -> Query | None:
-    """The query with each word the index has never seen replaced by the closest word it has."""
+    """The query with each word the index has never seen replaced: a misspelt word by the closest word
+    it has, an unknown snake_case name by its words."""
     text = query.text
     for token in dict.fromkeys(words(query.text)):
-        prefix = _singular(token)
-        known = "SELECT 1 FROM vocabulary WHERE term >= ? AND term < ? LIMIT 1"
-        if (
-            len(token) < 4
-            or not token.isalpha()
-            or conn.execute(known, (prefix, f"{prefix}\U0010ffff")).fetchone()
-        ):
+        prefix, known = _singular(token), "SELECT 1 FROM vocabulary WHERE term >= ? AND term < ? LIMIT 1"
+        if len(token) < 4 or conn.execute(known, (prefix, f"{prefix}\U0010ffff")).fetchone():
             continue
-        if (best := _closest(conn, token)) is None:
+        best = token.replace("_", " ") if "_" in token.strip("_") else _closest(conn, token)
+        if best is None:
             return None
         text = re.sub(rf"(?i)(?<![^\W_]){re.escape(token)}(?![^\W_])", best, text)
     return parse(text, lambda t: _is_word(conn, t)) if text != query.text else None
@@ -423,6 +451,8 @@ def correct(conn: sqlite3.Connection, query: Query) -> Query | None:
 
 def _closest(conn: sqlite3.Connection, token: str) -> str | None:
     """The indexed word nearest ``token``: candidates share its trigrams, the edit distance decides."""
+    if not token.isalpha():
+        return None
     grams = {token[i : i + 3] for i in range(len(token) - 2)}
     expr = " OR ".join(f'"{g}"' for g in sorted(grams))
     rows = conn.execute("SELECT term FROM terms WHERE terms MATCH ? ORDER BY rank LIMIT 100", (expr,))

@@ -57,6 +57,8 @@ CREATE INDEX products_short_key ON products(short_key);
 CREATE TABLE texts(rowid INTEGER PRIMARY KEY, {", ".join(f"{f} TEXT NOT NULL" for f in FIELDS)});
 CREATE VIRTUAL TABLE docs USING fts5({", ".join(FIELDS)}, content='texts', content_rowid='rowid',
     tokenize="unicode61 remove_diacritics 2 tokenchars '_'", prefix='2 3');
+CREATE VIRTUAL TABLE names USING fts5(name, content='texts', content_rowid='rowid',
+    tokenize="unicode61 remove_diacritics 2 tokenchars '_'", prefix='2 3');
 CREATE TABLE vocabulary(term TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE VIRTUAL TABLE terms USING fts5(term, tokenize='trigram');
 """
@@ -132,15 +134,19 @@ def _expand(text: str) -> str:
     return f"{' '.join(text.split())} {_parts(text)}".strip()
 
 
+def _labelled(label: str, text: str = "") -> str:
+    """One line of a list field: its label (shown in ``matched``), a tab, then words that find it."""
+    return f"{' '.join(label.split())}\t{_parts(label)} {_expand(text)}".rstrip()
+
+
 def field_texts(doc: ProductDocument) -> tuple[str, ...]:
-    """Text per FTS field; tags, glossary terms and columns one per line, a column as name<TAB>text."""
-    columns = (f"{' '.join(c.name.split())}\t{_parts(c.name)} {_expand(c.text)}" for c in doc.columns)
+    """Text per FTS field; tags, glossary terms and columns one labelled line each."""
     return (
         f"{doc.id} {_parts(doc.id)} {_expand(doc.name)}",
-        "\n".join(_expand(t) for t in doc.tags),
-        "\n".join(_expand(t) for t in doc.glossary),
+        "\n".join(_labelled(t) for t in doc.tags),
+        "\n".join(_labelled(t) for t in doc.glossary),
         _expand(doc.description),
-        "\n".join(columns),
+        "\n".join(_labelled(c.name, c.text) for c in doc.columns),
         " ".join(doc.people or ([doc.owner] if doc.owner else [])),
     )
 
@@ -168,6 +174,7 @@ def write_documents(conn: sqlite3.Connection, docs: Iterable[ProductDocument], b
         conn.executemany(f"INSERT INTO products VALUES ({', '.join('?' * 11)})", products)
         conn.executemany(f"INSERT INTO texts VALUES ({', '.join('?' * 7)})", texts)
         conn.executemany(f"INSERT INTO docs(rowid, {', '.join(FIELDS)}) VALUES ({', '.join('?' * 7)})", texts)
+        conn.executemany("INSERT INTO names(rowid, name) VALUES (?, ?)", (t[:2] for t in texts))
         conn.executemany("UPDATE combos SET products = products + ? WHERE combo = ?", _pairs(added))
         _add_terms(conn, seen)
         written += len(chunk)
@@ -182,15 +189,22 @@ def delete_documents(conn: sqlite3.Connection, product_ids: list[str]) -> None:
         return
     rowids = json.dumps([r[0] for r in rows])
     # An external-content FTS5 table forgets a row only when given the exact text it indexed.
-    conn.execute(
-        f"INSERT INTO docs(docs, rowid, {', '.join(FIELDS)}) SELECT 'delete', rowid, {', '.join(FIELDS)} "
-        "FROM texts WHERE rowid IN (SELECT value FROM json_each(?))",
-        (rowids,),
-    )
+    for table, fields in (("docs", ", ".join(FIELDS)), ("names", "name")):
+        conn.execute(
+            f"INSERT INTO {table}({table}, rowid, {fields}) SELECT 'delete', rowid, {fields} "
+            "FROM texts WHERE rowid IN (SELECT value FROM json_each(?))",
+            (rowids,),
+        )
     for table in ("texts", "products"):
         conn.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT value FROM json_each(?))", (rowids,))
     removed = Counter(r[0] & COMBO_MASK for r in rows)
     conn.executemany("UPDATE combos SET products = products - ? WHERE combo = ?", _pairs(removed))
+
+
+def optimize(conn: sqlite3.Connection) -> None:
+    """Merge the full-text indexes into one segment each: the fastest shape to query."""
+    for table in ("docs", "names"):
+        conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
 
 
 def _pairs(counts: Counter[int]) -> Iterator[tuple[int, int]]:
@@ -239,7 +253,7 @@ class IndexFiles:
                 conn.execute("BEGIN")
                 result = write(conn)
                 conn.execute("COMMIT")
-                conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+                optimize(conn)
                 conn.execute("PRAGMA journal_mode=WAL")
             finally:
                 conn.close()
@@ -250,28 +264,31 @@ class IndexFiles:
         return result
 
     def _swap(self, target: Path) -> None:
-        previous = Path(os.path.realpath(self.path)) if self.path.exists() else None
+        previous = Path(os.path.realpath(self.path)) if self.path.is_symlink() else None
         link = target.with_name(f"{target.name}.link")
         link.symlink_to(target.name)
         link.replace(self.path)
-        hour_ago = time.time() - 3600  # leftovers of crashed rebuilds, surely not still being written
-        stale = {p for p in self.path.parent.glob(f"{self.path.name}.*") if p.lstat().st_mtime < hour_ago}
-        for old in stale | ({previous} if previous else set()):
-            if old != self.path and not old.name.startswith(target.name):
-                # A connection still reading a deleted generation keeps its open file until its next search.
-                with contextlib.suppress(OSError):
-                    old.unlink()
-                for suffix in ("-wal", "-shm"):
-                    Path(f"{old}{suffix}").unlink(missing_ok=True)
+        # The generation replaced, and leftovers of crashed rebuilds (surely no longer being written).
+        # A connection still reading a deleted generation keeps its open file until its next search.
+        hour_ago = time.time() - 3600
+        for old in [*self.path.parent.glob(f"{self.path.name}.*"), *([previous] if previous else [])]:
+            with contextlib.suppress(OSError):  # a concurrent rebuild may remove it first
+                if not old.name.startswith(target.name) and (
+                    old == previous or old.lstat().st_mtime < hour_ago
+                ):
+                    for file in (old, Path(f"{old}-wal"), Path(f"{old}-shm")):
+                        file.unlink(missing_ok=True)
 
     def connection(self) -> sqlite3.Connection | None:
         """This thread's connection to the current generation (None without an index)."""
-        for _ in range(3):
-            try:
-                real = os.path.realpath(self.path)
-                stat = Path(real).stat()
-            except FileNotFoundError:
+        for _ in range(5):
+            if not os.path.lexists(self.path):
                 return None
+            real = Path(os.path.realpath(self.path))
+            try:
+                stat = real.stat()
+            except FileNotFoundError:
+                continue  # swapped and deleted since the link was read: read it again
             conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
             if conn is not None and self.local.inode == (stat.st_dev, stat.st_ino):
                 return conn
@@ -279,10 +296,10 @@ class IndexFiles:
                 self._forget(conn)
             try:
                 conn = sqlite3.connect(
-                    f"file:{real}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+                    f"{real.as_uri()}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
                 )
             except sqlite3.OperationalError:
-                continue  # deleted by a rebuild since realpath: follow the link again
+                continue
             conn.executescript(
                 "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;"
             )

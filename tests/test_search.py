@@ -1,0 +1,495 @@
+"""Marketplace search over the demo mesh: ranking, column hits, facets, typos, hostile input, updates."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quanta.discovery import search
+from quanta.discovery.search import SearchError, SearchIndex, SearchResult, document_for
+from quanta.discovery.search_index import ColumnText, ProductDocument
+from quanta.errors import NotFoundError
+from quanta.mesh import Mesh
+from quanta.registry import Registry
+from quanta.settings import Settings
+
+DEMO_IDS = {
+    "customers.customers",
+    "sales.orders",
+    "sales.lineitems",
+    "supply.parts",
+    "supply.suppliers",
+    "finance.revenue_by_nation",
+    "marketing.customer_segments",
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    root: Path
+    registry: Registry
+    index: SearchIndex
+
+
+def open_demo(root: Path) -> Mesh:
+    """The demo mesh at ``root``, applied to its own SQLite registry."""
+    Mesh.init(root, demo=True)
+    mesh = Mesh.open(root, settings=Settings(database_url=None, workspace=root))
+    mesh.apply()
+    return mesh
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    root = tmp_path_factory.mktemp("search") / "mesh"
+    mesh = open_demo(root)
+    # Not the workspace's own search.db: these tests drive every index update themselves.
+    index = SearchIndex(root.parent / "index" / "search.db")
+    assert index.rebuild(mesh.registry) == 7
+    yield Demo(root, mesh.registry, index)
+    index.close()
+
+
+def ids(result: SearchResult) -> list[str]:
+    return [h.product_id for h in result.hits]
+
+
+def hit(result: SearchResult, product_id: str) -> search.Hit:
+    return next(h for h in result.hits if h.product_id == product_id)
+
+
+# --- ranking and where a product matched -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("orders", "sales.orders"),  # the part after the domain
+        ("Orders", "sales.orders"),
+        ("sales.orders", "sales.orders"),  # the id
+        ("revenue by nation", "finance.revenue_by_nation"),  # the name
+        ("customers", "customers.customers"),
+    ],
+)
+def test_an_exact_name_ranks_first(demo: Demo, query: str, first: str) -> None:
+    result = demo.index.search(query)
+    assert ids(result)[0] == first
+    assert result.hits[0].score == 2.0
+    assert all(h.score < 2.0 for h in result.hits[1:])
+
+
+def test_orders_also_finds_products_that_only_mention_orders(demo: Demo) -> None:
+    result = demo.index.search("orders")
+    assert {"sales.orders", "sales.lineitems", "marketing.customer_segments"} <= set(ids(result))
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert result.total == len(result.hits)
+
+
+def test_a_word_only_in_a_description(demo: Demo) -> None:
+    result = demo.index.search("campaign")  # the purpose of marketing.customer_segments
+    assert ids(result) == ["marketing.customer_segments"]
+    assert result.hits[0].matched == ["description"]
+    assert result.hits[0].summary.startswith("Lifetime value, order count")
+
+
+def test_a_column_hit_names_the_column(demo: Demo) -> None:
+    result = demo.index.search("lifetime_value")
+    assert ids(result) == ["marketing.customer_segments"]
+    assert "column lifetime_value" in result.hits[0].matched
+    parts = demo.index.search("nation key")  # the words of a column name, not its spelling
+    assert set(ids(parts)) == {"customers.customers", "supply.suppliers"}
+    assert "column nation_key" in hit(parts, "supply.suppliers").matched
+
+
+def test_tags_owners_and_column_tags_are_searched(demo: Demo) -> None:
+    pii = demo.index.search("pii")
+    assert ids(pii)[0] == "customers.customers"
+    assert {"tag pii", "column name", "column phone"} <= set(pii.hits[0].matched)
+    carol = demo.index.search("carol")
+    assert ids(carol) == ["customers.customers"]
+    assert carol.hits[0].matched == ["owner"]
+    assert carol.hits[0].owner == "carol"
+
+
+@pytest.mark.parametrize(
+    ("typo", "first", "fixed"),
+    [("revnue", "finance.revenue_by_nation", "revenue"), ("custmer", "customers.customers", "customer")],
+)
+def test_misspelt_words_are_corrected(demo: Demo, typo: str, first: str, fixed: str) -> None:
+    result = demo.index.search(typo)
+    assert ids(result)[0] == first
+    assert result.corrected_query == fixed
+    assert demo.index.search(fixed).total == result.total
+    assert demo.index.search(fixed).corrected_query is None
+
+
+def test_a_word_nothing_resembles_finds_nothing(demo: Demo) -> None:
+    result = demo.index.search("xylophone")
+    assert (result.total, result.hits, result.corrected_query) == (0, [], None)
+
+
+def test_when_no_product_has_every_word_any_word_will_do(demo: Demo) -> None:
+    every = demo.index.search("customer segments")
+    assert (every.relaxed, ids(every)[0]) == (False, "marketing.customer_segments")
+    some = demo.index.search("customer zebrafish")  # no product has zebrafish, nothing is close to it
+    assert some.relaxed
+    assert some.corrected_query is None
+    assert some.total == demo.index.search("customer").total
+    assert ids(some)[0] == "customers.customers"
+
+
+def test_a_prefix_finds_the_word(demo: Demo) -> None:
+    assert ids(demo.index.search("lifet")) == ["marketing.customer_segments"]
+    assert "marketing.customer_segments" in ids(demo.index.search("segm"))
+
+
+HOSTILE = [
+    '"',
+    "*",
+    "a AND",
+    "(",
+    ")",
+    "NEAR(",
+    "NEAR(a b, 2)",
+    "sales OR",
+    "NOT pii",
+    "-pii",
+    "name:orders",
+    "{name}: orders",
+]
+HOSTILE += ["'", "\\", "AND AND", "***", "customer +", "ßüé", "%", "_", "a" * 256]
+AROUND_ORDERS = [
+    'orders"',
+    '"orders',
+    "orders*",
+    "^orders",
+    "(orders",
+    "orders)",
+    "orders NEAR",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE + AROUND_ORDERS)
+def test_hostile_input_never_raises(demo: Demo, query: str) -> None:
+    result = demo.index.search(query)
+    assert result.total >= len(result.hits)
+    if query in AROUND_ORDERS:
+        assert "sales.orders" in ids(result)
+
+
+# --- facets, filters, pages ----------------------------------------------------------------------------
+
+
+def registry_facets(registry: Registry) -> dict[str, Counter[str]]:
+    """Facet counts computed straight from the registry, to compare the index with."""
+    facets: dict[str, Counter[str]] = {"domain": Counter(), "type": Counter(), "status": Counter()}
+    facets["classification"] = Counter()
+    for product in registry.products():
+        facets["domain"][product.domain] += 1
+        facets["type"][product.type or ""] += 1
+        facets["status"][product.status] += 1
+        contracts = registry.port_contracts(product.id).values()
+        columns = [p for c in contracts for obj in c.get("schema", []) for p in obj.get("properties", [])]
+        facets["classification"].update({p["classification"] for p in columns if p.get("classification")})
+    return facets
+
+
+def test_an_empty_query_lists_every_product_with_facets(demo: Demo) -> None:
+    result = demo.index.search("")
+    assert set(ids(result)) == DEMO_IDS
+    assert result.total == 7
+    assert result.facets_exact
+    expected = registry_facets(demo.registry)
+    for facet in ("domain", "type", "status", "classification"):
+        assert result.facets[facet] == dict(expected[facet]), facet
+    assert result.facets["classification"] == {"confidential": 2, "internal": 2}
+    assert result.facets["maturity"] == {}
+
+
+def test_facets_count_every_match_not_just_the_page(demo: Demo) -> None:
+    result = demo.index.search("customer", limit=1)
+    assert len(result.hits) == 1
+    assert result.total > 1
+    assert sum(result.facets["domain"].values()) == result.total
+
+
+def test_filters_narrow_results_and_facets(demo: Demo) -> None:
+    sales = demo.index.search("", filters={"domain": "sales"})
+    assert set(ids(sales)) == {"sales.orders", "sales.lineitems"}
+    assert sales.facets["domain"] == {"sales": 2}
+    confidential = demo.index.search("", filters={"classification": "confidential"})
+    assert set(ids(confidential)) == {"customers.customers", "supply.suppliers"}
+    both = demo.index.search("nation", filters={"classification": "confidential", "type": "source-aligned"})
+    assert set(ids(both)) == {"customers.customers", "supply.suppliers"}
+    assert demo.index.search("orders", filters={"domain": "finance"}).hits[0].domain == "finance"
+    assert demo.index.search("", filters={"maturity": "gold"}).total == 0
+    assert demo.index.search("", filters={"domain": ""}).total == 7  # an empty value filters nothing
+
+
+def test_pages_cover_every_match_once(demo: Demo) -> None:
+    pages = [demo.index.search("", limit=3, offset=offset) for offset in (0, 3, 6, 9)]
+    assert [len(p.hits) for p in pages] == [3, 3, 1, 0]
+    assert {p.total for p in pages} == {7}
+    seen = [i for p in pages for i in ids(p)]
+    assert sorted(seen) == sorted(DEMO_IDS)
+    everything = demo.index.search("customer", limit=200)
+    paged = [
+        h.product_id
+        for n in range(everything.total)
+        for h in demo.index.search("customer", limit=1, offset=n).hits
+    ]
+    assert paged == ids(everything)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"limit": 0},
+        {"limit": 201},
+        {"offset": -1},
+        {"filters": {"owner": "carol"}},
+        {"query": "x" * 300},
+    ],
+)
+def test_bad_arguments_are_search_errors(demo: Demo, arguments: dict[str, Any]) -> None:
+    query = arguments.pop("query", "orders")
+    with pytest.raises(SearchError) as raised:
+        demo.index.search(query, **arguments)
+    assert raised.value.hint
+
+
+def test_searching_without_an_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(SearchError, match="no search index") as raised:
+        SearchIndex(tmp_path / "search.db").search("orders")
+    assert "rebuild" in (raised.value.hint or "")
+
+
+# --- keeping the index current ---------------------------------------------------------------------------
+
+
+def test_update_indexes_a_changed_product(tmp_path: Path) -> None:
+    mesh = open_demo(tmp_path / "mesh")
+    index = SearchIndex(tmp_path / "index" / "search.db")
+    index.rebuild(mesh.registry)
+    assert index.search("zebrafish").total == 0
+    descriptor = tmp_path / "mesh/domains/marketing/customer_segments/product.yaml"
+    text = descriptor.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.1.0", 1)
+    text = text.replace("tags: [marketing, segmentation, customers]", "tags: [marketing, zebrafish]")
+    descriptor.write_text(
+        text + "customProperties:\n  - property: maturity\n    value: gold\n", encoding="utf-8"
+    )
+    mesh.apply()
+    assert index.search("zebrafish").total == 0  # derived data: stale until updated
+    index.update(mesh.registry, "marketing.customer_segments")
+    result = index.search("zebrafish")
+    assert ids(result) == ["marketing.customer_segments"]
+    assert "tag zebrafish" in result.hits[0].matched
+    assert index.search("segmentation").total == 0
+    assert index.search("").facets["maturity"] == {"gold": 1}
+    assert ids(index.search("", filters={"maturity": "gold"})) == ["marketing.customer_segments"]
+    assert index.search("").total == 7
+    index.close()
+
+
+class OneProductRegistry:
+    """Just enough of a registry for ``document_for``: one product, or none."""
+
+    def __init__(self, descriptor: dict[str, Any] | None, contracts: dict[str, Any] | None = None) -> None:
+        self._descriptor, self._contracts = descriptor, contracts or {}
+
+    def descriptor(self, product_id: str, version: str | None = None) -> dict[str, Any]:
+        if self._descriptor is None:
+            raise NotFoundError(f"no product {product_id!r}")
+        return self._descriptor
+
+    def port_contracts(self, product_id: str, version: str | None = None) -> dict[str, Any]:
+        return self._contracts
+
+
+GLOSSARY_PRODUCT = {
+    "id": "finance.ledger",
+    "version": "1.0.0",
+    "status": "active",
+    "description": {"purpose": "General ledger entries."},
+    "team": {"name": "finance-core", "members": [{"username": "gina", "name": "Gina Ito", "role": "owner"}]},
+    "tags": ["ledger_entries"],
+    "customProperties": [
+        {"property": "maturity", "value": "silver"},
+        {"property": "glossary", "value": ["Net Revenue"]},
+    ],
+}
+GLOSSARY_CONTRACT = {
+    "schema": [
+        {
+            "name": "entries",
+            "properties": [
+                {
+                    "name": "customer_ref",
+                    "classification": "restricted",
+                    "authoritativeDefinitions": [
+                        {"type": "businessDefinition", "url": "https://glossary.example.com/terms/Customer"}
+                    ],
+                },
+                {"name": "address", "properties": [{"name": "postCode", "description": "Postal code"}]},
+            ],
+        }
+    ]
+}
+
+
+def test_documents_carry_glossary_terms_nested_columns_and_maturity() -> None:
+    doc = document_for(OneProductRegistry(GLOSSARY_PRODUCT, {"entries": GLOSSARY_CONTRACT}), "finance.ledger")  # type: ignore[arg-type]
+    assert (doc.name, doc.domain, doc.owner, doc.maturity) == ("ledger", "finance", "gina", "silver")
+    assert doc.glossary == ("Net Revenue", "Customer")
+    assert [c.name for c in doc.columns] == ["customer_ref", "address", "address.postCode"]
+    assert doc.people == ("finance-core", "gina", "Gina Ito")
+
+
+def test_glossary_and_camel_case_hits(tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "search.db")
+    index.add_documents(
+        [document_for(OneProductRegistry(GLOSSARY_PRODUCT, {"e": GLOSSARY_CONTRACT}), "finance.ledger")]
+    )  # type: ignore[arg-type]
+    revenue = index.search("net revenue")
+    assert revenue.hits[0].matched == ["glossary Net Revenue"]
+    customer = index.search("customer")
+    assert {"glossary Customer", "column customer_ref"} <= set(customer.hits[0].matched)
+    assert index.search("post code").hits[0].matched == ["column address.postCode"]
+    assert index.search("").facets["classification"] == {"restricted": 1}
+    assert index.search("gina ito").hits[0].matched == ["owner"]
+    assert index.search("entries").hits[0].matched == ["tag ledger_entries", "description"]
+    index.close()
+
+
+def test_update_drops_a_product_gone_from_the_registry(tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "search.db")
+    index.add_documents(
+        [ProductDocument("a.one", "One", "a", "active"), ProductDocument("a.two", "Two", "a", "active")]
+    )
+    index.update(OneProductRegistry(None), "a.one")  # type: ignore[arg-type]
+    result = index.search("")
+    assert ids(result) == ["a.two"]
+    assert result.facets["domain"] == {"a": 1}
+    index.close()
+
+
+def test_an_index_from_another_version_is_rebuilt_by_update(demo: Demo, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "search.db")
+    index.rebuild(demo.registry)
+    with sqlite3.connect(index.path) as conn:
+        conn.execute("UPDATE meta SET value = 'old' WHERE key = 'schema'")
+    stale = SearchIndex(index.path)
+    with pytest.raises(SearchError, match="another Quanta version"):
+        stale.search("orders")
+    stale.update(demo.registry, "sales.orders")
+    assert stale.search("orders").hits[0].product_id == "sales.orders"
+    index.close()
+    stale.close()
+
+
+def test_an_unreadable_index_is_a_search_error_and_a_rebuild_repairs_it(demo: Demo, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "search.db")
+    index.rebuild(demo.registry)
+    Path(os.path.realpath(index.path)).write_bytes(b"not a database" * 1000)
+    broken = SearchIndex(index.path)
+    with pytest.raises(SearchError, match="cannot read the search index") as raised:
+        broken.search("orders")
+    assert "rebuild" in (raised.value.hint or "")
+    assert broken.rebuild(demo.registry) == 7
+    assert ids(broken.search("orders"))[0] == "sales.orders"
+    broken.close()
+    index.close()
+
+
+# --- concurrency: threads, and a rebuild under load ---------------------------------------------------------
+
+
+def test_rebuild_is_atomic_for_concurrent_searches(demo: Demo, tmp_path: Path) -> None:
+    writer = SearchIndex(tmp_path / "search.db")
+    writer.rebuild(demo.registry)
+    reader = SearchIndex(tmp_path / "search.db")  # another worker on the same file
+    stop, errors, totals = threading.Event(), list[BaseException](), list[tuple[int, int]]()
+
+    def search_until_stopped() -> None:
+        while not stop.is_set():
+            try:
+                totals.append((reader.search("").total, reader.search("customer").total))
+            except BaseException as exc:  # any failure is what this test looks for
+                errors.append(exc)
+
+    threads = [threading.Thread(target=search_until_stopped) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for _ in range(4):
+        assert writer.rebuild(demo.registry) == 7
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(totals) > 10
+    assert set(totals) == {(7, demo.index.search("customer").total)}
+    generations = [
+        p.name for p in tmp_path.iterdir() if p.name.startswith("search.db.") and "-" not in p.name
+    ]
+    assert len(generations) == 1  # the old ones are gone
+    writer.close()
+    reader.close()
+
+
+def test_a_search_racing_a_swap_follows_the_link_again(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = SearchIndex(tmp_path / "search.db")
+    index.rebuild(demo.registry)
+    old = os.path.realpath(index.path)
+    index.rebuild(demo.registry)
+    assert not Path(old).exists()  # the swap deleted the generation the link pointed at
+    stale, realpath = [old], os.path.realpath
+
+    def racing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        """The link as read just before the swap, then as it is."""
+        return stale.pop() if stale else realpath(path, *args, **kwargs)
+
+    monkeypatch.setattr(os.path, "realpath", racing)
+    reader = SearchIndex(index.path)
+    assert ids(reader.search("orders"))[0] == "sales.orders"
+    assert stale == []
+    reader.close()
+    index.close()
+
+
+def test_searches_from_many_threads_agree(demo: Demo) -> None:
+    queries = ["orders", "customer", "revnue", "", "pii", "nation key"] * 10
+    expected = {q: ids(demo.index.search(q)) for q in set(queries)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda q: (q, ids(demo.index.search(q))), queries))
+    assert all(found == expected[q] for q, found in results)
+
+
+def test_facets_over_many_matches_are_scaled_and_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = SearchIndex(tmp_path / "search.db")
+    domains = ["north"] * 30 + ["south"] * 10
+    columns = (ColumnText("widget_id", "Widget identifier"),)
+    index.add_documents(
+        ProductDocument(f"{d}.p{i}", f"P{i}", d, "active", columns=columns) for i, d in enumerate(domains)
+    )
+    exact = index.search("widget")
+    assert (exact.total, exact.facets_exact, exact.facets["domain"]) == (40, True, {"north": 30, "south": 10})
+    monkeypatch.setattr(search, "FACET_WINDOW", 8)
+    scaled = index.search("widget")
+    assert scaled.total == 40  # the total stays exact
+    assert not scaled.facets_exact
+    assert sum(scaled.facets["domain"].values()) == pytest.approx(40, abs=1)
+    index.close()
