@@ -40,6 +40,8 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks contracts
 	$(BIN)/python -m benchmarks governed
+	$(BIN)/python -m benchmarks search
+	$(BIN)/python -m benchmarks load
 
 serve: $(STAMP) ## Serve the marketplace and the REST API of ./demo-mesh on http://localhost:$(PORT)/
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT)

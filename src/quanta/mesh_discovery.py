@@ -40,7 +40,16 @@ class MeshDiscovery:
     def search(
         self, query: str, *, filters: dict[str, str] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
-        """Products matching ``query`` (typos tolerated; '' lists all), best first, with facet counts."""
+        """Products matching ``query`` (typos tolerated; '' lists all), best first, with facet counts.
+        An index that is missing, corrupt or from an older Quanta is rebuilt from the registry once."""
+        from quanta.discovery.search import REBUILD_HINT, SearchError
+
+        try:
+            return self.search_index.search(query, filters=filters, limit=limit, offset=offset)
+        except SearchError as exc:
+            if exc.hint != REBUILD_HINT:
+                raise
+        self.search_index.rebuild(self.registry)
         return self.search_index.search(query, filters=filters, limit=limit, offset=offset)
 
     def reindex(self, product_ids: list[str] | None = None) -> None:
