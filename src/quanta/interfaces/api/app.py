@@ -44,6 +44,10 @@ def create_app(mesh: Mesh, *, server_mode: bool = False) -> FastAPI:
         version="1",
         description="Discovery, observability and control of a data mesh; every data read is governed.",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN; Quanta serves nothing from
+        # outside the package, so only the OpenAPI document itself is published.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.mesh = mesh
     app.state.server_mode = server_mode

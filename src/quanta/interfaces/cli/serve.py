@@ -28,7 +28,7 @@ def serve(
     ] = 1,
     debug: Debug = False,
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) and the marketplace."""
+    """Serve the REST API (OpenAPI at /openapi.json) and the marketplace."""
     import os
 
     import uvicorn

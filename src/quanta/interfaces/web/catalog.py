@@ -1,0 +1,145 @@
+"""The marketplace: the home page with search and facets, and the product page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from quanta.interfaces.api.deps import Caller, caller
+from quanta.interfaces.web import product_page
+from quanta.interfaces.web.chart import quality_chart, quality_points
+from quanta.interfaces.web.pages import Viewer, WebRoute, render
+from quanta.interfaces.web.results import attempt
+
+if TYPE_CHECKING:
+    from quanta.discovery.search import SearchResult
+    from quanta.mesh import Mesh
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+CallerDep = Annotated[Caller, Depends(caller)]
+PAGE = 20
+FACETS = ("domain", "type", "status", "classification", "maturity")
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    url: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    values: list[FacetValue]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    caller: CallerDep,
+    q: Annotated[str, Query(max_length=256)] = "",
+    domain: Annotated[str, Query(max_length=100)] = "",
+    type: Annotated[str, Query(max_length=40)] = "",
+    status: Annotated[str, Query(max_length=40)] = "",
+    classification: Annotated[str, Query(max_length=40)] = "",
+    maturity: Annotated[str, Query(max_length=40)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    """Search the catalog: every word must match; facets narrow the hits."""
+    chosen = {
+        k: v
+        for k, v in {
+            "domain": domain,
+            "type": type,
+            "status": status,
+            "classification": classification,
+            "maturity": maturity,
+        }.items()
+        if v
+    }
+    with caller.act() as mesh:
+        viewer = Viewer.of(mesh, request)
+        result = mesh.search(q.strip(), filters=chosen, limit=PAGE, offset=offset)
+    return render(
+        request,
+        "home.html",
+        viewer,
+        q=q,
+        result=result,
+        chosen=chosen,
+        facets=_facets(result, q, chosen),
+        clear={name: _url(q, {k: v for k, v in chosen.items() if k != name}) for name in chosen},
+        previous=_url(q, chosen, max(0, offset - PAGE)) if offset else None,
+        next=_url(q, chosen, offset + PAGE) if offset + PAGE < result.total else None,
+        offset=offset,
+    )
+
+
+def _url(q: str, filters: dict[str, str], offset: int = 0) -> str:
+    params = {"q": q, **filters, **({"offset": str(offset)} if offset else {})}
+    return "/?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def _facets(result: SearchResult, q: str, chosen: dict[str, str]) -> list[Facet]:
+    """Each facet's values as links that add the filter (or, when it is on, take it off)."""
+    facets = []
+    for name in FACETS:
+        counts = result.facets.get(name) or {}
+        values = []
+        for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            active = chosen.get(name) == value
+            wanted = {k: v for k, v in chosen.items() if k != name}
+            if not active:
+                wanted[name] = value
+            values.append(FacetValue(value, count, _url(q, wanted), active))
+        if values:
+            facets.append(Facet(name, values))
+    return facets
+
+
+@router.get("/products/{product_id}", response_class=HTMLResponse)
+def product(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
+    """Everything a consumer needs to judge a product, and its data as the viewer may see it."""
+    with caller.act() as mesh:
+        viewer = Viewer.of(mesh, request)
+        view = mesh.product(product_id)
+        publishes = mesh.publishes(product_id)
+        sample = attempt(mesh, f"select * from {product_id} limit 10", rows=10)
+        details = _details(mesh, product_id, view.versions, viewer)
+    cols = product_page.columns(view.contracts)
+    points = quality_points(publishes)
+    return render(
+        request,
+        "product.html",
+        viewer,
+        view=view,
+        product=view.summary,
+        d=view.descriptor,
+        columns=cols,
+        contracts=view.contracts,
+        queries=product_page.predefined_queries(product_id, view.descriptor, cols),
+        freshness=product_page.freshness(publishes, view.contracts),
+        points=list(reversed(points)),
+        chart=quality_chart(points),
+        latest=publishes[-1] if publishes else None,
+        sample=sample,
+        **details,
+    )
+
+
+def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -> dict[str, Any]:
+    """The changelog, the viewer's access and own requests, and whether they may decide requests."""
+    principal = mesh.principal()
+    facts = mesh.product_facts(product_id)
+    return {
+        "changelog": product_page.changelog(mesh, product_id, versions),
+        "access": mesh.access(principal, product_id),
+        "my_requests": [g for g in mesh.access_requests(product_id) if g.principal == viewer.id],
+        "may_approve": principal.can("approve_access", facts.domain),
+    }

@@ -1,0 +1,138 @@
+"""The contract and quality history chart: an inline SVG drawn on the server, no chart library.
+
+One stacked bar per publish (passed, warnings, failed and errored checks), newest on the right, with a
+line for the rows published. The SVG scales to its container and carries a title and a description;
+the page also lists the same numbers in a table for screen readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from quanta.registry.publishing import PublishRecord
+
+WIDTH, HEIGHT = 400, 200
+TOP, BOTTOM, LEFT, RIGHT = 24, 36, 30, 10
+MAX_BARS = 30
+COLOURS = {"passed": "#2e7d32", "warning": "#b26a00", "failed": "#c62828", "error": "#6a1b9a"}
+
+
+@dataclass(frozen=True)
+class QualityPoint:
+    """The checks of one publish, counted by verdict."""
+
+    version: str
+    at: datetime
+    rows: int
+    passed: int
+    warning: int
+    failed: int
+    error: int
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.warning + self.failed + self.error
+
+    @property
+    def verdict(self) -> str:
+        if self.failed or self.error:
+            return "failed"
+        return "warning" if self.warning else "passed"
+
+
+def quality_points(publishes: list[PublishRecord]) -> list[QualityPoint]:
+    """The last ``MAX_BARS`` publishes as chart points, oldest first."""
+    points = []
+    for record in publishes[-MAX_BARS:]:
+        summary = (record.checks or {}).get("summary") or {}
+        points.append(
+            QualityPoint(
+                record.version,
+                record.created_at,
+                sum(record.rows.values()),
+                int(summary.get("passed", 0)),
+                int(summary.get("warning", 0)),
+                int(summary.get("failed", 0)),
+                int(summary.get("error", 0)),
+            )
+        )
+    return points
+
+
+def quality_chart(points: list[QualityPoint]) -> Markup:
+    """Stacked bars of check verdicts per publish and a line of rows published, as inline SVG."""
+    if not points:
+        return Markup("")
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    most_checks = max(p.total for p in points) or 1
+    most_rows = max(p.rows for p in points) or 1
+    step = plot_w / len(points)
+    bar = max(4.0, min(48.0, step * 0.6))
+    parts = [
+        (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+            'aria-labelledby="qc-title qc-desc" xmlns="http://www.w3.org/2000/svg">'
+        ),
+        '<title id="qc-title">Contract checks per publish</title>',
+        f'<desc id="qc-desc">{escape(_describe(points))}</desc>',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" class="axis"/>',
+        f'<text x="{LEFT - 5}" y="{TOP + 4}" class="tick" text-anchor="end">{most_checks}</text>',
+        f'<text x="{LEFT - 5}" y="{TOP + plot_h}" class="tick" text-anchor="end">0</text>',
+        '<text x="0" y="12" class="tick">checks</text>',
+        f'<text x="{WIDTH}" y="12" class="tick" text-anchor="end">line: rows, max {_short(most_rows)}</text>',
+    ]
+    dots: list[tuple[float, float]] = []
+    for i, point in enumerate(points):
+        x = LEFT + step * i + (step - bar) / 2
+        parts += _bar(point, x, bar, plot_h, most_checks)
+        dots.append((x + bar / 2, TOP + plot_h - plot_h * point.rows / most_rows))
+        if len(points) <= 8 or i in (0, len(points) - 1):  # label every bar only when they fit
+            for dy, text in ((15, point.version), (29, f"{point.at:%m-%d}")):
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{TOP + plot_h + dy}" class="tick" '
+                    f'text-anchor="middle">{escape(text)}</text>'
+                )
+    if len(dots) > 1:
+        line = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in dots)
+        parts.append(f'<polyline points="{line}" class="rows-line" fill="none"/>')
+    parts += [f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" class="rows-dot"/>' for cx, cy in dots]
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _bar(point: QualityPoint, x: float, width: float, plot_h: float, most: int) -> list[str]:
+    """One publish's stacked rectangles, passed at the bottom; each says what it counts on hover."""
+    rects = []
+    y = float(TOP + plot_h)
+    for verdict in ("passed", "warning", "failed", "error"):
+        count = getattr(point, verdict)
+        if not count:
+            continue
+        h = plot_h * count / most
+        y -= h
+        label = f"{point.version} {point.at:%Y-%m-%d %H:%M}: {count} {verdict}"
+        rects.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
+            f'fill="{COLOURS[verdict]}"><title>{escape(label)}</title></rect>'
+        )
+    return rects
+
+
+def _describe(points: list[QualityPoint]) -> str:
+    last = points[-1]
+    return (
+        f"{len(points)} publishes; the latest, version {last.version} on {last.at:%Y-%m-%d}, "
+        f"passed {last.passed} of {last.total} checks with {last.rows:,} rows."
+    )
+
+
+def _short(n: int) -> str:
+    for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if n >= size:
+            return f"{n / size:.1f}{suffix}"
+    return str(n)
