@@ -256,3 +256,17 @@ def test_the_example_notebook_runs(built_demo: Path, tmp_path: Path) -> None:
             source = "".join(cell["source"]).replace('"../demo-mesh"', repr(str(built_demo)))
             exec(compile(source, "first-query.ipynb", "exec"), scope)
     assert scope["frame"].shape[0] > 0  # type: ignore[attr-defined]
+
+
+def test_subscriptions_apply_and_build_over_the_api(own_demo: Path) -> None:
+    client = TestClient(create_app(Mesh.open(own_demo)), raise_server_exceptions=False)
+    assert client.put("/api/v1/products/sales.orders/subscription").status_code == 204
+    problem_of(client.put("/api/v1/products/nope.nothing/subscription"), 404)
+    assert client.get("/api/v1/subscriptions").json() == ["sales.orders"]
+    assert client.post("/api/v1/apply").json()["applied"]
+    built = client.post("/api/v1/products/sales.orders/build", params={"force": "true"}).json()
+    assert built[0]["status"] == "published"
+    heard = client.get("/api/v1/notifications").json()
+    assert heard[0]["product_id"] == "sales.orders" and heard[0]["kind"] == "product.published"
+    assert client.delete("/api/v1/products/sales.orders/subscription").status_code == 204
+    assert client.get("/api/v1/notifications").json() == []

@@ -238,6 +238,38 @@ class MeshGrants(MeshGovernance):
         )  # fmt: skip
         return revoked
 
+    # --- subscriptions ---------------------------------------------------------------------------
+
+    def subscribe(self, product_id: str) -> bool:
+        """Follow a product (new versions, publishes, failures, breaking changes upstream)."""
+        self.product_facts(product_id)  # raises for an unknown product
+        return self.registry.subscribe(self.principal().id, product_id)
+
+    def unsubscribe(self, product_id: str) -> bool:
+        return self.registry.unsubscribe(self.principal().id, product_id)
+
+    def subscriptions(self) -> list[str]:
+        return self.registry.subscriptions(self.principal().id)
+
+    def notifications(self, limit: int = 50) -> list[dict[str, Any]]:
+        """What happened to the products the acting principal follows, newest first."""
+        followed = set(self.subscriptions())
+        if not followed:
+            return []
+        found = []
+        for event in self.registry.events(limit=2000):
+            upstream = event.payload.get("upstream") if event.kind == "contract.breaking_change" else None
+            product = upstream or event.subject
+            if event.kind in NOTIFIED and (product in followed or event.subject in followed):
+                what = NOTIFIED[event.kind]
+                found.append(
+                    {"at": event.at, "product_id": event.subject, "kind": event.kind, "message": what,
+                     "details": event.payload}
+                )  # fmt: skip
+            if len(found) >= limit:
+                break
+        return found
+
     def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
         """Requests and grants the acting principal may see: its own, and those on products of the
         domains it approves for (all of them, for stewards and admins)."""
@@ -250,6 +282,17 @@ class MeshGrants(MeshGovernance):
             for g in found
             if g.principal == actor.id or actor.can("approve_access", g.product_id.partition(".")[0])
         ]
+
+
+NOTIFIED = {
+    "product.registered": "a new version was registered",
+    "product.published": "new data was published",
+    "product.rolled_back": "it was rolled back to an earlier version",
+    "build.failed": "a build failed",
+    "build.quarantined": "new data failed its contract and was quarantined",
+    "contract.breaking_change": "an input's contract changed incompatibly",
+}
+"""The events a subscriber hears about, and how they read."""
 
 
 def _scope_allowed(principal: Principal, scope: str) -> bool:

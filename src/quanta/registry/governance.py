@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from quanta.errors import NotFoundError
-from quanta.registry.models import ApiToken, AuditEntry, Grant, utcnow
+from quanta.registry.models import ApiToken, AuditEntry, Grant, Subscription, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -230,6 +230,38 @@ class GovernanceStore:
                 raise NotFoundError(f"no token {token_id}", hint="see quanta token ls")
             row.revoked_at = row.revoked_at or utcnow()
             return _token(row)
+
+    # --- subscriptions -------------------------------------------------------------------------
+
+    def subscribe(self, principal: str, product_id: str) -> bool:
+        """Follow a product; False when already following it."""
+        with self.session() as s:
+            found = s.scalar(
+                select(Subscription).where(
+                    Subscription.principal == principal, Subscription.product_id == product_id
+                )
+            )
+            if found is not None:
+                return False
+            s.add(Subscription(principal=principal, product_id=product_id))
+            return True
+
+    def unsubscribe(self, principal: str, product_id: str) -> bool:
+        with self.session() as s:
+            found = s.scalar(
+                select(Subscription).where(
+                    Subscription.principal == principal, Subscription.product_id == product_id
+                )
+            )
+            if found is None:
+                return False
+            s.delete(found)
+            return True
+
+    def subscriptions(self, principal: str) -> list[str]:
+        with self.session() as s:
+            query = select(Subscription.product_id).where(Subscription.principal == principal)
+            return sorted(s.scalars(query))
 
     # --- grants --------------------------------------------------------------------------------
 

@@ -226,3 +226,15 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class Subscription(Base):
+    """A principal following a product: its new versions, publishes, failures and breaking changes."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("principal", "product_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    principal: Mapped[str] = mapped_column(String(200), index=True)
+    product_id: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

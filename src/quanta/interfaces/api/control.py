@@ -1,19 +1,22 @@
-"""Control: access requests and grants, policies, the audit log."""
+"""Control: access requests and grants, subscriptions, apply and build, policies, the audit log."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import (
     AccessRequestIn,
+    ApplyOut,
     AuditPage,
+    BuildOut,
     DecisionIn,
     GrantOut,
     GrantPage,
+    NotificationOut,
     PolicyOut,
     problem_responses,
 )
@@ -80,3 +83,69 @@ def audit(
         entry.pop("prev_hash", None)
         entry.pop("hash", None)
     return page(entries, limit, offset)
+
+
+@router.get("/subscriptions", response_model=list[str])
+def list_subscriptions(caller: CallerDep) -> list[str]:
+    """Products the caller follows."""
+    with caller.act() as mesh:
+        return mesh.subscriptions()
+
+
+@router.put("/products/{product_id}/subscription", status_code=204)
+def subscribe(caller: CallerDep, product_id: str) -> Response:
+    """Follow a product: new versions, publishes, quarantines, breaking changes upstream."""
+    with caller.act() as mesh:
+        mesh.subscribe(product_id)
+    return Response(status_code=204)
+
+
+@router.delete("/products/{product_id}/subscription", status_code=204)
+def unsubscribe(caller: CallerDep, product_id: str) -> Response:
+    with caller.act() as mesh:
+        mesh.unsubscribe(product_id)
+    return Response(status_code=204)
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+def notifications(
+    caller: CallerDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, object]]:
+    """What happened to the products the caller follows, newest first."""
+    with caller.act() as mesh:
+        return mesh.notifications(limit)
+
+
+@router.post("/apply", response_model=ApplyOut)
+def apply(caller: CallerDep) -> dict[str, object]:
+    """Validate the workspace and register every changed product (producers, in their domains)."""
+    with caller.act() as mesh:
+        report = mesh.apply()
+    return {
+        "applied": [
+            {
+                "product_id": a.registration.product_id,
+                "version": a.registration.version,
+                "status": a.registration.status,
+            }
+            for a in report.applied
+        ],
+        "warnings": [str(w) for w in report.warnings],
+    }
+
+
+@router.post("/products/{product_id}/build", response_model=list[BuildOut])
+def build(caller: CallerDep, product_id: str, force: bool = False) -> list[dict[str, object]]:
+    """Build, audit and publish one product now (write-audit-publish; producers, in their domains)."""
+    with caller.act() as mesh:
+        results = mesh.build([product_id], force=force)
+    return [
+        {
+            "product_id": r.product_id,
+            "status": r.status,
+            "version": r.version,
+            "rows": r.rows,
+            "error": r.error,
+        }
+        for r in results
+    ]

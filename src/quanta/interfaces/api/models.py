@@ -214,3 +214,30 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ProblemOut, "content": {"application/problem+json": {}}, "description": "A problem"}
         for status in statuses
     }
+
+
+class NotificationOut(BaseModel):
+    at: datetime
+    product_id: str
+    kind: str
+    message: str
+    details: dict[str, Any]
+
+
+class AppliedOut(BaseModel):
+    product_id: str
+    version: str
+    status: str
+
+
+class ApplyOut(BaseModel):
+    applied: list[AppliedOut]
+    warnings: list[str]
+
+
+class BuildOut(BaseModel):
+    product_id: str
+    status: str
+    version: str
+    rows: dict[str, int]
+    error: str | None
