@@ -270,3 +270,21 @@ def test_subscriptions_apply_and_build_over_the_api(own_demo: Path) -> None:
     assert heard[0]["product_id"] == "sales.orders" and heard[0]["kind"] == "product.published"
     assert client.delete("/api/v1/products/sales.orders/subscription").status_code == 204
     assert client.get("/api/v1/notifications").json() == []
+
+
+def test_serve_runs_the_scheduler_in_the_background(built_demo: Path) -> None:
+    mesh = Mesh.open(built_demo)
+    fired: list[str] = []
+    real = mesh.run_schedule
+
+    def run_schedule(now: object = None, owner: str = "scheduler") -> list[object]:
+        fired.append(owner)
+        return list(real(owner=owner))  # the real scheduler: nothing is due right after a build
+
+    mesh.run_schedule = run_schedule  # type: ignore[method-assign]
+    with TestClient(create_app(mesh, scheduler=0.1)) as client:
+        deadline = time.monotonic() + 20
+        while len(fired) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get("/api/v1/products").status_code == 200
+    assert len(fired) >= 2 and fired[0].startswith("serve-")

@@ -6,6 +6,9 @@ HTTP status; request validation errors name the field path; nothing else escapes
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,6 +23,7 @@ from quanta.errors import AuthenticationError, QuantaError
 if TYPE_CHECKING:
     from quanta.mesh import Mesh
 
+log = logging.getLogger("quanta.serve")
 PROBLEM = "application/problem+json"
 MAX_BODY = 1_000_000  # bytes; SQL and access requests are small, anything bigger is refused
 
@@ -30,14 +34,25 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def create_app(mesh: Mesh, *, server_mode: bool = False) -> FastAPI:
+def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None = None) -> FastAPI:
     """The API (and, when installed, the web marketplace) over ``mesh``. In server mode every request
-    needs ``Authorization: Bearer <token>``; locally the workspace user acts."""
+    needs ``Authorization: Bearer <token>``; locally the workspace user acts. ``scheduler``: run the
+    cron schedules in the background, checking every that many seconds."""
     from quanta.interfaces.api import control, discovery, observability
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if scheduler:
+            thread = threading.Thread(
+                target=_schedule, args=(mesh, scheduler, stop), daemon=True, name="scheduler"
+            )
+            thread.start()
         yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)
 
     app = FastAPI(
         title="Quanta",
@@ -57,6 +72,18 @@ def create_app(mesh: Mesh, *, server_mode: bool = False) -> FastAPI:
     _limits(app)
     _web(app)
     return app
+
+
+def _schedule(mesh: Mesh, interval: float, stop: threading.Event) -> None:
+    """Fire due schedules until stopped. Each worker may run this: the scheduler's database lease lets
+    one of them build each due product. A failure is logged and the loop goes on."""
+    owner = f"serve-{os.getpid()}"
+    while not stop.wait(interval):
+        try:
+            for result in mesh.run_schedule(owner=owner):
+                log.info("scheduled build of %s: %s", result.product_id, result.status)
+        except Exception:
+            log.exception("the scheduler failed; trying again in %s s", interval)
 
 
 def _errors(app: FastAPI) -> None:

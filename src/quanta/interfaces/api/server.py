@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from quanta.interfaces.api.app import create_app
 
 SERVER_MODE = "QUANTA_SERVER_MODE"
+SCHEDULER = "QUANTA_SCHEDULER_INTERVAL"
 
 
 def app_from_environment() -> FastAPI:
@@ -17,4 +18,5 @@ def app_from_environment() -> FastAPI:
 
     mesh = Mesh.open()
     _ = mesh.policies  # compile the policies before the first request
-    return create_app(mesh, server_mode=os.environ.get(SERVER_MODE) == "1")
+    interval = float(os.environ.get(SCHEDULER) or 0) or None
+    return create_app(mesh, server_mode=os.environ.get(SERVER_MODE) == "1", scheduler=interval)

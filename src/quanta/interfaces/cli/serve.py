@@ -26,14 +26,17 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Worker processes (each serves every request kind).", min=1)
     ] = 1,
+    scheduler: Annotated[
+        float, typer.Option(help="Run the cron schedules, checking every this many seconds (0: off).", min=0)
+    ] = 30.0,
     debug: Debug = False,
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json) and the marketplace."""
+    """Serve the REST API (OpenAPI at /openapi.json) and the marketplace, and run the schedules."""
     import os
 
     import uvicorn
 
-    from quanta.interfaces.api.server import SERVER_MODE
+    from quanta.interfaces.api.server import SCHEDULER, SERVER_MODE
 
     server_mode = require_token if require_token is not None else host not in LOOPBACK
     mesh = open_mesh()
@@ -41,6 +44,7 @@ def serve(
     # Workers open the same workspace from the environment, whatever folder they start in.
     os.environ["QUANTA_WORKSPACE"] = str(mesh.workspace.root.resolve()) if mesh.workspace else ""
     os.environ[SERVER_MODE] = "1" if server_mode else "0"
+    os.environ[SCHEDULER] = str(scheduler)
     where = f"http://{'localhost' if host in LOOPBACK else host}:{port}"
     mode = (
         "server mode: bearer tokens required"
