@@ -35,7 +35,7 @@ def server(built_demo: Path) -> TestClient:
 
 @pytest.fixture(scope="module")
 def ana_token(built_demo: Path) -> str:
-    token, _ = Mesh.open(built_demo).create_token("api-tests", principal_id="ana")
+    token, _ = Mesh.open(built_demo).create_token("api-tests", scopes=["read", "request"], principal_id="ana")
     return token
 
 
@@ -119,6 +119,13 @@ def test_access_request_flow(server: TestClient, built_demo: Path, ana_token: st
     assert created.status_code == 201 and created.json()["status"] == "requested"
     request_id = created.json()["id"]
     problem_of(server.post(f"/api/v1/access-requests/{request_id}/approve", headers=ana), 403)
+    read_only, _ = Mesh.open(built_demo).create_token("read-only", principal_id="ana")
+    scoped = server.post(
+        "/api/v1/access-requests",
+        json={"product_id": "supply.parts", "purpose": "pricing"},
+        headers={"Authorization": f"Bearer {read_only}"},
+    )
+    assert "do not include 'request'" in problem_of(scoped, 403)["detail"]  # type: ignore[operator]
     approved = server.post(
         f"/api/v1/access-requests/{request_id}/approve", json={"reason": "ok"}, headers=admin
     )

@@ -40,6 +40,7 @@ def list_requests(
 @router.post("/access-requests", response_model=GrantOut, status_code=201)
 def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object]:
     """Ask the product's owners for access, with a purpose, optional columns and a duration."""
+    caller.require("request")
     with caller.act() as mesh:
         request_id = mesh.request_access(body.product_id, body.purpose, columns=body.columns, days=body.days)
         return asdict(next(g for g in mesh.access_requests(body.product_id) if g.id == request_id))
@@ -47,18 +48,21 @@ def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object
 
 @router.post("/access-requests/{request_id}/approve", response_model=GrantOut)
 def approve(caller: CallerDep, request_id: int, body: DecisionIn | None = None) -> dict[str, object]:
+    caller.require("write")
     with caller.act() as mesh:
         return asdict(mesh.decide_access(request_id, True, body.reason if body else None))
 
 
 @router.post("/access-requests/{request_id}/reject", response_model=GrantOut)
 def reject(caller: CallerDep, request_id: int, body: DecisionIn | None = None) -> dict[str, object]:
+    caller.require("write")
     with caller.act() as mesh:
         return asdict(mesh.decide_access(request_id, False, body.reason if body else None))
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
 def revoke(caller: CallerDep, grant_id: int, body: DecisionIn | None = None) -> dict[str, object]:
+    caller.require("write")
     with caller.act() as mesh:
         return asdict(mesh.revoke_access(grant_id, body.reason if body else None))
 
@@ -95,6 +99,7 @@ def list_subscriptions(caller: CallerDep) -> list[str]:
 @router.put("/products/{product_id}/subscription", status_code=204)
 def subscribe(caller: CallerDep, product_id: str) -> Response:
     """Follow a product: new versions, publishes, quarantines, breaking changes upstream."""
+    caller.require("request")
     with caller.act() as mesh:
         mesh.subscribe(product_id)
     return Response(status_code=204)
@@ -102,6 +107,7 @@ def subscribe(caller: CallerDep, product_id: str) -> Response:
 
 @router.delete("/products/{product_id}/subscription", status_code=204)
 def unsubscribe(caller: CallerDep, product_id: str) -> Response:
+    caller.require("request")
     with caller.act() as mesh:
         mesh.unsubscribe(product_id)
     return Response(status_code=204)
@@ -119,6 +125,7 @@ def notifications(
 @router.post("/apply", response_model=ApplyOut)
 def apply(caller: CallerDep) -> dict[str, object]:
     """Validate the workspace and register every changed product (producers, in their domains)."""
+    caller.require("write")
     with caller.act() as mesh:
         report = mesh.apply()
     return {
@@ -137,6 +144,7 @@ def apply(caller: CallerDep) -> dict[str, object]:
 @router.post("/products/{product_id}/build", response_model=list[BuildOut])
 def build(caller: CallerDep, product_id: str, force: bool = False) -> list[dict[str, object]]:
     """Build, audit and publish one product now (write-audit-publish; producers, in their domains)."""
+    caller.require("write")
     with caller.act() as mesh:
         results = mesh.build([product_id], force=force)
     return [

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
-from quanta.errors import AuthenticationError
+from quanta.errors import AuthenticationError, PermissionDenied
 from quanta.mesh import Mesh
 from quanta.mesh_governance import acting_as
 
@@ -20,6 +20,16 @@ class Caller:
 
     mesh: Mesh
     principal: str | None
+    scopes: frozenset[str] | None = None
+    """What the caller's token allows (None: no token, local mode, everything the principal may do)."""
+
+    def require(self, scope: str) -> None:
+        """Refuse a request its token's scopes do not cover (the principal's own rights apply too)."""
+        if self.scopes is not None and scope not in self.scopes and "admin" not in self.scopes:
+            raise PermissionDenied(
+                f"this token's scopes ({', '.join(sorted(self.scopes))}) do not include {scope!r}",
+                hint=f"create a token with --scopes {scope}",
+            )
 
     @contextmanager
     def act(self) -> Iterator[Mesh]:
@@ -47,8 +57,8 @@ def caller(request: Request, authorization: Annotated[str | None, Header()] = No
         if request.app.state.server_mode:
             raise AuthenticationError("this server needs a token", hint="Authorization: Bearer <token>")
         return Caller(mesh, None)
-    principal, _scopes = mesh.authenticate(token)
-    return Caller(mesh, principal.id)
+    principal, scopes = mesh.authenticate(token)
+    return Caller(mesh, principal.id, frozenset(scopes))
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

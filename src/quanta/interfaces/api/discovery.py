@@ -118,6 +118,7 @@ def get_schema(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
 def run_query(caller: CallerDep, body: QueryIn) -> Any:
     """Run SQL over products through the governed query service (access, masks, row filters, audit).
     ``format: arrow`` returns an Arrow IPC stream instead of JSON rows."""
+    caller.require("read")
     with caller.act() as mesh:
         result = mesh.governed_query(body.sql, limit=body.limit)
     if body.format == "arrow":
