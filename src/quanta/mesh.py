@@ -172,9 +172,10 @@ class Mesh(MeshGrants, MeshDiscovery):
         validation.problems += self.policy_problems(valid)
         return validation
 
-    def apply(self, paths: list[Path] | None = None) -> ApplyReport:
-        """Validate, then register every changed product as a new immutable version, in one transaction."""
-        validation = self.validate(paths)
+    def apply(self, paths: list[Path] | None = None, *, validation: Validation | None = None) -> ApplyReport:
+        """Validate (unless given a validation of the whole workspace), then register every changed
+        product as a new immutable version, in one transaction."""
+        validation = validation or self.validate(paths)
         validation.raise_for_errors()
         ordered = _dependency_order(validation.products)
         self._may_publish(
@@ -423,7 +424,7 @@ class Mesh(MeshGrants, MeshDiscovery):
 
         validation = self.validate()
         validation.raise_for_errors()
-        self.apply()
+        self.apply(validation=validation)
         chosen = select(validation.products, selectors or [])
         self._may_publish([p.product for p in validation.products if p.product.id in chosen])
         ctx = BuildContext(
