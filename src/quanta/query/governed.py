@@ -22,7 +22,7 @@ from quanta.engines.base import TableScan
 from quanta.governance.access import Access
 from quanta.governance.masks import column_views, masked_sql
 from quanta.governance.model import Principal
-from quanta.query.products import QueryError, parse_ref
+from quanta.query.products import QueryError, parse_one_statement, parse_ref
 from quanta.spec.contract import SchemaObject
 
 if TYPE_CHECKING:
@@ -72,23 +72,9 @@ class GovernedResult:
 
 def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
     """The one read-only query in ``sql`` and its product references; anything else is refused."""
-    import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
 
-    try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except (ParseError, ValueError) as exc:
-        errors = getattr(exc, "errors", None) or [{}]
-        first = errors[0]
-        raise QueryError(
-            f"SQL does not parse: {first.get('description') or exc} (line {first.get('line')}, "
-            f"column {first.get('col')})",
-            hint="check the syntax near that position",
-        ) from None
-    if len(statements) != 1:
-        raise QueryError("run exactly one statement", hint="remove the extra ';'")
-    tree = statements[0]
+    tree = parse_one_statement(sql)
     if not isinstance(tree, exp.Query):
         raise QueryError(
             f"only read-only queries are allowed, not {tree.key.upper()}",

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quanta.errors import QuantaError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 _REF = re.compile(r"^(?P<product>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:@(?P<at>.+))?$")
 
@@ -48,24 +52,31 @@ def parse_ref(text: str) -> tuple[str, str | None] | None:
     return (match["product"], match["at"]) if match else None
 
 
-def bind_products(sql: str, known: set[str]) -> tuple[str, list[ProductRef]]:
-    """Rewrite product references to view names; anything else that looks like a table is an error."""
+def parse_one_statement(sql: str) -> exp.Expr:
+    """The one statement in ``sql`` (DuckDB dialect); a parse error says where, and several
+    statements are refused."""
     import sqlglot
-    from sqlglot import exp
     from sqlglot.errors import ParseError
 
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
+    except (ParseError, ValueError) as exc:
+        first = (getattr(exc, "errors", None) or [{}])[0]
         raise QueryError(
             f"SQL does not parse: {first.get('description') or exc} (line {first.get('line')}, "
             f"column {first.get('col')})",
             hint="check the syntax near that position",
         ) from None
     if len(statements) != 1:
-        raise QueryError("run one statement at a time", hint="remove the extra ';'")
-    tree = statements[0]
+        raise QueryError("run exactly one statement", hint="remove the extra ';'")
+    return statements[0]
+
+
+def bind_products(sql: str, known: set[str]) -> tuple[str, list[ProductRef]]:
+    """Rewrite product references to view names; anything else that looks like a table is an error."""
+    from sqlglot import exp
+
+    tree = parse_one_statement(sql)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     refs: dict[str, ProductRef] = {}
     for table in list(tree.find_all(exp.Table)):

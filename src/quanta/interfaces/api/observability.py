@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from quanta.errors import NotFoundError
-from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.deps import Caller, CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import ChecksOut, FreshnessOut, RunPage, problem_responses
+from quanta.registry.publishing import PublishRecord
 
 router = APIRouter(responses=problem_responses(401, 403, 404, 422), tags=["observability"])
 
@@ -31,12 +31,7 @@ def list_runs(
 @router.get("/products/{product_id}/checks", response_model=ChecksOut)
 def latest_checks(caller: CallerDep, product_id: str) -> dict[str, object]:
     """The contract checks of the version consumers read now."""
-    with caller.act() as mesh:
-        mesh.product_facts(product_id)
-        publishes = mesh.publishes(product_id)
-    if not publishes:
-        raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")
-    last = publishes[-1]
+    last = _current(caller, product_id)
     return {
         "product_id": product_id,
         "version": last.version,
@@ -50,12 +45,7 @@ def latest_checks(caller: CallerDep, product_id: str) -> dict[str, object]:
 @router.get("/products/{product_id}/freshness", response_model=FreshnessOut)
 def freshness(caller: CallerDep, product_id: str) -> dict[str, object]:
     """When the current version was published, and how old that is."""
-    with caller.act() as mesh:
-        mesh.product_facts(product_id)
-        publishes = mesh.publishes(product_id)
-    if not publishes:
-        raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")
-    last = publishes[-1]
+    last = _current(caller, product_id)
     return {
         "product_id": product_id,
         "version": last.version,
@@ -63,3 +53,10 @@ def freshness(caller: CallerDep, product_id: str) -> dict[str, object]:
         "age_seconds": (datetime.now(UTC) - last.created_at).total_seconds(),
         "rows": last.rows,
     }
+
+
+def _current(caller: Caller, product_id: str) -> PublishRecord:
+    """The publish consumers read now (404 for an unknown product or one never published)."""
+    with caller.act() as mesh:
+        mesh.product_facts(product_id)
+        return mesh.resolve(product_id)[3]
