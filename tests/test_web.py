@@ -130,7 +130,9 @@ def _shot(page: Page, tmp_path: Path, name: str) -> Path:
 
 def _sign_in(browser: Browser, server: Server, principal: str) -> BrowserContext:
     """A browser session of ``principal``: a token created by the admin, pasted into /login."""
-    token, _ = server.mesh.create_token(f"web-{principal}", principal_id=principal)
+    token, _ = server.mesh.create_token(
+        f"web-{principal}", scopes=["read", "request"], principal_id=principal
+    )
     context = _context(browser)
     page = context.new_page()
     page.goto(server.url + "/login")

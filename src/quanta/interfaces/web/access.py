@@ -86,6 +86,7 @@ def request_access(
     """Send a request to the product's owners; back to the access page, which shows it."""
     wanted = [c.strip() for c in columns.replace("\n", ",").split(",") if c.strip()]
     try:
+        caller.require("request")  # a signed-in token's scopes hold here as in the API
         with caller.act() as mesh:
             request_id = mesh.request_access(product, purpose, columns=wanted or None, days=days)
     except QuantaError as exc:  # the form again, as filled in, with what to correct
@@ -102,6 +103,7 @@ def decide(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
     """Approve or reject a pending request."""
+    caller.require("write")
     with caller.act() as mesh:
         mesh.decide_access(request_id, decision == "approve", reason.strip() or None)
     return RedirectResponse(f"/access?decided={request_id}#inbox", status_code=303)

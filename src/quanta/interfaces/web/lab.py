@@ -57,6 +57,7 @@ def lab(
 @router.post("/lab/run", response_class=HTMLResponse)
 def run(request: Request, caller: CallerDep, sql: Sql) -> HTMLResponse:
     """The results grid for ``sql`` (an htmx fragment)."""
+    caller.require("read")
     with caller.act() as mesh:
         result = attempt(mesh, sql)
     return render(request, "_results.html", None, result=result, sql=sql)
