@@ -20,9 +20,10 @@ class MeshDiscovery:
 
     workspace: Workspace | None
 
-    @property
-    def registry(self) -> Registry:  # provided by Mesh
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
+
+        @property
+        def registry(self) -> Registry: ...
 
     @cached_property
     def search_index(self) -> SearchIndex:

@@ -52,17 +52,15 @@ class MeshGovernance:
     workspace: Workspace | None
     settings: Settings
 
-    # Provided by Mesh.
-    @property
-    def registry(self) -> Registry:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
 
-    @property
-    def warehouse(self) -> Warehouse:
-        raise NotImplementedError
+        @property
+        def registry(self) -> Registry: ...
 
-    def resolve(self, ref: str) -> Any:
-        raise NotImplementedError
+        @property
+        def warehouse(self) -> Warehouse: ...
+
+        def resolve(self, ref: str) -> Any: ...
 
     @cached_property
     def governance(self) -> Governance:

@@ -14,8 +14,8 @@ from quanta.interfaces.api.models import (
     AuditPage,
     BuildOut,
     DecisionIn,
-    GrantOut,
     GrantPage,
+    GrantRecord,
     NotificationOut,
     PolicyOut,
     problem_responses,
@@ -37,7 +37,7 @@ def list_requests(
     return page(grants, limit, offset)
 
 
-@router.post("/access-requests", response_model=GrantOut, status_code=201)
+@router.post("/access-requests", response_model=GrantRecord, status_code=201)
 def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object]:
     """Ask the product's owners for access, with a purpose, optional columns and a duration."""
     caller.require("request")
@@ -46,21 +46,21 @@ def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object
         return asdict(next(g for g in mesh.access_requests(body.product_id) if g.id == request_id))
 
 
-@router.post("/access-requests/{request_id}/approve", response_model=GrantOut)
+@router.post("/access-requests/{request_id}/approve", response_model=GrantRecord)
 def approve(caller: CallerDep, request_id: int, body: DecisionIn | None = None) -> dict[str, object]:
     caller.require("write")
     with caller.act() as mesh:
         return asdict(mesh.decide_access(request_id, True, body.reason if body else None))
 
 
-@router.post("/access-requests/{request_id}/reject", response_model=GrantOut)
+@router.post("/access-requests/{request_id}/reject", response_model=GrantRecord)
 def reject(caller: CallerDep, request_id: int, body: DecisionIn | None = None) -> dict[str, object]:
     caller.require("write")
     with caller.act() as mesh:
         return asdict(mesh.decide_access(request_id, False, body.reason if body else None))
 
 
-@router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
+@router.post("/grants/{grant_id}/revoke", response_model=GrantRecord)
 def revoke(caller: CallerDep, grant_id: int, body: DecisionIn | None = None) -> dict[str, object]:
     caller.require("write")
     with caller.act() as mesh:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from quanta.discovery.search import SearchResult
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import (
     ColumnOut,
@@ -14,8 +15,7 @@ from quanta.interfaces.api.models import (
     ProductPage,
     QueryIn,
     QueryOut,
-    SearchOut,
-    VersionOut,
+    VersionInfo,
     problem_responses,
 )
 
@@ -37,7 +37,7 @@ def list_products(
     return page(found, limit, offset)
 
 
-@router.get("/search", response_model=SearchOut)
+@router.get("/search", response_model=SearchResult)
 def search(
     caller: CallerDep,
     q: Annotated[str, Query(max_length=500, description="Words; typos are tolerated; empty lists all.")] = "",
@@ -70,7 +70,7 @@ def get_product(caller: CallerDep, product_id: str) -> dict[str, object]:
     }
 
 
-@router.get("/products/{product_id}/versions", response_model=list[VersionOut])
+@router.get("/products/{product_id}/versions", response_model=list[VersionInfo])
 def list_versions(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
     with caller.act() as mesh:
         return [asdict(v) for v in mesh.product(product_id).versions]

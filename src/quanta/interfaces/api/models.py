@@ -7,34 +7,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
+from quanta.registry import ProductSummary, VersionInfo
+from quanta.registry.governance import GrantRecord
+from quanta.registry.publishing import RunRecord
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProductOut(BaseModel):
-    id: str
-    domain: str
-    name: str
-    type: str | None
-    status: str
-    owner: str | None
-    latest_version: str
-    updated_at: datetime
-
-
 class ProductPage(BaseModel):
-    items: list[ProductOut]
+    items: list[ProductSummary]
     total: int
     limit: int
     offset: int
-
-
-class VersionOut(BaseModel):
-    product_id: str
-    version: str
-    created_at: datetime
-    created_by: str
 
 
 class ColumnOut(BaseModel):
@@ -50,10 +37,10 @@ class ColumnOut(BaseModel):
 
 
 class ProductDetail(BaseModel):
-    product: ProductOut
+    product: ProductSummary
     descriptor: dict[str, Any]
     contracts: dict[str, dict[str, Any]]
-    versions: list[VersionOut]
+    versions: list[VersionInfo]
     consumers: list[str]
 
 
@@ -81,40 +68,15 @@ class DecisionIn(Body):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class GrantOut(BaseModel):
-    id: int
-    principal: str
-    product_id: str
-    columns: list[str]
-    purpose: str
-    status: str
-    requested_at: datetime
-    requested_days: int
-    decided_by: str | None
-    expires_at: datetime | None
-    reason: str | None
-
-
 class GrantPage(BaseModel):
-    items: list[GrantOut]
+    items: list[GrantRecord]
     total: int
     limit: int
     offset: int
 
 
-class RunOut(BaseModel):
-    id: str
-    product_id: str
-    version: str
-    status: str
-    trigger: str
-    started_at: datetime
-    finished_at: datetime | None
-    error: str | None
-
-
 class RunPage(BaseModel):
-    items: list[RunOut]
+    items: list[RunRecord]
     total: int
     limit: int
     offset: int
@@ -174,27 +136,6 @@ class PolicyOut(BaseModel):
     events: list[str]
     scope: str
     source: str | None
-
-
-class HitOut(BaseModel):
-    product_id: str
-    name: str
-    domain: str
-    type: str | None
-    status: str
-    owner: str | None
-    summary: str
-    score: float
-    matched: list[str]
-
-
-class SearchOut(BaseModel):
-    query: str
-    total: int
-    hits: list[HitOut]
-    facets: dict[str, dict[str, int]]
-    facets_exact: bool
-    corrected_query: str | None
 
 
 class ProblemOut(BaseModel):
