@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any
 from quanta.errors import NotFoundError, SpecError, WorkspaceError
 from quanta.mesh_discovery import MeshDiscovery
 from quanta.mesh_grants import MeshGrants
+from quanta.mesh_kpis import MeshKpis
+from quanta.mesh_lineage import MeshLineage
+from quanta.mesh_maturity import MeshMaturity
+from quanta.mesh_observability import MeshObservability
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
@@ -24,6 +28,7 @@ from quanta.workspace import Workspace
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from quanta.build.events import BuildObserver
     from quanta.build.runner import BuildResult
     from quanta.build.scheduler import Schedule
     from quanta.contracts import Run
@@ -81,7 +86,7 @@ class ProductView:
     consumers: list[str]
 
 
-class Mesh(MeshGrants, MeshDiscovery):
+class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturity, MeshKpis):
     """Facade over a workspace and its registry."""
 
     def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:
@@ -436,6 +441,7 @@ class Mesh(MeshGrants, MeshDiscovery):
             trigger=trigger,
             progress=progress,
             policies=self.policies,
+            observers=self.build_observers(),
         )
         results: dict[str, BuildResult] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -459,6 +465,11 @@ class Mesh(MeshGrants, MeshDiscovery):
                 for result in pool.map(lambda p: build_product(ctx, p), runnable):
                     results[result.product_id] = result
         return list(results.values())
+
+    def build_observers(self) -> list[BuildObserver]:
+        """Who hears of every build: incidents and alerts, OpenLineage, metrics."""
+        found = (self.health_observer(), self.openlineage_observer(), self.metrics_observer())
+        return [observer for observer in found if observer is not None]
 
     def schedules(self, now: datetime | None = None) -> list[Schedule]:
         """Every scheduled product: last fire, next fire, and fire times due (missed ones included)."""

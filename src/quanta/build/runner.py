@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quanta.build.events import BuildObserver, tell_finished, tell_started
 from quanta.build.transforms import BuildError, Transform, load_transform, run_python, sql_error
 from quanta.contracts import Run, check_object
 from quanta.engines import Engine, Input, get_engine
@@ -96,6 +97,8 @@ class BuildContext:
     progress: Progress | None = None
     policies: PolicySet | None = None
     """Publish-time policies (classification, ownership ...); None: none are checked."""
+    observers: list[BuildObserver] = field(default_factory=list)
+    """Told when each build starts and ends (OpenLineage, incidents, alerts); never block a build."""
 
     def say(self, product_id: str, stage: str) -> None:
         if self.progress:
@@ -119,6 +122,7 @@ def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
     )
     heartbeat = _Heartbeat(ctx.registry, lease, run_id)
     heartbeat.start()
+    tell_started(ctx.observers, loaded, run_id, started)
     try:
         _repair(ctx, loaded)
         result = _build(ctx, loaded, run_id, version)
@@ -126,15 +130,19 @@ def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
         message = exc.message if exc.message.startswith(product.id) else f"{product.id}: {exc.message}"
         ctx.registry.finish_run(run_id, "failed", message)
         ctx.registry.append_event("build.failed", product.id, ctx.actor, {"run": run_id, "error": message})
-        return BuildResult(product.id, "failed", run_id, version, error=message, hint=exc.hint)
+        result = BuildResult(product.id, "failed", run_id, version, error=message, hint=exc.hint)
     except BaseException as exc:
         ctx.registry.finish_run(run_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
+        failed = BuildResult(product.id, "failed", run_id, version, error=f"internal error: {exc}")
+        tell_finished(ctx.observers, loaded, failed, started)
         raise
     finally:
         heartbeat.stop()
         ctx.registry.release(lease, run_id)
     seconds = (datetime.now(UTC) - started).total_seconds()
-    return BuildResult(**{**result.__dict__, "seconds": seconds})
+    result = BuildResult(**{**result.__dict__, "seconds": seconds})
+    tell_finished(ctx.observers, loaded, result, started)
+    return result
 
 
 def _repair(ctx: BuildContext, loaded: LoadedProduct) -> None:

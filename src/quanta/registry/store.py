@@ -17,7 +17,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
+from quanta.registry.feedback import FeedbackStore
 from quanta.registry.governance import GovernanceStore, GrantRecord, grant_record
+from quanta.registry.lineage import LineageStore
+from quanta.registry.maturity import MaturityStore
 from quanta.registry.models import (
     ContractVersion,
     Domain,
@@ -30,6 +33,7 @@ from quanta.registry.models import (
     Team,
     utcnow,
 )
+from quanta.registry.observability import ObservabilityStore
 from quanta.registry.publishing import PublishingStore, PublishRecord, publish_record
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
@@ -94,7 +98,9 @@ class EventRecord:
     payload: dict[str, Any]
 
 
-class Registry(PublishingStore, GovernanceStore):
+class Registry(
+    PublishingStore, GovernanceStore, ObservabilityStore, LineageStore, MaturityStore, FeedbackStore
+):
     """Versioned metadata of the mesh. Every write is one transaction; versions are immutable."""
 
     def __init__(self, url: str) -> None:

@@ -38,7 +38,7 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     """The API (and, when installed, the web marketplace) over ``mesh``. In server mode every request
     needs ``Authorization: Bearer <token>``; locally the workspace user acts. ``scheduler``: run the
     cron schedules in the background, checking every that many seconds."""
-    from quanta.interfaces.api import control, discovery, observability
+    from quanta.interfaces.api import control, discovery, kpis, lineage, maturity, metrics, observability
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -66,8 +66,9 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     )
     app.state.mesh = mesh
     app.state.server_mode = server_mode
-    for module in (discovery, observability, control):
+    for module in (discovery, observability, lineage, maturity, kpis, control):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(metrics.router)
     _errors(app)
     _limits(app)
     _web(app)

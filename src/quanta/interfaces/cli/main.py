@@ -9,10 +9,21 @@ from __future__ import annotations
 import sys
 
 from quanta.errors import QuantaError
-from quanta.interfaces.cli import data, governance, render, serve, workspace
+from quanta.interfaces.cli import data, governance, kpis, lineage, maturity, observe, render, serve, workspace
 from quanta.interfaces.cli.app import app
 
-__all__ = ["app", "data", "governance", "main", "serve", "workspace"]
+__all__ = [
+    "app",
+    "data",
+    "governance",
+    "kpis",
+    "lineage",
+    "main",
+    "maturity",
+    "observe",
+    "serve",
+    "workspace",
+]
 
 
 def main() -> None:

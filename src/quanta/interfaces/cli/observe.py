@@ -1,0 +1,5 @@
+"""Health commands: incidents, freshness and anomaly checks, alert sinks."""
+
+from __future__ import annotations
+
+from quanta.interfaces.cli.app import app  # noqa: F401  (commands register on the one app)

@@ -1,0 +1,31 @@
+"""Lineage in the ``Mesh`` facade: the product and column lineage graph, impact analysis and
+OpenLineage events of builds.
+
+A mixin of :class:`quanta.mesh.Mesh`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quanta.build.events import BuildObserver
+    from quanta.registry import Registry
+    from quanta.settings import Settings
+    from quanta.workspace import Workspace
+
+
+class MeshLineage:
+    """Mixin of ``Mesh``."""
+
+    workspace: Workspace | None
+    settings: Settings
+
+    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
+
+        @property
+        def registry(self) -> Registry: ...
+
+    def openlineage_observer(self) -> BuildObserver | None:
+        """The build observer for OpenLineage run events (None: none)."""
+        return None
