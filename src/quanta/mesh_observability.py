@@ -29,3 +29,8 @@ class MeshObservability:
     def health_observer(self) -> BuildObserver | None:
         """The build observer for incidents and alerts (None: none)."""
         return None
+
+    def slo_attainment(self, product_id: str, days: int = 30) -> float | None:
+        """Share (0..1) of the last ``days`` in which the product met its freshness SLA; None without
+        an SLA or history."""
+        return None  # placeholder until health checks land (issue 7)
