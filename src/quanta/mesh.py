@@ -175,6 +175,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             if not any(b.is_relative_to(p.path.resolve().parent) for b in broken)
         ]
         validation.problems += self.policy_problems(valid)
+        validation.problems += self.lineage_problems(valid)
         return validation
 
     def apply(self, paths: list[Path] | None = None, *, validation: Validation | None = None) -> ApplyReport:
@@ -191,6 +192,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             [(p.product, {name: c.contract for name, c in p.contracts.items()}) for p in ordered],
             self.settings.user,
         )
+        self._record_lineage(ordered, registrations)
         for result in breaking:
             for consumer in self.registry.consumers(result.product_id):
                 self.registry.append_event(
@@ -442,6 +444,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             progress=progress,
             policies=self.policies,
             observers=self.build_observers(),
+            maturity=self.maturity_for_build,
         )
         results: dict[str, BuildResult] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -467,8 +470,13 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return list(results.values())
 
     def build_observers(self) -> list[BuildObserver]:
-        """Who hears of every build: incidents and alerts, OpenLineage, metrics."""
-        found = (self.health_observer(), self.openlineage_observer(), self.metrics_observer())
+        """Who hears of every build: incidents and alerts, OpenLineage, metrics, maturity scores."""
+        found = (
+            self.health_observer(),
+            self.openlineage_observer(),
+            self.metrics_observer(),
+            self.maturity_observer(),
+        )
         return [observer for observer in found if observer is not None]
 
     def schedules(self, now: datetime | None = None) -> list[Schedule]:

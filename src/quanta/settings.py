@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,3 +26,23 @@ class Settings(BaseSettings):
 
     user: str = "local-admin"
     """Who is acting in local mode; recorded on every registered version and event."""
+
+    # --- OpenLineage run events of builds (see docs/lineage.md) ---
+    openlineage_transport: Literal["file", "http", "console", "none"] = "file"
+    """Where builds send OpenLineage events: ``file`` (JSON lines, one file a day, in
+    ``.quanta/openlineage/``), ``http`` (``openlineage_url``), ``console`` (the log) or ``none``."""
+
+    openlineage_url: str | None = None
+    """Base URL of the OpenLineage HTTP endpoint (e.g. Marquez ``http://localhost:5000``)."""
+
+    openlineage_endpoint: str = "api/v1/lineage"
+    """Path of the endpoint under ``openlineage_url``."""
+
+    openlineage_api_key: SecretStr | None = None
+    """Sent as ``Authorization: Bearer <key>``."""
+
+    openlineage_timeout: float = 5.0
+    """Seconds per HTTP attempt (events are sent in the background: a build never waits for them)."""
+
+    openlineage_namespace: str | None = None
+    """Namespace of jobs and product datasets; default ``quanta://<workspace name>``."""

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from quanta.governance.model import TAGS, level_rank
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
 
     from quanta.governance.classify import Detection
     from quanta.governance.policies import Decision, PolicySet
     from quanta.spec.contract import Contract, SchemaObject
     from quanta.spec.product import DataProduct
-
-_HASHES = {"md5", "sha1", "sha256", "sha2", "hash", "md5_number"}
 
 
 @dataclass
@@ -64,47 +64,32 @@ class LandingReport:
 def inherited_tags(sql: str, obj: SchemaObject, inputs: dict[str, SchemaObject]) -> dict[str, Inherited]:
     """Tags and levels each output column of ``sql`` inherits from ``inputs`` (view name ► contract
     object of that input); columns computed through a hash inherit nothing."""
-    from sqlglot import exp
-    from sqlglot.lineage import lineage
+    from quanta.observability.lineage import trace_columns
 
-    schema = {view: {p.column: "varchar" for p in o.properties or []} for view, o in inputs.items()}
     sensitivity = {
         (view, p.column): ({t.lower() for t in p.tags or []} & set(TAGS), p.classification)
         for view, o in inputs.items()
         for p in o.properties or []
     }
+    columns: dict[str, list[str] | None] = {
+        v: [p.column for p in o.properties or []] for v, o in inputs.items()
+    }
     out: dict[str, Inherited] = {}
-    for prop in obj.properties or []:
-        try:
-            root = lineage(prop.column, sql, schema=schema, dialect="duckdb")
-        except Exception:  # lineage is best effort: a construct sqlglot cannot follow inherits nothing
-            continue
-        if any(_hashed(node.expression) for node in root.walk() if node.expression is not None):
+    traced = trace_columns(sql, [p.column for p in obj.properties or []], columns)
+    for column, origins in traced.items():
+        if any(o.masked for o in origins):
             continue
         found = Inherited()
-        for node in root.walk():
-            if node.downstream or not isinstance(node.source, exp.Table):
-                continue
-            key = (node.source.name, node.name.rpartition(".")[2])
+        for origin in origins:
+            key = (origin.port, origin.column)
             tags, level = sensitivity.get(key, (set(), None))
             if tags or level_rank(level) > level_rank("internal"):
                 found.tags |= tags
                 found.level = max([found.level, level], key=level_rank) if found.level else level
                 found.sources.add(".".join(key))
         if found.sources:
-            out[prop.column] = found
+            out[column] = found
     return out
-
-
-def _hashed(expression: Any) -> bool:
-    from sqlglot import exp
-
-    for node in expression.walk():
-        if isinstance(node, (exp.MD5, exp.SHA, exp.SHA2)):
-            return True
-        if isinstance(node, exp.Anonymous) and node.name.lower() in _HASHES:
-            return True
-    return False
 
 
 def inspect_landing(
@@ -113,8 +98,10 @@ def inspect_landing(
     sample: pa.Table,
     policies: PolicySet | None,
     inherited: dict[str, Inherited],
+    maturity: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
 ) -> LandingReport:
-    """Classify a sample of the staged data and run the publish policies over the result."""
+    """Classify a sample of the staged data and run the publish policies over the result; ``maturity``
+    scores the version from the detections, for ``input.maturity``."""
     from quanta.governance.classify import detect
 
     report = LandingReport(detect(sample), inherited)
@@ -123,6 +110,8 @@ def inspect_landing(
         document["detections"] = [
             {"column": d.column, "tag": d.tag, "kind": d.kind, "level": d.level} for d in report.detections
         ]
+        if maturity is not None:
+            document["maturity"] = maturity(document["detections"])
         report.decisions = policies.evaluate("publish", document, domain=product.domain)
     return report
 

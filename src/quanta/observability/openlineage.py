@@ -1,0 +1,179 @@
+"""OpenLineage emission for builds: a :class:`BuildObserver` that hands each START and end event to a
+background sender, through openlineage-python's file, HTTP or console transport.
+
+A build only puts a small job on a bounded queue (dropped, and logged, when the queue is full); the
+event is made and sent in the sender's thread, where slow or failing endpoints (timeouts, retries,
+5xx) cost nothing to the build. At exit the queue is drained for at most a few seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openlineage.client.transport import Transport
+
+    from quanta.build.runner import BuildResult
+    from quanta.observability.lineage_events import BuildFacts
+    from quanta.settings import Settings
+    from quanta.spec.loader import LoadedProduct
+
+log = logging.getLogger(__name__)
+CAPACITY = 1000
+"""Events waiting to be sent; past this, new ones are dropped (and logged) rather than held."""
+EXIT_DRAIN_SECONDS = 5.0
+
+
+def _file(settings: Settings, state_dir: Path | None) -> Transport:
+    from openlineage.client.transport.file import FileConfig, FileTransport
+
+    folder = (state_dir or Path(".quanta")) / "openlineage"
+    folder.mkdir(parents=True, exist_ok=True)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return FileTransport(FileConfig(log_file_path=str(folder / f"events-{day}.jsonl"), append=True))
+
+
+def _http(settings: Settings, state_dir: Path | None) -> Transport:
+    from openlineage.client.transport.http import (
+        ApiKeyTokenProvider,
+        HttpConfig,
+        HttpTransport,
+        TokenProvider,
+    )
+    from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
+
+    from quanta.errors import WorkspaceError
+
+    if not settings.openlineage_url:
+        raise WorkspaceError(
+            "QUANTA_OPENLINEAGE_TRANSPORT is http but no URL is set",
+            hint="set QUANTA_OPENLINEAGE_URL (e.g. http://localhost:5000) or another transport",
+        )
+    key = settings.openlineage_api_key.get_secret_value() if settings.openlineage_api_key else None
+    auth = ApiKeyTokenProvider({"apiKey": key}) if key else TokenProvider({})
+    retry = {"total": 3, "backoff_factor": 0.5, "status_forcelist": [500, 502, 503, 504]}
+    config = HttpConfig(
+        url=settings.openlineage_url, endpoint=settings.openlineage_endpoint,
+        timeout=settings.openlineage_timeout, auth=auth, retry={**DEFAULT_RETRY_CONFIG, **retry},
+    )  # fmt: skip
+    return HttpTransport(config)
+
+
+def _console(settings: Settings, state_dir: Path | None) -> Transport:
+    from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+
+    return ConsoleTransport(ConsoleConfig())
+
+
+TRANSPORTS: dict[str, Callable[[Settings, Path | None], Transport]] = {
+    "file": _file,
+    "http": _http,
+    "console": _console,
+}
+"""Transport name (``QUANTA_OPENLINEAGE_TRANSPORT``) ► how to make it; ``none`` turns emission off."""
+
+
+class Sender:
+    """One background thread emitting events through one OpenLineage client, from a bounded queue."""
+
+    def __init__(self, transport: Transport, capacity: int = CAPACITY) -> None:
+        from openlineage.client import OpenLineageClient
+
+        self._client = OpenLineageClient(transport=transport)
+        self._queue: queue.Queue[Callable[[], Any]] = queue.Queue(capacity)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.sent = self.failed = self.dropped = 0
+
+    def submit(self, make: Callable[[], Any]) -> None:
+        """Queue an event (made later, in the sender's thread); never blocks, never raises."""
+        self._start()
+        try:
+            self._queue.put_nowait(make)
+        except queue.Full:
+            self.dropped += 1
+            log.warning("OpenLineage: %d events waiting, one dropped (is the endpoint down?)", CAPACITY)
+
+    @property
+    def pending(self) -> int:
+        """Events handed over and not yet sent (or given up on)."""
+        return self._queue.unfinished_tasks
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every queued event was sent or failed, at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.pending:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="openlineage", daemon=True)
+                self._thread.start()
+                atexit.register(self.flush, EXIT_DRAIN_SECONDS)
+
+    def _run(self) -> None:
+        while True:
+            make = self._queue.get()
+            try:
+                self._client.emit(make())
+                self.sent += 1
+            except Exception as exc:  # logged, counted, forgotten: lineage never fails a build
+                self.failed += 1
+                log.warning("OpenLineage event not sent: %s: %s", type(exc).__name__, exc)
+            finally:
+                self._queue.task_done()
+
+
+_SENDERS: dict[tuple[Any, ...], Sender] = {}
+_SENDERS_LOCK = threading.Lock()
+
+
+def sender_for(settings: Settings, state_dir: Path | None) -> Sender | None:
+    """The process's sender for these settings (one thread per destination); None: emission is off."""
+    kind = settings.openlineage_transport
+    if kind not in TRANSPORTS:
+        return None
+    day = datetime.now(UTC).date() if kind == "file" else None
+    key = (kind, str(state_dir), settings.openlineage_url, settings.openlineage_endpoint, day)
+    with _SENDERS_LOCK:
+        if key not in _SENDERS:
+            _SENDERS[key] = Sender(TRANSPORTS[kind](settings, state_dir))
+        return _SENDERS[key]
+
+
+def flush_all(timeout: float = EXIT_DRAIN_SECONDS) -> bool:
+    """Wait until every sender of this process has sent (or given up on) what it was handed."""
+    deadline = time.monotonic() + timeout
+    with _SENDERS_LOCK:
+        senders = list(_SENDERS.values())
+    return all(s.flush(max(0.0, deadline - time.monotonic())) for s in senders)
+
+
+class OpenLineageObserver:
+    """Tells OpenLineage of every build: START when it begins, COMPLETE, FAIL or ABORT when it ends."""
+
+    def __init__(self, sender: Sender, facts: BuildFacts) -> None:
+        self.sender = sender
+        self.facts = facts
+
+    def build_started(self, loaded: LoadedProduct, run_id: str, at: datetime) -> None:
+        from quanta.observability.lineage_events import start_event
+
+        self.sender.submit(lambda: start_event(self.facts, loaded, run_id, at))
+
+    def build_finished(self, loaded: LoadedProduct, result: BuildResult, started: datetime) -> None:
+        from quanta.observability.lineage_events import end_event
+
+        self.sender.submit(lambda: end_event(self.facts, loaded, result, started))
