@@ -6,6 +6,7 @@ methods on the ``Mesh`` like any other.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from quanta.errors import NotFoundError
+from quanta.observability.metrics import observe_query
 
 if TYPE_CHECKING:
     from quanta.engines.base import TableScan
@@ -142,6 +144,7 @@ class MeshGovernance:
                 domain = product_id.partition(".")[0]
                 self.registry.audit("query", actor.id, product_id, "allow", domain=domain, details=details)
 
+        started, outcome = time.perf_counter(), "ok"
         try:
             return self._governed.run(
                 principal, sql, lambda p, at: self._product_read(principal, p, at), limit=limit, audit=record
@@ -153,8 +156,11 @@ class MeshGovernance:
             subject = getattr(exc, "product_id", "-")
             domain = subject.partition(".")[0] if subject != "-" else None
             decision = "error" if str(exc).startswith("query failed") else "deny"
+            outcome = "error" if decision == "error" else "denied"
             self.registry.audit("query", actor.id, subject, decision, domain=domain, details=details)
             raise
+        finally:
+            observe_query(outcome, time.perf_counter() - started)  # never raises; no-op outside servers
 
     def product_facts(self, product_id: str) -> ProductFacts:
         """Domain, type and visibility of the latest registered version (read fresh each time)."""

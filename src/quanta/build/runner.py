@@ -99,6 +99,9 @@ class BuildContext:
     """Publish-time policies (classification, ownership ...); None: none are checked."""
     observers: list[BuildObserver] = field(default_factory=list)
     """Told when each build starts and ends (OpenLineage, incidents, alerts); never block a build."""
+    maturity: Callable[[LoadedProduct, list[dict[str, Any]]], dict[str, Any]] | None = None
+    """The DATSIS maturity of the version being built, given what landed (``input.maturity`` of the
+    publish policies); None: not computed."""
 
     def say(self, product_id: str, stage: str) -> None:
         if self.progress:
@@ -380,8 +383,8 @@ def _write_audit_publish(
         ctx.registry.audit(
             "publish", ctx.actor, product_id, "deny", domain=loaded.product.domain, details=denied
         )
-        return BuildResult(product_id, "failed", run_id, version, rows, checks, message,
-                           hint="classify the columns in the contract, or see quanta policy ls")  # fmt: skip
+        hint = f"classify the contract's columns; maturity gates: quanta score {product_id}; quanta policy ls"
+        return BuildResult(product_id, "failed", run_id, version, rows, checks, message, hint=hint)
     _fault("audited")
     ctx.say(product_id, "publishing")
     ctx.registry.record_publish(
@@ -432,7 +435,9 @@ def _governance(
     obj = contract.objects[0]
     inherited = inherited_tags(transform.sql, obj, objects) if transform.sql and objects else {}
     contracts = {name: c.contract for name, c in loaded.contracts.items()}
-    return inspect_landing(loaded.product, contracts, sample, ctx.policies, inherited)
+    maturity = ctx.maturity
+    scored = (lambda detections: maturity(loaded, detections)) if maturity else None
+    return inspect_landing(loaded.product, contracts, sample, ctx.policies, inherited, scored)
 
 
 def _columns(ctx: BuildContext, product_id: str, port: str, obj: SchemaObject) -> list[Column]:

@@ -76,8 +76,9 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
 
 
 def _schedule(mesh: Mesh, interval: float, stop: threading.Event) -> None:
-    """Fire due schedules until stopped. Each worker may run this: the scheduler's database lease lets
-    one of them build each due product. A failure is logged and the loop goes on."""
+    """Fire due schedules, then judge every product's freshness (opening and closing incidents), until
+    stopped. Each worker may run this: the scheduler's database lease lets one of them build each due
+    product, and incidents are de-duplicated in the database. A failure is logged and the loop goes on."""
     owner = f"serve-{os.getpid()}"
     while not stop.wait(interval):
         try:
@@ -85,6 +86,10 @@ def _schedule(mesh: Mesh, interval: float, stop: threading.Event) -> None:
                 log.info("scheduled build of %s: %s", result.product_id, result.status)
         except Exception:
             log.exception("the scheduler failed; trying again in %s s", interval)
+        try:
+            mesh.check_health()
+        except Exception:
+            log.exception("the health check failed; trying again in %s s", interval)
 
 
 def _errors(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
 from quanta.registry import ProductSummary, VersionInfo
 from quanta.registry.governance import GrantRecord
+from quanta.registry.maturity import MaturityRecord
 from quanta.registry.publishing import RunRecord
 
 
@@ -182,3 +183,66 @@ class BuildOut(BaseModel):
     version: str
     rows: dict[str, int]
     error: str | None
+
+
+class FeedbackIn(Body):
+    """A rating (1-5), a comment, or both; leaving one out keeps what was said before."""
+
+    rating: int | None = Field(default=None, ge=1, le=5, description="Stars, 1 (poor) to 5 (excellent).")
+    comment: str | None = Field(default=None, max_length=2000, description="What you found; 2000 characters.")
+
+
+# --- maturity (DATSIS) ---------------------------------------------------------------------------
+
+
+class MaturitySummaryOut(BaseModel):
+    """A product's DATSIS score in one line: the level and the six dimension scores."""
+
+    product_id: str
+    version: str
+    score: int
+    level: str
+    rank: int
+    dimensions: dict[str, int]
+    next_level: str | None
+
+
+class MaturityPage(BaseModel):
+    items: list[MaturitySummaryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MaturityHistoryPage(BaseModel):
+    items: list[MaturityRecord]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- health, incidents and alert deliveries (observability) ---------------------------------------
+
+from quanta.observability.health import ProductHealth  # noqa: E402  (the health section's own imports)
+from quanta.registry.observability import DeliveryRecord, IncidentRecord  # noqa: E402
+
+
+class HealthPage(BaseModel):
+    items: list[ProductHealth]
+    total: int
+    limit: int
+    offset: int
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentRecord]
+    total: int
+    limit: int
+    offset: int
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryRecord]
+    total: int
+    limit: int
+    offset: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -52,11 +54,37 @@ def serve(
         else f"local mode: acting as {mesh.settings.user}"
     )
     render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
-    uvicorn.run(
-        "quanta.interfaces.api.server:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    with metrics_environment(workers):
+        uvicorn.run(
+            "quanta.interfaces.api.server:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+
+
+@contextmanager
+def metrics_environment(workers: int) -> Iterator[None]:
+    """Queries through this server count as ``interface="http"``; with several workers, their query
+    metrics go to files in a fresh folder that each worker's /metrics sums (prometheus_client's
+    multiprocess mode; it must be set before the workers start). A folder the operator chose in
+    PROMETHEUS_MULTIPROC_DIR is used as it is."""
+    import os
+    import shutil
+    import tempfile
+
+    from quanta.observability.metrics import INTERFACE_ENV, MULTIPROC_ENV
+
+    os.environ.setdefault(INTERFACE_ENV, "http")
+    folder = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        folder = tempfile.mkdtemp(prefix="quanta-metrics-")
+        os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield
+    finally:
+        if folder is not None:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(folder, ignore_errors=True)

@@ -8,7 +8,7 @@ the page also lists the same numbers in a table for screen readers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
@@ -136,3 +136,93 @@ def _short(n: int) -> str:
         if n >= size:
             return f"{n / size:.1f}{suffix}"
     return str(n)
+
+
+# --- KPI charts: horizontal bars of named values, and a bar per day ------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One named value of a bar chart, with the text shown beside it."""
+
+    label: str
+    value: float
+    text: str
+
+
+BAR_WIDTH, BAR_ROW, BAR_LABEL, BAR_VALUE = 560, 22, 200, 110
+"""Bar charts are wider than the quality chart: product ids on the left, values on the right."""
+
+
+def bar_chart(chart_id: str, title: str, bars: list[Bar], summary: str) -> Markup:
+    """Horizontal bars, one per value, labelled on the left with the value's text on the right."""
+    if not bars:
+        return Markup("")
+    height = TOP + BAR_ROW * len(bars)
+    plot_w = BAR_WIDTH - BAR_LABEL - BAR_VALUE
+    most = max(b.value for b in bars) or 1.0
+    parts = _svg_head(chart_id, title, summary, height, BAR_WIDTH)
+    for i, b in enumerate(bars):
+        y = TOP / 2 + i * BAR_ROW
+        w = max(1.0, plot_w * b.value / most) if b.value else 0.0
+        label = b.label if len(b.label) <= 28 else b.label[:27] + "…"
+        text_y = f"{y + 14:.1f}"
+        parts += [
+            f'<text x="{BAR_LABEL - 6}" y="{text_y}" class="tick" text-anchor="end">{escape(label)}</text>',
+            (
+                f'<rect x="{BAR_LABEL}" y="{y + 3:.1f}" width="{w:.1f}" height="{BAR_ROW - 8}" '
+                f'class="kpi-bar"><title>{escape(b.label)}: {escape(b.text)}</title></rect>'
+            ),
+            f'<text x="{BAR_LABEL + w + 4:.1f}" y="{text_y}" class="tick">{escape(b.text)}</text>',
+        ]
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def daily_chart(chart_id: str, title: str, days: list[tuple[date, dict[str, int]]], summary: str) -> Markup:
+    """Stacked bars per day (allowed, denied, error counts), oldest on the left, days without any
+    included as gaps."""
+    if not days:
+        return Markup("")
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    most = max(sum(counts.values()) for _, counts in days) or 1
+    step = plot_w / len(days)
+    bar = max(2.0, step * 0.7)
+    parts = _svg_head(chart_id, title, summary, HEIGHT, WIDTH)
+    parts += [
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" class="axis"/>',
+        f'<text x="{LEFT - 5}" y="{TOP + 4}" class="tick" text-anchor="end">{most}</text>',
+        f'<text x="{LEFT - 5}" y="{TOP + plot_h}" class="tick" text-anchor="end">0</text>',
+    ]
+    for i, (day, counts) in enumerate(days):
+        x, y = LEFT + step * i + (step - bar) / 2, float(TOP + plot_h)
+        for kind, colour in DAY_COLOURS.items():
+            n = counts.get(kind, 0)
+            if n:
+                h = plot_h * n / most
+                y -= h
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}">'
+                    f"<title>{day:%Y-%m-%d}: {n} {kind}</title></rect>"
+                )
+        if i in (0, len(days) - 1) or (len(days) <= 10):
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{TOP + plot_h + 15}" class="tick" '
+                f'text-anchor="middle">{day:%m-%d}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+DAY_COLOURS = {"allowed": "#1f6feb", "denied": "#b26a00", "errors": "#c62828"}
+
+
+def _svg_head(chart_id: str, title: str, summary: str, height: int, width: int) -> list[str]:
+    return [
+        (
+            f'<svg class="chart kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-labelledby="{chart_id}-title {chart_id}-desc" xmlns="http://www.w3.org/2000/svg">'
+        ),
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
+    ]
