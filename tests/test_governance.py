@@ -112,7 +112,7 @@ def test_the_cli_prints_a_token_once(built_demo: Path) -> None:
     created = run_cli("token", "create", "notebook", "--scopes", "read", cwd=built_demo)
     assert created.returncode == 0 and created.stdout.startswith("qt_")
     listed = run_cli("token", "ls", "--json", cwd=built_demo)
-    assert created.stdout.strip().split("_")[2] not in listed.stdout and '"notebook"' in listed.stdout
+    assert created.stdout.strip().split("_", 2)[2] not in listed.stdout and '"notebook"' in listed.stdout
 
 
 def test_partner_spaces_take_only_what_policy_allows(built_demo: Path) -> None:
