@@ -42,6 +42,8 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks governed
 	$(BIN)/python -m benchmarks search
 	$(BIN)/python -m benchmarks load
+	$(BIN)/python -m benchmarks impact
+	$(BIN)/python -m benchmarks kpis
 
 serve: $(STAMP) ## Serve the marketplace and the REST API of ./demo-mesh on http://localhost:$(PORT)/
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT)

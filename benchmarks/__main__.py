@@ -250,6 +250,8 @@ SUBCOMMANDS = {
     "governed": "benchmarks.governed",
     "search": "benchmarks.search",
     "load": "benchmarks.load",
+    "impact": "benchmarks.impact",
+    "kpis": "benchmarks.kpis",
 }
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from quanta.errors import QuantaError
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
 from quanta.observability.collector import BUILD_BUCKETS, read_facts
@@ -208,6 +209,18 @@ def test_a_token_without_the_read_scope_may_not_scrape(built_demo: Path) -> None
     server = TestClient(create_app(mesh, server_mode=True), raise_server_exceptions=False)
     refused = server.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 403 and "do not include 'read'" in refused.json()["detail"]
+
+
+def test_a_metrics_scoped_token_scrapes_and_reads_nothing_else(built_demo: Path) -> None:
+    mesh = Mesh.open(built_demo)
+    token, _ = mesh.create_token("prometheus", scopes=["metrics"])
+    server = TestClient(create_app(mesh, server_mode=True), raise_server_exceptions=False)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert server.get("/metrics", headers=bearer).status_code == 200
+    data = server.post("/api/v1/query", json={"sql": "select 1 from sales.orders"}, headers=bearer)
+    assert data.status_code == 403 and "do not include 'read'" in data.json()["detail"]
+    with pytest.raises(QuantaError, match="cannot hold scope metrics"):
+        mesh_as(built_demo, "ana").create_token("mine", scopes=["metrics"])
 
 
 # --- the collector's SQL on both registry backends ------------------------------------------------

@@ -299,6 +299,10 @@ def _scope_allowed(principal: Principal, scope: str) -> bool:
     """A token's scope may not exceed its principal's roles."""
     if scope == "admin":
         return principal.can("impersonate")
+    if scope == "metrics":  # the metrics name every product: platform-wide readers only
+        from quanta.governance.model import PLATFORM_ROLES
+
+        return principal.space is None and bool(principal.roles & PLATFORM_ROLES)
     if scope == "write":
         return principal.can("publish", next(iter(principal.domains), None)) or principal.can(
             "read_any_product"

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from quanta.errors import PermissionDenied, QuantaError
+from quanta.governance.model import PLATFORM_ROLES
 
 if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from quanta.settings import Settings
     from quanta.workspace import Workspace
 
-PLATFORM_ROLES = frozenset({"platform_admin", "governance_steward"})
 """Roles that see the KPIs and metrics of every domain (the role matrix has no KPI permission)."""
 MAX_COMMENT = 2000
 

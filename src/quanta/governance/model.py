@@ -21,8 +21,11 @@ TAGS = ("pii", "financial", "health")
 LOCAL_ADMIN = "local-admin"
 """The built-in platform admin, cleared for everything (the default ``QUANTA_USER``)."""
 Role = Literal["platform_admin", "governance_steward", "domain_owner", "producer", "consumer"]
-SCOPES = ("read", "request", "write", "admin")
-"""What an API token may do: read data and metadata, request access, build/publish, administer."""
+SCOPES = ("read", "request", "write", "admin", "metrics")
+"""What an API token may do: read data and metadata, request access, build/publish, administer, or
+only scrape ``/metrics`` (a Prometheus scraper's token, which reads no data)."""
+PLATFORM_ROLES = frozenset({"platform_admin", "governance_steward"})
+"""Roles that see the platform as a whole: KPIs of every domain, the Prometheus metrics."""
 ROLES: tuple[Role, ...] = ("platform_admin", "governance_steward", "domain_owner", "producer", "consumer")
 
 # The permission matrix (docs/governance.md): which role may do what. Domain roles act in their domains.

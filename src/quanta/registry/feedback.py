@@ -14,7 +14,6 @@ from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quanta.errors import NotFoundError
-from quanta.registry.check_tallies import CheckTallyStore
 from quanta.registry.models import AuditEntry, Base, utcnow
 
 if TYPE_CHECKING:
@@ -79,9 +78,8 @@ class ProductFeedback:
     may_moderate: bool
 
 
-class FeedbackStore(CheckTallyStore):
-    """Mixin of :class:`Registry`: consumer feedback on products (and, through
-    :class:`CheckTallyStore`, the check tallies of builds behind the platform metrics)."""
+class FeedbackStore:
+    """Mixin of :class:`Registry`: consumer feedback on products."""
 
     session: Callable[[], AbstractContextManager[Session]]
 

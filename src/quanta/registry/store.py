@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
+from quanta.registry.check_tallies import CheckTallyStore
 from quanta.registry.feedback import FeedbackStore
 from quanta.registry.governance import GovernanceStore, GrantRecord, grant_record
 from quanta.registry.lineage import LineageStore
@@ -99,7 +100,13 @@ class EventRecord:
 
 
 class Registry(
-    PublishingStore, GovernanceStore, ObservabilityStore, LineageStore, MaturityStore, FeedbackStore
+    PublishingStore,
+    GovernanceStore,
+    ObservabilityStore,
+    LineageStore,
+    MaturityStore,
+    FeedbackStore,
+    CheckTallyStore,
 ):
     """Versioned metadata of the mesh. Every write is one transaction; versions are immutable."""
 

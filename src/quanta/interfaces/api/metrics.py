@@ -1,7 +1,8 @@
 """Prometheus metrics at ``/metrics`` (text exposition format, or OpenMetrics when asked for).
 
 Locally anyone may scrape; in server mode the scraper sends ``Authorization: Bearer <token>`` of a
-principal with role ``platform_admin`` or ``governance_steward`` (the metrics name every product).
+principal with role ``platform_admin`` or ``governance_steward`` (the metrics name every product);
+a token with only the ``metrics`` scope serves a scraper without giving it any data.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ enable_query_metrics()
 )
 def metrics(caller: CallerDep, accept: Annotated[str | None, Header()] = None) -> Response:
     """Builds, check failures, query latency, freshness lag, products and open incidents."""
-    caller.require("read")
+    if caller.scopes is not None and "metrics" not in caller.scopes:
+        caller.require("read")
     with caller.act() as mesh:
         body, content_type = mesh.platform_metrics(accept)
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
