@@ -74,9 +74,13 @@ class MeshLineage:
             raise SpecError(problems, "the declared column lineage has problems; fix them and apply again")
 
     def lineage_problems(self, products: list[LoadedProduct]) -> list[Problem]:
-        """Problems of the declared column lineage (the ``lineage`` custom property), positioned."""
+        """Problems of the declared column lineage (the ``lineage`` custom property), positioned; SQL
+        lineage is traced once, at apply, not on every validation."""
+        from quanta.observability.lineage import output_columns
+        from quanta.observability.lineage_declared import declared_edges
+
         columns = self._upstream_columns(products)
-        return [p for loaded in products for p in self._product_lineage(loaded, columns)[1]]
+        return [p for loaded in products for p in declared_edges(loaded, output_columns(loaded), columns)[1]]
 
     def _product_lineage(
         self, loaded: LoadedProduct, columns: UpstreamColumns
