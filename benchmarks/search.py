@@ -1,14 +1,18 @@
-"""Marketplace search latency with 1,000 and with 100,000 registered products (synthetic).
+"""Marketplace search latency with 1,000 and with 100,000 registered products (synthetic), per backend.
 
 The products are generated, not registered: realistic ``ProductDocument`` values (a domain, a name made of
 business words, a description, 5 to 40 columns with names and descriptions, tags, an owner, facet values),
 their words drawn from a business vocabulary with a Zipf-like skew, so common words match most products
-and rare ones few, as in a real catalog. Each size is indexed with ``SearchIndex.add_documents`` into a
-fresh index, then one fixed mix of queries runs round-robin (single words common to rare, two words,
-typos, column names, exact product names, facet filters, a second page, an empty browse), one warm-up
-round and then ``ROUNDS`` timed rounds, in one thread.
+and rare ones few, as in a real catalog. Each size is indexed with ``add_documents`` into a fresh index,
+then one fixed mix of queries runs (single words common to rare, two words, typos, column names, exact
+product names, facet filters, a second page, an empty browse): one warm-up round, then ``ROUNDS`` timed
+rounds in one thread, the sizes taking turns round by round, so a busy moment of the machine falls on
+both alike.
 
-Targets: p95 at most 50 ms at 100k, and at most 2x the p95 at 1k. Run with ``python -m benchmarks search``.
+Targets: p95 at most 50 ms at 100k, and at most 2x the p95 at 1k. Run with ``python -m benchmarks search``:
+the SQLite FTS5 index (the default backend), then PostgreSQL full text on a throwaway cluster (as
+tests/pg.py starts one; about two minutes more, most of it indexing 100k products), unless the server
+binaries are missing or ``--no-postgres`` is given.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,11 +148,12 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
 class Measured:
     """Latencies of every timed query at one size (by kind, with its match count), and the index build."""
 
+    backend: str
     size: int
     build_seconds: float
     index_mib: float
     by_kind: dict[str, list[float]]
-    matches: dict[str, int]
+    matches: dict[str, str]
 
     @property
     def latencies_ms(self) -> list[float]:
@@ -217,24 +223,84 @@ def documents(count: int, seed: int = 7) -> list[Any]:
     return docs
 
 
-def measure(size: int, folder: Path) -> Measured:
-    from quanta.discovery.search import SearchIndex
-
-    docs = documents(size)
-    index = SearchIndex(folder / f"search-{size}.db")
-    started = time.perf_counter()
-    index.add_documents(docs)
-    build = time.perf_counter() - started
-    index_bytes = sum(p.stat().st_size for p in folder.glob(f"search-{size}.db.*"))
-    matches = {kind(q, f): index.search(q, filters=f).total for q, f in QUERIES}  # also the warm-up round
-    by_kind: dict[str, list[float]] = {kind(q, f): [] for q, f in QUERIES}
+def measure(
+    backend: str, indexes: dict[int, Callable[[], Any]], size_of: Callable[[Any], float]
+) -> list[Measured]:
+    """Index each size (``indexes``: size -> a new empty index), then time the query mix, sizes in turn."""
+    built, results = {}, []
+    for size, new in indexes.items():
+        print(f"{backend}: generating and indexing {size:,} synthetic products ...", flush=True)
+        docs, index = documents(size), new()
+        started = time.perf_counter()
+        index.add_documents(docs)
+        built[size] = (index, time.perf_counter() - started)
+    matches = {
+        size: {kind(q, f): shown(index.search(q, filters=f)) for q, f in QUERIES}
+        for size, (index, _) in built.items()
+    }
+    by_kind: dict[int, dict[str, list[float]]] = {
+        size: {kind(q, f): [] for q, f in QUERIES} for size in built
+    }
     for _ in range(ROUNDS):
-        for query, filters in QUERIES:
-            started = time.perf_counter()
-            index.search(query, filters=filters, offset=20 if query == "order" else 0)
-            by_kind[kind(query, filters)].append((time.perf_counter() - started) * 1000)
-    index.close()
-    return Measured(size, build, index_bytes / 2**20, by_kind, matches)
+        for size, (index, _) in built.items():
+            for query, filters in QUERIES:
+                started = time.perf_counter()
+                index.search(query, filters=filters, offset=20 if query == "order" else 0)
+                by_kind[size][kind(query, filters)].append((time.perf_counter() - started) * 1000)
+    for size, (index, seconds) in built.items():
+        results.append(Measured(backend, size, seconds, size_of(index), by_kind[size], matches[size]))
+        index.close()
+    return results
+
+
+def shown(result: Any) -> str:
+    """A match count as the marketplace shows it: estimates marked."""
+    return f"{result.total:,}" if result.total_exact else f"~{result.total:,}"
+
+
+def sqlite(folder: Path) -> list[Measured]:
+    from quanta.discovery.search_sqlite import SqliteSearchIndex
+
+    def size_of(index: Any) -> float:
+        return sum(p.stat().st_size for p in index.path.parent.glob(f"{index.path.name}.*")) / 2**20
+
+    indexes = {size: (lambda size=size: SqliteSearchIndex(folder / f"search-{size}.db")) for size in SIZES}
+    return measure("SQLite FTS5", indexes, size_of)
+
+
+def postgres() -> list[Measured]:
+    """The same on PostgreSQL full text, a database per size on a throwaway cluster."""
+    import psycopg
+    import pytest
+    from sqlalchemy import create_engine, text
+    from tests.pg import PostgresCluster
+
+    from quanta.discovery.search_postgres import PostgresSearchIndex
+
+    try:
+        cluster = PostgresCluster.create()
+    except pytest.skip.Exception as reason:  # tests/pg.py skips when the machine cannot run a cluster
+        print(f"PostgreSQL: skipped, {reason}")
+        return []
+    try:
+        cluster.start()
+        with psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", autocommit=True) as admin:
+            for size in SIZES:
+                admin.execute(f"CREATE DATABASE search_{size}")
+
+        def size_of(index: Any) -> float:
+            with index.engine.connect() as conn:
+                found = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+            index.engine.dispose()
+            return float(found or 0) / 2**20
+
+        indexes = {
+            size: (lambda size=size: PostgresSearchIndex(create_engine(cluster.url(f"search_{size}"))))
+            for size in SIZES
+        }
+        return measure("PostgreSQL full text", indexes, size_of)
+    finally:
+        cluster.destroy()
 
 
 def kind(query: str, filters: dict[str, str]) -> str:
@@ -247,12 +313,15 @@ def main() -> int:
 
     console = Console() if sys.stdout.isatty() else Console(width=120)
     CACHE.mkdir(exist_ok=True)
-    results = []
     with tempfile.TemporaryDirectory(prefix="search-", dir=CACHE) as scratch:
-        for size in SIZES:
-            console.print(f"generating and indexing {size:,} synthetic products ...")
-            results.append(measure(size, Path(scratch)))
-    report(console, results)
+        report(console, sqlite(Path(scratch)))
+    if "--no-postgres" not in sys.argv[2:]:
+        from tests.pg import find_binaries
+
+        if find_binaries() is None:
+            console.print("PostgreSQL: skipped, no server binaries (the Debian package 'postgresql')")
+        elif results := postgres():
+            report(console, results)
     return 0
 
 
@@ -265,7 +334,7 @@ def report(console: Any, results: list[Measured]) -> None:
     small, large = results[0], results[-1]
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     busy = " (above the core count: other processes shared the machine, numbers are noisier)"
-    kinds = Table(title=f"median per query kind ({ROUNDS} runs each)", title_justify="left")
+    kinds = Table(title=f"{large.backend}: median per query kind ({ROUNDS} runs each)", title_justify="left")
     for column in (
         "query",
         *(f"{m.size:,}: matches" for m in results),
@@ -273,12 +342,13 @@ def report(console: Any, results: list[Measured]) -> None:
     ):
         kinds.add_column(column, justify="left" if column == "query" else "right")
     for name in large.by_kind:
-        counts = [f"{m.matches[name]:,}" for m in results]
+        counts = [m.matches[name] for m in results]
         kinds.add_row(name, *counts, *(f"{statistics.median(m.by_kind[name]):.2f} ms" for m in results))
     console.print(kinds)
+    engine = f"SQLite {sqlite3.sqlite_version}" if large.backend.startswith("SQLite") else large.backend
     table = Table(
         title=f"marketplace search, {len(QUERIES) * ROUNDS} queries per size ({len(QUERIES)} kinds x "
-        f"{ROUNDS}), SQLite {sqlite3.sqlite_version}, one thread, {cores} cores, load average {load:.1f}"
+        f"{ROUNDS}), {engine}, one thread, {cores} cores, load average {load:.1f}"
         f"{busy if load > cores else ''}",
         title_justify="left",
     )
@@ -309,4 +379,4 @@ def report(console: Any, results: list[Measured]) -> None:
             ratio <= TARGET_RATIO,
         ),
     ):
-        console.print(f"  {label}: {value} (target {target}) {'met' if ok else 'missed'}")
+        console.print(f"  {large.backend}: {label}: {value} (target {target}) {'met' if ok else 'missed'}")

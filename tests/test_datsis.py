@@ -388,3 +388,18 @@ def test_the_cli_scores_every_product_and_explains_one(built_demo: Path) -> None
     assert trend and trend[-1]["score"] == detail["score"]
     unknown = run_cli("score", "supply.partz", cwd=built_demo)
     assert unknown.returncode == 1 and "supply.parts" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_the_marketplace_facets_products_by_their_maturity_level(built_demo: Path) -> None:
+    mesh = Mesh.open(built_demo)
+    levels = mesh.registry.maturity_levels()
+    assert set(levels) == {p.id for p in mesh.products()}
+    found = mesh.search("orders")
+    expected: dict[str, int] = {}
+    for hit in found.hits:
+        expected[levels[hit.product_id]] = expected.get(levels[hit.product_id], 0) + 1
+    assert found.facets["maturity"] == expected and found.total_exact
+    one = next(iter(expected))
+    assert {h.product_id for h in mesh.search("orders", filters={"maturity": one}).hits} == {
+        h.product_id for h in found.hits if levels[h.product_id] == one
+    }

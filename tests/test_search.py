@@ -1,10 +1,8 @@
-"""Marketplace search over the demo mesh: ranking, column hits, facets, typos, hostile input, updates."""
+"""Marketplace search over the demo mesh, one test body on every backend (SQLite FTS5 and PostgreSQL full
+text): ranking, column hits, facets, typos, hostile input, updates, estimates past the counting window."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,13 +12,16 @@ from typing import Any
 
 import pytest
 
-from quanta.discovery import search
+from quanta.discovery import search, search_counts
 from quanta.discovery.search import SearchError, SearchIndex, SearchResult, document_for
 from quanta.discovery.search_index import ColumnText, ProductDocument
+from quanta.discovery.search_postgres import PostgresSnapshot
+from quanta.discovery.search_sqlite import SqliteSearchIndex, SqliteSnapshot
 from quanta.errors import NotFoundError
 from quanta.mesh import Mesh
 from quanta.registry import Registry
 from quanta.settings import Settings
+from tests.test_search_backends import NewIndex, index_maker, search_backends
 
 DEMO_IDS = {
     "customers.customers",
@@ -38,6 +39,7 @@ class Demo:
     root: Path
     registry: Registry
     index: SearchIndex
+    new: NewIndex  # another empty index of the same backend
 
 
 def open_demo(root: Path) -> Mesh:
@@ -48,15 +50,23 @@ def open_demo(root: Path) -> Mesh:
     return mesh
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+@pytest.fixture(scope="module", params=search_backends())
+def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     root = tmp_path_factory.mktemp("search") / "mesh"
     mesh = open_demo(root)
-    # Not the workspace's own search.db: these tests drive every index update themselves.
-    index = SearchIndex(root.parent / "index" / "search.db")
+    # Not the workspace's own index: these tests drive every index update themselves.
+    maker = index_maker(request.param, request, tmp_path_factory.mktemp("index"))
+    new = next(maker)
+    index = new()
     assert index.rebuild(mesh.registry) == 7
-    yield Demo(root, mesh.registry, index)
-    index.close()
+    yield Demo(root, mesh.registry, index, new)
+    next(maker, None)
+
+
+@pytest.fixture(params=search_backends())
+def new_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewIndex]:
+    """Empty indexes of one backend, for one test."""
+    yield from index_maker(request.param, request, tmp_path)
 
 
 def ids(result: SearchResult) -> list[str]:
@@ -209,6 +219,7 @@ def test_an_empty_query_lists_every_product_with_facets(demo: Demo) -> None:
     assert set(ids(result)) == DEMO_IDS
     assert result.total == 7
     assert result.facets_exact
+    assert result.total_exact
     expected = registry_facets(demo.registry)
     for facet in ("domain", "type", "status", "classification"):
         assert result.facets[facet] == dict(expected[facet]), facet
@@ -262,24 +273,25 @@ def test_pages_cover_every_match_once(demo: Demo) -> None:
     ],
 )
 def test_bad_arguments_are_search_errors(demo: Demo, arguments: dict[str, Any]) -> None:
+    arguments = dict(arguments)  # the same dict is the parameter of every backend
     query = arguments.pop("query", "orders")
     with pytest.raises(SearchError) as raised:
         demo.index.search(query, **arguments)
     assert raised.value.hint
 
 
-def test_searching_without_an_index_says_how_to_build_one(tmp_path: Path) -> None:
+def test_searching_without_an_index_says_how_to_build_one(new_index: NewIndex) -> None:
     with pytest.raises(SearchError, match="no search index") as raised:
-        SearchIndex(tmp_path / "search.db").search("orders")
+        new_index().search("orders")
     assert "rebuild" in (raised.value.hint or "")
 
 
 # --- keeping the index current ---------------------------------------------------------------------------
 
 
-def test_update_indexes_a_changed_product(tmp_path: Path) -> None:
+def test_update_indexes_a_changed_product(new_index: NewIndex, tmp_path: Path) -> None:
     mesh = open_demo(tmp_path / "mesh")
-    index = SearchIndex(tmp_path / "index" / "search.db")
+    index = new_index()
     index.rebuild(mesh.registry)
     assert index.search("zebrafish").total == 0
     descriptor = tmp_path / "mesh/domains/marketing/customer_segments/product.yaml"
@@ -290,7 +302,7 @@ def test_update_indexes_a_changed_product(tmp_path: Path) -> None:
     )
     mesh.apply()
     assert index.search("zebrafish").total == 0  # derived data: stale until updated
-    index.update(mesh.registry, "marketing.customer_segments")
+    index.update(mesh.registry, ["marketing.customer_segments"])
     result = index.search("zebrafish")
     assert ids(result) == ["marketing.customer_segments"]
     assert "tag zebrafish" in result.hits[0].matched
@@ -298,7 +310,6 @@ def test_update_indexes_a_changed_product(tmp_path: Path) -> None:
     assert index.search("").facets["maturity"] == {"gold": 1}
     assert ids(index.search("", filters={"maturity": "gold"})) == ["marketing.customer_segments"]
     assert index.search("").total == 7
-    index.close()
 
 
 class OneProductRegistry:
@@ -355,11 +366,11 @@ def test_documents_carry_glossary_terms_nested_columns_and_maturity() -> None:
     assert doc.people == ("finance-core", "gina", "Gina Ito")
 
 
-def test_glossary_and_camel_case_hits(tmp_path: Path) -> None:
-    index = SearchIndex(tmp_path / "search.db")
+def test_glossary_and_camel_case_hits(new_index: NewIndex) -> None:
+    index = new_index()
     index.add_documents(
-        [document_for(OneProductRegistry(GLOSSARY_PRODUCT, {"e": GLOSSARY_CONTRACT}), "finance.ledger")]
-    )  # type: ignore[arg-type]
+        [document_for(OneProductRegistry(GLOSSARY_PRODUCT, {"e": GLOSSARY_CONTRACT}), "finance.ledger")]  # type: ignore[arg-type]
+    )
     revenue = index.search("net revenue")
     assert revenue.hits[0].matched == ["glossary Net Revenue"]
     customer = index.search("customer")
@@ -368,104 +379,26 @@ def test_glossary_and_camel_case_hits(tmp_path: Path) -> None:
     assert index.search("").facets["classification"] == {"restricted": 1}
     assert index.search("gina ito").hits[0].matched == ["owner"]
     assert index.search("entries").hits[0].matched == ["tag ledger_entries", "description"]
-    index.close()
 
 
-def test_update_drops_a_product_gone_from_the_registry(tmp_path: Path) -> None:
-    index = SearchIndex(tmp_path / "search.db")
+def test_update_drops_a_product_gone_from_the_registry(new_index: NewIndex) -> None:
+    index = new_index()
     index.add_documents(
         [ProductDocument("a.one", "One", "a", "active"), ProductDocument("a.two", "Two", "a", "active")]
     )
-    index.update(OneProductRegistry(None), "a.one")  # type: ignore[arg-type]
+    index.update(OneProductRegistry(None), ["a.one"])  # type: ignore[arg-type]
     result = index.search("")
     assert ids(result) == ["a.two"]
     assert result.facets["domain"] == {"a": 1}
-    index.close()
 
 
-def test_an_index_from_another_version_is_rebuilt_by_update(demo: Demo, tmp_path: Path) -> None:
-    index = SearchIndex(tmp_path / "search.db")
-    index.rebuild(demo.registry)
-    with sqlite3.connect(index.path) as conn:
-        conn.execute("UPDATE meta SET value = 'old' WHERE key = 'schema'")
-    stale = SearchIndex(index.path)
-    with pytest.raises(SearchError, match="another Quanta version"):
-        stale.search("orders")
-    stale.update(demo.registry, "sales.orders")
-    assert stale.search("orders").hits[0].product_id == "sales.orders"
-    index.close()
-    stale.close()
-
-
-def test_an_unreadable_index_is_a_search_error_and_a_rebuild_repairs_it(demo: Demo, tmp_path: Path) -> None:
-    index = SearchIndex(tmp_path / "search.db")
-    index.rebuild(demo.registry)
-    Path(os.path.realpath(index.path)).write_bytes(b"not a database" * 1000)
-    broken = SearchIndex(index.path)
-    with pytest.raises(SearchError, match="cannot read the search index") as raised:
-        broken.search("orders")
-    assert "rebuild" in (raised.value.hint or "")
-    assert broken.rebuild(demo.registry) == 7
-    assert ids(broken.search("orders"))[0] == "sales.orders"
-    broken.close()
-    index.close()
-
-
-# --- concurrency: threads, and a rebuild under load ---------------------------------------------------------
-
-
-def test_rebuild_is_atomic_for_concurrent_searches(demo: Demo, tmp_path: Path) -> None:
-    writer = SearchIndex(tmp_path / "search.db")
-    writer.rebuild(demo.registry)
-    reader = SearchIndex(tmp_path / "search.db")  # another worker on the same file
-    stop, errors, totals = threading.Event(), list[BaseException](), list[tuple[int, int]]()
-
-    def search_until_stopped() -> None:
-        while not stop.is_set():
-            try:
-                totals.append((reader.search("").total, reader.search("customer").total))
-            except BaseException as exc:  # any failure is what this test looks for
-                errors.append(exc)
-
-    threads = [threading.Thread(target=search_until_stopped) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for _ in range(4):
-        assert writer.rebuild(demo.registry) == 7
-    stop.set()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len(totals) > 10
-    assert set(totals) == {(7, demo.index.search("customer").total)}
-    generations = [
-        p.name for p in tmp_path.iterdir() if p.name.startswith("search.db.") and "-" not in p.name
-    ]
-    assert len(generations) == 1  # the old ones are gone
-    writer.close()
-    reader.close()
-
-
-def test_a_search_racing_a_swap_follows_the_link_again(
-    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    index = SearchIndex(tmp_path / "search.db")
-    index.rebuild(demo.registry)
-    old = os.path.realpath(index.path)
-    index.rebuild(demo.registry)
-    assert not Path(old).exists()  # the swap deleted the generation the link pointed at
-    stale, realpath = [old], os.path.realpath
-
-    def racing(path: Any, *args: Any, **kwargs: Any) -> Any:
-        """The link as read just before the swap, then as it is."""
-        return stale.pop() if stale else realpath(path, *args, **kwargs)
-
-    monkeypatch.setattr(os.path, "realpath", racing)
-    reader = SearchIndex(index.path)
-    assert ids(reader.search("orders"))[0] == "sales.orders"
-    assert stale == []
-    reader.close()
-    index.close()
+def test_accents_and_case_are_folded_alike(new_index: NewIndex) -> None:
+    index = new_index()
+    index.add_documents(
+        [ProductDocument("hr.payroll", "Payroll", "hr", "active", description="Gehälter, café")]
+    )
+    assert ids(index.search("CAFE")) == ids(index.search("gehalter")) == ["hr.payroll"]
+    assert index.search("Café").hits[0].matched == ["description"]
 
 
 def test_searches_from_many_threads_agree(demo: Demo) -> None:
@@ -476,20 +409,125 @@ def test_searches_from_many_threads_agree(demo: Demo) -> None:
     assert all(found == expected[q] for q, found in results)
 
 
-def test_facets_over_many_matches_are_scaled_and_flagged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    index = SearchIndex(tmp_path / "search.db")
+# --- bounded work: past the counting window, estimates; ranking in tiers ----------------------------------
+
+
+def widgets(index: SearchIndex) -> None:
+    """40 products matching 'widget', 30 in domain north; the name of every fourth says widget too."""
     domains = ["north"] * 30 + ["south"] * 10
     columns = (ColumnText("widget_id", "Widget identifier"),)
     index.add_documents(
-        ProductDocument(f"{d}.p{i}", f"P{i}", d, "active", columns=columns) for i, d in enumerate(domains)
+        ProductDocument(f"{d}.p{i}", f"Widget {i}" if i % 4 == 0 else f"P{i}", d, "active", columns=columns)
+        for i, d in enumerate(domains)
     )
+
+
+def test_facets_over_many_matches_are_estimated_and_flagged(
+    new_index: NewIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = new_index()
+    widgets(index)
     exact = index.search("widget")
-    assert (exact.total, exact.facets_exact, exact.facets["domain"]) == (40, True, {"north": 30, "south": 10})
-    monkeypatch.setattr(search, "FACET_WINDOW", 8)
+    assert (exact.total, exact.total_exact, exact.facets_exact) == (40, True, True)
+    assert exact.facets["domain"] == {"north": 30, "south": 10}
+    monkeypatch.setattr(search_counts, "WINDOW", 12)
+    monkeypatch.setattr(search_counts, "SAMPLED", 8)  # 8 samples of one product each, among the 28 older ones
     scaled = index.search("widget")
-    assert scaled.total == 40  # the total stays exact
-    assert not scaled.facets_exact
-    assert sum(scaled.facets["domain"].values()) == pytest.approx(40, abs=1)
-    index.close()
+    assert (scaled.total_exact, scaled.facets_exact) == (False, False)
+    assert scaled.total == 40  # 12 counted, and 8 sampled standing for 3.5 each
+    assert sum(scaled.facets["domain"].values()) == pytest.approx(scaled.total, abs=1)
+    south = index.search("widget", filters={"domain": "south"})
+    assert (south.total, south.total_exact) == (10, True)  # under the window: counted
+
+
+@pytest.mark.parametrize(("every", "newest", "matching"), [(3, 2000, 667), (1, 300, 300), (1, 1200, 1200)])
+def test_estimates_hold_wherever_the_matches_cluster(
+    new_index: NewIndex, monkeypatch: pytest.MonkeyPatch, every: int, newest: int, matching: int
+) -> None:
+    """'rare' in every ``every``-th of the ``newest`` products of 2,000: spread evenly, or only recent."""
+    index = new_index()
+    old = 2000 - newest
+    index.add_documents(
+        ProductDocument(
+            f"d.p{i}", f"P{i}", "d", "active", description="rare" if i >= old and i % every == 0 else "x"
+        )
+        for i in range(2000)
+    )
+    monkeypatch.setattr(search_counts, "WINDOW", 50)
+    result = index.search("rare")
+    assert not result.total_exact
+    assert result.total == pytest.approx(matching, rel=0.25)
+    assert sum(result.facets["domain"].values()) == pytest.approx(matching, rel=0.25)
+
+
+def test_pages_past_the_window_and_the_tiers_still_reach_every_match_once(
+    new_index: NewIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = new_index()
+    widgets(index)
+    monkeypatch.setattr(search_counts, "WINDOW", 8)
+    monkeypatch.setattr(search, "TIER", {"name": 3, "all": 4})
+    pages = [index.search("widget", limit=7, offset=n) for n in range(0, 42, 7)]
+    seen = [h for page in pages for h in page.hits]
+    assert sorted(h.product_id for h in seen) == sorted(
+        f"{d}.p{i}" for i, d in enumerate(["north"] * 30 + ["south"] * 10)
+    )
+    named = [h for h in seen if h.name.startswith("Widget")]
+    assert seen[: len(named)] == named  # matches in the name first, on every page they need
+    assert all(1.0 <= h.score < 2.0 for h in named)
+    assert all(0.0 <= h.score < 1.0 for h in seen[len(named) :])
+
+
+def test_a_word_all_old_products_use_is_estimated_from_a_few_of_them(
+    new_index: NewIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dense among the 1,800 oldest of 2,000 products, rare among the newest: the samples, sized for
+    the newest, would hold hundreds of matches each; they are cut short and stand for what they read."""
+    index = new_index()
+    index.add_documents(
+        ProductDocument(
+            f"d.p{i}", f"P{i}", "d", "active", description="legacy" if i < 1800 or i % 20 == 0 else ""
+        )
+        for i in range(2000)
+    )
+    for name, value in {"WINDOW": 50, "GLANCE": 10, "SAMPLED": 20}.items():
+        monkeypatch.setattr(search_counts, name, value)
+    snapshot = SqliteSnapshot if isinstance(index, SqliteSearchIndex) else PostgresSnapshot
+    real, read = snapshot.sample, list[int]()
+
+    def sample(self: Any, *args: Any) -> Any:  # the real one, counting what it reads
+        found = real(self, *args)
+        read.append(sum(len(rows) for rows in found))
+        return found
+
+    monkeypatch.setattr(snapshot, "sample", sample)
+    result = index.search("legacy")
+    assert not result.total_exact
+    assert result.total == pytest.approx(1810, rel=0.2)
+    assert sum(read) <= 4 * 20 + 10  # a few dozen matches read, not 1,800
+
+
+def test_a_glance_at_the_newest_matches_decides_whether_counting_on_can_be_exact(
+    new_index: NewIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = new_index()
+    words = {"many": 2, "some": 25}  # in every 2nd product of 2,000, in every 25th
+    index.add_documents(
+        ProductDocument(
+            f"d.p{i}", f"P{i}", "d", "active", description=" ".join(w for w, n in words.items() if i % n == 0)
+        )
+        for i in range(2000)
+    )
+    for name, value in {"WINDOW": 100, "GLANCE": 10, "SAMPLED": 20}.items():
+        monkeypatch.setattr(search_counts, name, value)
+    some = index.search("some")  # a glance puts it near the window: counting on makes it exact
+    assert (some.total, some.total_exact, some.facets["domain"]) == (80, True, {"d": 80})
+    many = index.search("many")  # far past the window: the glance and its samples are the estimate
+    assert not many.total_exact
+    assert many.total == pytest.approx(1000, rel=0.2)
+
+
+def test_an_estimate_is_rounded_and_never_below_the_window() -> None:
+    assert search_counts.estimate(87_408.3) == 87_000
+    assert search_counts.estimate(2049.0) == 2000
+    assert search_counts.estimate(987.5) == search_counts.WINDOW

@@ -208,8 +208,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
                     },
                 )
         changed = [r.product_id for r in registrations if r.status != "unchanged"]
-        if changed and self.workspace is not None and (self.workspace.state_dir / "search.db").exists():
-            self.reindex(changed)  # an index exists: keep it current (otherwise built on first search)
+        self.keep_search_current(changed)  # an index exists: keep it current (else built on first search)
         applied = []
         for loaded, registration in zip(ordered, registrations, strict=True):
             previous = registration.previous_descriptor

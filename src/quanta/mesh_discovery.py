@@ -1,7 +1,8 @@
 """Discovery in the ``Mesh`` facade: product search over the registry.
 
-A mixin of :class:`quanta.mesh.Mesh`. The search index is derived data (a SQLite FTS5 file in the
-workspace's state folder), built on first use and kept current by ``apply``.
+A mixin of :class:`quanta.mesh.Mesh`. The search index is derived data, built on first use and kept
+current by ``apply``: a SQLite FTS5 file in the workspace's state folder, or, when the registry is
+PostgreSQL, full-text tables in that same database, which every API worker shares.
 """
 
 from __future__ import annotations
@@ -27,16 +28,18 @@ class MeshDiscovery:
 
     @cached_property
     def search_index(self) -> SearchIndex:
-        from quanta.discovery.search import SearchIndex
-        from quanta.errors import WorkspaceError
-
-        if self.workspace is None:
-            raise WorkspaceError("search needs a workspace", hint="run inside a workspace ('quanta init')")
-        self.workspace.state_dir.mkdir(parents=True, exist_ok=True)
-        index = SearchIndex(self.workspace.state_dir / "search.db")
-        if not index.path.exists():
+        """The index for the registry's backend, built from the registry when there is none yet."""
+        index = self._search_backend
+        if not index.exists():
             index.rebuild(self.registry)
         return index
+
+    @cached_property
+    def _search_backend(self) -> SearchIndex:
+        from quanta.discovery.search import open_search_index
+
+        state_dir = self.workspace.state_dir if self.workspace is not None else None
+        return open_search_index(self.registry, state_dir)
 
     def search(
         self, query: str, *, filters: dict[str, str] | None = None, limit: int = 20, offset: int = 0
@@ -57,6 +60,10 @@ class MeshDiscovery:
         """Bring the search index up to date with the registry (some products, or all)."""
         if product_ids is None:
             self.search_index.rebuild(self.registry)
-            return
-        for product_id in product_ids:
-            self.search_index.update(self.registry, product_id)
+        else:
+            self.search_index.update(self.registry, product_ids)
+
+    def keep_search_current(self, product_ids: list[str]) -> None:
+        """After ``apply``: re-index these products if an index exists (else it is built on first use)."""
+        if product_ids and self._search_backend.exists():
+            self._search_backend.update(self.registry, product_ids)

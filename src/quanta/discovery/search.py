@@ -1,57 +1,52 @@
 """Product search for the marketplace: ranked full-text hits with facet counts, tolerant of typos.
 
-The index is derived data in a local SQLite FTS5 file (``search_index``) that any API worker can rebuild
-from the registry, whichever database the registry uses. Every word of a query must match, in any field;
-an exact id or name ranks first, then matches in the name, then the rest by bm25 with weights per field.
-A query nothing matches is tried again with misspelt words corrected (the indexed word sharing the most
-trigrams within a small edit distance), then with any of its words instead of every one.
+One algorithm over two index backends, chosen by the registry's database (``BACKENDS``): a SQLite FTS5
+file in the workspace (``search_sqlite``), or PostgreSQL full text in the registry's own database for
+many stateless workers (``search_postgres``). Every word of a query must match, in any field; an exact
+id or name ranks first, then matches in the name, then the rest by relevance with weights per field. A
+query nothing matches is tried again with misspelt words corrected, then with any of its words.
+
+The work per search is bounded, whatever the catalog's size: totals and facets are counted over the
+newest ``WINDOW`` matches (exact below it, estimated and flagged above it), and each band ranks its
+matches in tiers of the newest ``TIER`` candidates.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import re
-import sqlite3
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from quanta.discovery.search_index import (
-    COMBO_MASK,
-    REBUILD_HINT,
-    SCHEMA_VERSION,
-    Combo,
-    IndexFiles,
-    ProductDocument,
-    delete_documents,
-    document_for,
-    key,
-    optimize,
-    words,
-    write_documents,
-)
+from quanta.discovery.search_counts import FacetCounts, count, estimate
+from quanta.discovery.search_index import FACETS, ProductDocument, document_for
+from quanta.discovery.search_query import Query, correct, matched, parse
+from quanta.discovery.search_snapshot import Filters, Snapshot
 from quanta.errors import NotFoundError, QuantaError
 
 if TYPE_CHECKING:
     from quanta.registry import Registry
 
-__all__ = ["Hit", "ProductDocument", "SearchError", "SearchIndex", "SearchResult", "document_for"]
+__all__ = [
+    "BACKENDS",
+    "Hit",
+    "ProductDocument",
+    "SearchError",
+    "SearchIndex",
+    "SearchResult",
+    "document_for",
+    "open_search_index",
+]
 
-FILTERS = ("domain", "type", "status", "classification", "maturity")
+FILTERS = FACETS
 MAX_LIMIT = 200
 MAX_QUERY = 256
-WEIGHTS = "10.0, 5.0, 5.0, 2.0, 1.0, 0.5"  # bm25 per field: name, tags, glossary, description, columns, owner
-# Work per query is bounded: past these many matches, facets are counted over the most recently indexed
-# ones and scaled to the total, and each band ranks its most recently indexed candidates.
-FACET_WINDOW = 10_000
-BANDS = ((1.0, "names", 10_000), (0.0, "docs", 5_000))  # score band, table, most candidates ranked
-MAX_COLUMNS = 5  # column names listed in a hit's ``matched``; more are counted
-_STOP = "a an and are as at by for from in is near not of on or the to with"  # dropped beside other words
-STOPWORDS = frozenset(_STOP.split())
+TIER = {"name": 300, "all": 100}  # candidates a band ranks at once, newest first (a page may need more)
+BANDS = (("name", 1.0), ("all", 0.0))  # matches in the name, then the others: (band, lowest score)
+REBUILD_HINT = "rebuild it from the registry (Mesh.reindex(), which the next search does); it is derived data"
 
 
 class SearchError(QuantaError):
@@ -78,9 +73,9 @@ class SearchResult:
     """A page of hits, the number of all matches, and facet value counts over all of them.
 
     ``score`` falls along ``hits``: 2 for an exact id or name, 1-2 for a match in the name, 0-1 for others.
-    ``facets_exact`` is False when there were more than ``FACET_WINDOW`` matches and the counts are scaled
-    from the most recent ones; ``corrected_query`` is set when misspelt words were replaced; ``relaxed``
-    when no product matched every word and the hits match some of them.
+    Past ``WINDOW`` matches ``total`` and the facet counts are estimates (``total_exact`` and
+    ``facets_exact`` are False), scaled from the newest matches. ``corrected_query`` is set when misspelt
+    words were replaced; ``relaxed`` when no product matched every word and the hits match some of them.
     """
 
     query: str
@@ -90,156 +85,117 @@ class SearchResult:
     facets_exact: bool = True
     corrected_query: str | None = None
     relaxed: bool = False
+    total_exact: bool = True
 
 
-class SearchIndex:
+class SearchIndex(ABC):
     """The product search index over names, descriptions, columns, tags, glossary terms and owners."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._files = IndexFiles(self.path)
+    _cache: FacetCounts | None = None
 
+    @classmethod
+    @abstractmethod
+    def for_registry(cls, registry: Registry, state_dir: Path | None) -> SearchIndex:
+        """The index that goes with ``registry`` (``state_dir``: the workspace's ``.quanta`` folder)."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether an index has been built (searching one that has not is a SearchError)."""
+
+    @abstractmethod
     def rebuild(self, registry: Registry) -> int:
-        """Index every registered product into a new generation, then swap it in; returns the count."""
-        started = datetime.now(UTC) - timedelta(minutes=1)  # margin for the clocks of other registry writers
+        """Index every registered product, replacing the index at once; returns how many."""
 
-        def write(conn: sqlite3.Connection) -> int:
-            # Oldest first: rowids then follow updates, which browsing and candidate windows rely on.
-            products = sorted(registry.products(), key=lambda p: p.updated_at)
-            write_documents(conn, _documents(registry, [p.id for p in products]))
-            # Products applied while this rebuild read the registry are read again, so none is missed.
-            write_documents(
-                conn, _documents(registry, [p.id for p in registry.products() if p.updated_at >= started])
-            )
-            return int(conn.execute("SELECT count(*) FROM products").fetchone()[0])
+    @abstractmethod
+    def update(self, registry: Registry, product_ids: list[str]) -> None:
+        """Re-index these products (after ``apply``); a product gone from the registry leaves the index."""
 
-        with self._translated("write"):
-            return self._files.build(write)
-
-    def update(self, registry: Registry, product_id: str) -> None:
-        """Re-index one product (after ``apply``); a product gone from the registry leaves the index."""
-        with self._translated("write"):
-            conn = self._files.connection()
-            if conn is None or _schema(conn) != SCHEMA_VERSION:
-                self.rebuild(registry)
-                return
-            docs = list(_documents(registry, [product_id]))
-
-            def replace_product() -> int:
-                delete_documents(conn, [product_id])
-                return write_documents(conn, docs)
-
-            self._write(conn, replace_product)
-
+    @abstractmethod
     def add_documents(self, docs: Iterable[ProductDocument]) -> None:
-        """Insert or replace documents in bulk; without an index yet, build a first generation of them."""
-        with self._translated("write"):
-            conn = self._files.connection()
-            if conn is None:
-                self._files.build(lambda c: write_documents(c, docs))
-            elif self._write(conn, lambda: write_documents(conn, docs)) >= 1000:
-                optimize(conn)
+        """Insert or replace documents in bulk (tests and benchmarks; ``rebuild`` reads the registry)."""
 
+    @abstractmethod
     def close(self) -> None:
-        """Close every thread's connection (when no search is running)."""
-        self._files.close()
+        """Release connections (when no search is running)."""
 
-    @contextlib.contextmanager
-    def _translated(self, doing: str) -> Iterator[None]:
-        """SQLite's errors as a SearchError saying which file and what to do (translated here, once)."""
-        try:
-            yield
-        except sqlite3.DatabaseError as exc:
-            hint = "try again" if "locked" in str(exc) else REBUILD_HINT
-            raise SearchError(f"cannot {doing} the search index {self.path}: {exc}", hint=hint) from None
-
-    def _write(self, conn: sqlite3.Connection, change: Callable[[], int]) -> int:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            written = change()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._files.local.cache = None
-        return written
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """A consistent read of the index for one search; SearchError without an index."""
 
     def search(
         self, query: str, *, filters: dict[str, str] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
         """Products matching every word of ``query`` (plurals and prefixes too), best first; '' lists all."""
         wanted = _check(query, filters or {}, limit, offset)
-        with self._translated("read"):
-            conn = self._files.connection()
-            if conn is None:
-                raise SearchError(f"no search index at {self.path}", hint=REBUILD_HINT)
-            conn.execute("BEGIN")  # one snapshot for counts, ranking and hits
-            try:
-                return self._search(conn, query, wanted, limit, offset)
-            finally:
-                conn.execute("COMMIT")
+        with self.snapshot() as snap:
+            cache = self._cache
+            if cache is None or cache.generation != snap.generation:
+                cache = self._cache = FacetCounts(snap.generation, snap.combos())
+            return _Search(snap, cache, query, cache.filters(wanted)).run(limit, offset)
 
-    def _search(
-        self, conn: sqlite3.Connection, query: str, wanted: set[tuple[str, str]], limit: int, offset: int
-    ) -> SearchResult:
-        """The search in one read snapshot: browse, or match; then a corrected query; then any word."""
-        cache = self._cache(conn)
-        combos = cache.combos
-        allowed = None if not wanted else [c for c, v in combos.items() if wanted <= v.pairs]
-        parsed = parse(query, lambda t: _is_word(conn, t))
+
+@dataclass(frozen=True)
+class _Search:
+    """One search in one snapshot: browse, or match; then a corrected query; then any word."""
+
+    snap: Snapshot
+    cache: FacetCounts
+    text: str
+    filters: Filters
+
+    def run(self, limit: int, offset: int) -> SearchResult:
+        parsed = parse(self.text, self.snap.is_word)
         if not parsed.units:
-            total, facets = cache.browse(allowed)
-            return SearchResult(query, total, _browse(conn, allowed, limit, offset), facets)
-        result = _match(conn, query, parsed, combos, allowed, limit, offset)
-        fixed = None if result.total else correct(conn, parsed)
-        if fixed is not None and (found := _match(conn, query, fixed, combos, allowed, limit, offset)).total:
+            total, facets = self.cache.browse(self.filters.pairs)
+            keys = self.snap.browse(self.filters, limit, offset)
+            return SearchResult(self.text, total, self._hits([(k, 0.0) for k in keys], None), facets)
+        result = self.match(parsed, limit, offset)
+        fixed = None if result.total else correct(self.snap, parsed)
+        if fixed is not None and (found := self.match(fixed, limit, offset)).total:
             return replace(found, corrected_query=fixed.text)
         if result.total or len(parsed.units) < 2:
             return result
-        # No product has every word: list those with any of them, most words first (bm25).
-        loose = _match(conn, query, replace(fixed or parsed, relaxed=True), combos, allowed, limit, offset)
+        # No product has every word: list those with any of them.
+        loose = self.match(replace(fixed or parsed, relaxed=True), limit, offset)
         if not loose.total:
             return result
         return replace(loose, relaxed=True, corrected_query=fixed.text if fixed else None)
 
-    def _cache(self, conn: sqlite3.Connection) -> _Cache:
-        """This thread's facet combinations and browse counts, read again when the index changed."""
-        cache: _Cache | None = getattr(self._files.local, "cache", None)
-        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if cache is None or cache.version != version:
-            if _schema(conn) != SCHEMA_VERSION:
-                raise SearchError(
-                    f"the search index {self.path} is unreadable or from another Quanta version",
-                    hint=REBUILD_HINT,
-                )
-            combos = {int(r[0]): Combo.from_row(r) for r in conn.execute("SELECT * FROM combos")}
-            cache = self._files.local.cache = _Cache(version, combos)
-        return cache
+    def match(self, parsed: Query, limit: int, offset: int) -> SearchResult:
+        combos = self.cache.combos
+        window = count(self.snap, parsed, self.filters)
+        if not window.counted:
+            return SearchResult(self.text, 0, [], self.cache.facets())
+        total = len(window.counted) if window.exact else estimate(window.total)
+        facets = self.cache.facets(window, total / window.total)
+        exact = [(k, 2.0) for k, c in self.snap.exact(parsed.key) if self.filters.pairs <= combos[c].pairs]
+        page = self._rank(parsed, exact, offset + limit)[offset : offset + limit]
+        hits = self._hits(page, parsed)
+        return SearchResult(self.text, total, hits, facets, window.exact, total_exact=window.exact)
+
+    def _rank(self, parsed: Query, exact: list[tuple[int, float]], wanted: int) -> list[tuple[int, float]]:
+        """Exact names, then each band tier by tier, until ``wanted`` products are ranked."""
+        ranked, taken = list(exact), {k for k, _ in exact}
+        for band, lowest in BANDS:
+            tier = 0
+            while len(ranked) < wanted:
+                found, more = self.snap.ranked(parsed, band, self.filters, tier, TIER[band])
+                ranked += [(k, lowest + s) for k, s in found if k not in taken]
+                if not more:
+                    break
+                tier += 1
+        return ranked
+
+    def _hits(self, page: list[tuple[int, float]], parsed: Query | None) -> list[Hit]:
+        rows = self.snap.rows([k for k, _ in page])
+        hits = []
+        for k, score in page:
+            shown, texts = rows[k]
+            hits.append(Hit(*shown, score=round(score, 4), matched=matched(parsed, texts) if parsed else []))
+        return hits
 
 
-@dataclass
-class _Cache:
-    version: int
-    combos: dict[int, Combo]
-    browsed: dict[tuple[int, ...] | None, tuple[int, dict[str, dict[str, int]]]] = field(default_factory=dict)
-
-    def browse(self, allowed: list[int] | None) -> tuple[int, dict[str, dict[str, int]]]:
-        """Total and facets of every product passing the filters: kept per combination set."""
-        wanted = None if allowed is None else tuple(allowed)
-        if wanted not in self.browsed:
-            counts = {c: self.combos[c].products for c in (self.combos if allowed is None else allowed)}
-            self.browsed[wanted] = (sum(counts.values()), _facets(self.combos, counts))
-        return self.browsed[wanted]
-
-
-def _schema(conn: sqlite3.Connection) -> str | None:
-    with contextlib.suppress(sqlite3.DatabaseError):
-        return str(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
-    return None
-
-
-def _check(query: str, filters: dict[str, str], limit: int, offset: int) -> set[tuple[str, str]]:
+def _check(query: str, filters: dict[str, str], limit: int, offset: int) -> frozenset[tuple[str, str]]:
     if not 1 <= limit <= MAX_LIMIT:
         raise SearchError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}", hint="page with offset")
     if offset < 0:
@@ -249,234 +205,35 @@ def _check(query: str, filters: dict[str, str], limit: int, offset: int) -> set[
     for name in filters:
         if name not in FILTERS:
             raise SearchError(f"unknown search filter {name!r}", hint=f"filter by {', '.join(FILTERS)}")
-    return {(k, v) for k, v in filters.items() if v}
+    return frozenset((k, v) for k, v in filters.items() if v)
 
 
-def _documents(registry: Registry, product_ids: list[str]) -> Iterable[ProductDocument]:
+def documents(registry: Registry, product_ids: Iterable[str]) -> Iterator[ProductDocument]:
+    """The search documents of these products; one gone from the registry since it was listed is skipped.
+    The maturity facet is each product's latest DATSIS level."""
+    levels = registry.maturity_levels()
     for product_id in product_ids:
-        with contextlib.suppress(NotFoundError):  # gone from the registry since it was listed
-            yield document_for(registry, product_id)
-
-
-def _in(allowed: list[int] | None) -> tuple[str, tuple[str, ...]]:
-    """SQL narrowing rows to the facet combinations that pass the filters, and its parameter."""
-    if allowed is None:
-        return "", ()
-    return f" AND (rowid & {COMBO_MASK}) IN (SELECT value FROM json_each(?))", (json.dumps(allowed),)
-
-
-def _browse(conn: sqlite3.Connection, allowed: list[int] | None, limit: int, offset: int) -> list[Hit]:
-    where, params = _in(allowed)
-    sql = f"SELECT rowid FROM products WHERE 1{where} ORDER BY rowid DESC LIMIT ? OFFSET ?"
-    return _hits(conn, [(r[0], 0.0) for r in conn.execute(sql, (*params, limit, offset))], None)
-
-
-def _match(
-    conn: sqlite3.Connection,
-    query: str,
-    parsed: Query,
-    combos: dict[int, Combo],
-    allowed: list[int] | None,
-    limit: int,
-    offset: int,
-) -> SearchResult:
-    where, params = _in(allowed)
-    expr = parsed.fts()
-    window = (
-        f"SELECT rowid & {COMBO_MASK} AS c FROM docs WHERE docs MATCH ?{where} ORDER BY rowid DESC LIMIT ?"
-    )
-    counts = dict(
-        conn.execute(f"SELECT c, count(*) FROM ({window}) GROUP BY c", (expr, *params, FACET_WINDOW + 1))
-    )
-    total = sum(counts.values())
-    if total > FACET_WINDOW:
-        total = conn.execute(
-            f"SELECT count(*) FROM docs WHERE docs MATCH ?{where}", (expr, *params)
-        ).fetchone()[0]
-    facets = _facets(combos, counts, total / max(1, sum(counts.values())))
-    if not total:
-        return SearchResult(query, 0, [], facets)
-    exact = "SELECT rowid FROM products WHERE id_key = ?1 OR name_key = ?1 OR short_key = ?1"
-    ranked = [
-        (r[0], 2.0)
-        for r in conn.execute(exact, (parsed.key,))
-        if allowed is None or r[0] & COMBO_MASK in allowed
-    ]
-    for band, table, most in BANDS:  # matches in the name first (their own index), then all the others
-        if len(ranked) >= offset + limit:
-            break
-        taken = {r for r, _ in ranked}
-        weights = f", {WEIGHTS}" if table == "docs" else ""
-        candidates = (
-            f"SELECT rowid, bm25({table}{weights}) AS s FROM {table} WHERE {table} MATCH ?{where} "
-            f"ORDER BY rowid DESC LIMIT {most}"
-        )
-        found = conn.execute(
-            f"SELECT rowid, s FROM ({candidates}) ORDER BY s LIMIT ?",
-            (expr, *params, offset + limit + len(taken)),
-        )
-        ranked += [(r, band + _squash(s)) for r, s in found if r not in taken]
-    hits = _hits(conn, ranked[offset : offset + limit], parsed)
-    return SearchResult(query, total, hits, facets, facets_exact=total <= FACET_WINDOW)
-
-
-def _squash(bm25: float) -> float:
-    """bm25 (negative, lower is better) mapped into [0, 1), higher is better."""
-    return -bm25 / (1.0 - bm25)
-
-
-def _hits(conn: sqlite3.Connection, page: list[tuple[int, float]], parsed: Query | None) -> list[Hit]:
-    sql = (
-        "SELECT p.rowid, id, p.name, domain, type, status, p.owner, summary, t.* FROM products p "
-        "JOIN texts t ON t.rowid = p.rowid WHERE p.rowid IN (SELECT value FROM json_each(?))"
-    )
-    rows: dict[int, Any] = {r[0]: r for r in conn.execute(sql, (json.dumps([r for r, _ in page]),))}
-    hits = []
-    for rowid, score in page:
-        row = rows[rowid]
-        shown: tuple[str, str, str, str | None, str, str | None, str] = row[1:8]
-        hits.append(Hit(*shown, score=round(score, 4), matched=matched(parsed, row[9:]) if parsed else []))
-    return hits
-
-
-def _facets(
-    combos: dict[int, Combo], counts: dict[int, int], scale: float = 1.0
-) -> dict[str, dict[str, int]]:
-    found: Counter[tuple[str, str]] = Counter()
-    for combo, n in counts.items():
-        for pair in combos[combo].pairs:
-            found[pair] += n
-    facets: dict[str, dict[str, int]] = {f: {} for f in FILTERS}
-    for (facet, value), n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])):
-        facets[facet][value] = round(n * scale)
-    return facets
-
-
-# --- the query language: words, never operators --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Query:
-    """A query as units, one per word typed, each the word's tokens; ``whole`` are indexed words."""
-
-    text: str
-    units: tuple[tuple[str, ...], ...]
-    whole: frozenset[str] = frozenset()
-    relaxed: bool = False  # any unit rather than every unit
-
-    @property
-    def key(self) -> str:
-        return key(self.text)
-
-    def fts(self) -> str:
-        """An FTS5 expression of quoted strings (tokens hold no quote), so no input reads as an operator."""
-        parts = []
-        for unit in self.units:
-            if unit[0] in self.whole:  # a whole word matches itself and its plurals: no prefix scan
-                parts.append("(" + " OR ".join(f'"{v}"' for v in _variants(unit[0])) + ")")
-            else:  # a phrase, its last word a prefix (which a single letter is too short to be)
-                parts.append(f'"{" ".join(unit)}"' + ("*" if len(unit[-1]) > 1 else ""))
-        return (" OR " if self.relaxed else " AND ").join(parts)
-
-    def found_in(self, text: str) -> bool:
-        """Whether ``text`` holds a unit, as the index matches it."""
-        low = text.lower()
-        if not any(unit[0] in low for unit in self.units):
-            return False
-        tokens = words(low)
-        return any(self._contains(tokens, unit) for unit in self.units)
-
-    def _contains(self, tokens: list[str], unit: tuple[str, ...]) -> bool:
-        if unit[0] in self.whole:
-            return not _variants(unit[0]).isdisjoint(tokens)
-        *head, last = unit
-        for i in range(len(tokens) - len(head)):
-            if tokens[i : i + len(head)] == head:
-                found = tokens[i + len(head)]
-                if found == last or (len(last) > 1 and found.startswith(last)):
-                    return True
-        return False
-
-
-def parse(text: str, is_word: Callable[[str], bool] = lambda _: False) -> Query:
-    """Units of a query: plurals folded, lone stop words dropped (unless nothing else is left)."""
-    units = [(*u[:-1], _singular(u[-1])) for u in (tuple(words(w)) for w in text.split()) if u]
-    units = [u for u in units if len(u) > 1 or u[0] not in STOPWORDS] or units
-    return Query(text, tuple(units), frozenset(u[0] for u in units if len(u) == 1 and is_word(u[0])))
-
-
-def _singular(token: str) -> str:
-    return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
-
-
-def _variants(token: str) -> frozenset[str]:
-    return frozenset((token, f"{token}s", f"{token}es"))
-
-
-def _is_word(conn: sqlite3.Connection, token: str) -> bool:
-    return conn.execute("SELECT 1 FROM vocabulary WHERE term = ?", (token,)).fetchone() is not None
-
-
-def matched(query: Query, texts: Sequence[str]) -> list[str]:
-    """Where a hit matched: name, each tag and glossary term, description, each column, owner."""
-    name, tags, glossary, description, columns, owner = texts
-
-    def labels(field: str) -> list[str]:
-        return [line.split("\t", 1)[0] for line in field.split("\n") if line and query.found_in(line)]
-
-    found = ["name"] if query.found_in(name) else []
-    found += [f"tag {t}" for t in labels(tags)] + [f"glossary {t}" for t in labels(glossary)]
-    found += ["description"] if query.found_in(description) else []
-    hit = labels(columns)
-    found += [f"column {c}" for c in hit[:MAX_COLUMNS]]
-    more = len(hit) - MAX_COLUMNS
-    found += [f"{more} more column{'s' if more > 1 else ''}"] if more > 0 else []
-    return found + (["owner"] if query.found_in(owner) else [])
-
-
-def correct(conn: sqlite3.Connection, query: Query) -> Query | None:
-    """The query with each word the index has never seen replaced: a misspelt word by the closest word
-    it has, an unknown snake_case name by its words."""
-    text = query.text
-    for token in dict.fromkeys(words(query.text)):
-        prefix, known = _singular(token), "SELECT 1 FROM vocabulary WHERE term >= ? AND term < ? LIMIT 1"
-        if len(token) < 4 or conn.execute(known, (prefix, f"{prefix}\U0010ffff")).fetchone():
+        try:
+            yield document_for(registry, product_id, levels.get(product_id))
+        except NotFoundError:
             continue
-        best = token.replace("_", " ") if "_" in token.strip("_") else _closest(conn, token)
-        if best is None:
-            return None
-        text = re.sub(rf"(?i)(?<![^\W_]){re.escape(token)}(?![^\W_])", best, text)
-    return parse(text, lambda t: _is_word(conn, t)) if text != query.text else None
 
 
-def _closest(conn: sqlite3.Connection, token: str) -> str | None:
-    """The indexed word nearest ``token``: candidates share its trigrams, the edit distance decides."""
-    if not token.isalpha():
-        return None
-    grams = {token[i : i + 3] for i in range(len(token) - 2)}
-    expr = " OR ".join(f'"{g}"' for g in sorted(grams))
-    rows = conn.execute("SELECT term FROM terms WHERE terms MATCH ? ORDER BY rank LIMIT 100", (expr,))
-    allowed = 1 if len(token) <= 5 else 2
-    overlap = {
-        str(t): len(grams & {t[i : i + 3] for i in range(len(t) - 2)})
-        for (t,) in rows
-        if abs(len(t) - len(token)) <= allowed
-    }
-    shortlist = sorted(overlap, key=lambda t: -overlap[t])[:20]
-    best = min(((_distance(token, t), -overlap[t], t) for t in shortlist), default=None)
-    return best[2] if best and best[0] <= allowed else None
+# Backends by registry dialect, imported when chosen (sqlalchemy stays off the CLI's fast paths).
+BACKENDS: dict[str, str] = {
+    "sqlite": "quanta.discovery.search_sqlite:SqliteSearchIndex",
+    "postgresql": "quanta.discovery.search_postgres:PostgresSearchIndex",
+}
 
 
-def _distance(a: str, b: str) -> int:
-    """Edit distance counting a swap of neighbours as one edit (optimal string alignment)."""
-    before: list[int] = []
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
-        before, row = row, current
-    return row[-1]
+def backend(dialect: str) -> type[SearchIndex]:
+    """The index class for a registry dialect: its own for PostgreSQL, else the SQLite file (which works
+    beside any registry, as it is rebuilt from it)."""
+    module, _, name = BACKENDS.get(dialect, BACKENDS["sqlite"]).partition(":")
+    found: type[SearchIndex] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def open_search_index(registry: Registry, state_dir: Path | None) -> SearchIndex:
+    """The index that goes with ``registry`` (``state_dir``: the workspace's ``.quanta`` folder)."""
+    return backend(registry.engine.dialect.name).for_registry(registry, state_dir)

@@ -47,10 +47,18 @@ def search(
     type: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=40)] = None,
     classification: Annotated[str | None, Query(max_length=40)] = None,
+    maturity: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, object]:
     """Full-text search over names, descriptions, columns, tags, owners and glossary terms, with facets;
-    exact name matches first; each hit says what matched."""
-    wanted = {"domain": domain, "type": type, "status": status, "classification": classification}
+    exact name matches first; each hit says what matched. Past 1,000 matches ``total`` and the facet
+    counts are estimates: ``total_exact`` and ``facets_exact`` are then false."""
+    wanted = {
+        "domain": domain,
+        "type": type,
+        "status": status,
+        "classification": classification,
+        "maturity": maturity,
+    }
     filters = {k: v for k, v in wanted.items() if v}
     with caller.act() as mesh:
         return asdict(mesh.search(q, filters=filters, limit=limit, offset=offset))

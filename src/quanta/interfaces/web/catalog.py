@@ -76,9 +76,18 @@ def home(
         facets=_facets(result, q, chosen),
         clear={name: _url(q, {k: v for k, v in chosen.items() if k != name}) for name in chosen},
         previous=_url(q, chosen, max(0, offset - PAGE)) if offset else None,
-        next=_url(q, chosen, offset + PAGE) if offset + PAGE < result.total else None,
+        # An estimated total may overshoot: a page that is not full is the last.
+        next=_url(q, chosen, offset + PAGE)
+        if offset + PAGE < result.total and len(result.hits) == PAGE
+        else None,
         offset=offset,
+        total=_total(result),
     )
+
+
+def _total(result: SearchResult) -> str:
+    """The number of matches as shown: ``87`` when counted, ``about 87,000`` when estimated."""
+    return f"{result.total:,}" if result.total_exact else f"about {result.total:,}"
 
 
 def _url(q: str, filters: dict[str, str], offset: int = 0) -> str:
