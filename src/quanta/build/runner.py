@@ -19,6 +19,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -345,8 +346,12 @@ def _write_audit_publish(
     ctx.say(product_id, "auditing")
     stats = ctx.warehouse.column_stats(product_id, port, snapshot)
     staged = ctx.warehouse.scan(product_id, port, snapshot)
-    # Relationships can be checked against the product's own inputs, by port name.
-    run = check_object(contract, obj, engine, staged, stats, related=inputs)
+    # Classification, lineage tags, maturity and policies read the same staged snapshot: they run
+    # while the contract scan (which releases the GIL) runs, and count only if the checks pass.
+    with ThreadPoolExecutor(1, thread_name_prefix=f"landing {product_id}") as pool:
+        landed = pool.submit(_governance, ctx, loaded, engine, staged, contract, transform, meta)
+        # Relationships can be checked against the product's own inputs, by port name.
+        run = check_object(contract, obj, engine, staged, stats, related=inputs)
     checks = {"summary": run.summary(), "checks": [c.to_dict() for c in run.checks]}
     rows = {port: ctx.warehouse.rows(product_id, port, snapshot)}
     if not run.passed:
@@ -369,7 +374,7 @@ def _write_audit_publish(
             message,
             hint=f"inspect it: quanta quarantine show {product_id} {run_id}",
         )
-    landing = _governance(ctx, loaded, engine, staged, contract, transform, meta)
+    landing = landed.result()
     governance = landing.to_dict()
     checks["governance"] = governance
     if landing.denied:

@@ -32,24 +32,20 @@ CAPACITY = 1000
 EXIT_DRAIN_SECONDS = 5.0
 
 
-def _file(settings: Settings, state_dir: Path | None) -> Transport:
-    from openlineage.client.transport.file import FileConfig, FileTransport
-
+def _file(settings: Settings, state_dir: Path | None) -> Callable[[], Transport]:
     folder = (state_dir or Path(".quanta")) / "openlineage"
     folder.mkdir(parents=True, exist_ok=True)
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    return FileTransport(FileConfig(log_file_path=str(folder / f"events-{day}.jsonl"), append=True))
+    path = folder / f"events-{datetime.now(UTC).strftime('%Y-%m-%d')}.jsonl"
+
+    def make() -> Transport:
+        from openlineage.client.transport.file import FileConfig, FileTransport
+
+        return FileTransport(FileConfig(log_file_path=str(path), append=True))
+
+    return make
 
 
-def _http(settings: Settings, state_dir: Path | None) -> Transport:
-    from openlineage.client.transport.http import (
-        ApiKeyTokenProvider,
-        HttpConfig,
-        HttpTransport,
-        TokenProvider,
-    )
-    from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
-
+def _http(settings: Settings, state_dir: Path | None) -> Callable[[], Transport]:
     from quanta.errors import WorkspaceError
 
     if not settings.openlineage_url:
@@ -57,37 +53,53 @@ def _http(settings: Settings, state_dir: Path | None) -> Transport:
             "QUANTA_OPENLINEAGE_TRANSPORT is http but no URL is set",
             hint="set QUANTA_OPENLINEAGE_URL (e.g. http://localhost:5000) or another transport",
         )
-    key = settings.openlineage_api_key.get_secret_value() if settings.openlineage_api_key else None
-    auth = ApiKeyTokenProvider({"apiKey": key}) if key else TokenProvider({})
-    retry = {"total": 3, "backoff_factor": 0.5, "status_forcelist": [500, 502, 503, 504]}
-    config = HttpConfig(
-        url=settings.openlineage_url, endpoint=settings.openlineage_endpoint,
-        timeout=settings.openlineage_timeout, auth=auth, retry={**DEFAULT_RETRY_CONFIG, **retry},
-    )  # fmt: skip
-    return HttpTransport(config)
+    url = settings.openlineage_url
+
+    def make() -> Transport:
+        from openlineage.client.transport.http import (
+            ApiKeyTokenProvider,
+            HttpConfig,
+            HttpTransport,
+            TokenProvider,
+        )
+        from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
+
+        key = settings.openlineage_api_key.get_secret_value() if settings.openlineage_api_key else None
+        auth = ApiKeyTokenProvider({"apiKey": key}) if key else TokenProvider({})
+        retry = {"total": 3, "backoff_factor": 0.5, "status_forcelist": [500, 502, 503, 504]}
+        config = HttpConfig(
+            url=url, endpoint=settings.openlineage_endpoint,
+            timeout=settings.openlineage_timeout, auth=auth, retry={**DEFAULT_RETRY_CONFIG, **retry},
+        )  # fmt: skip
+        return HttpTransport(config)
+
+    return make
 
 
-def _console(settings: Settings, state_dir: Path | None) -> Transport:
-    from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+def _console(settings: Settings, state_dir: Path | None) -> Callable[[], Transport]:
+    def make() -> Transport:
+        from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 
-    return ConsoleTransport(ConsoleConfig())
+        return ConsoleTransport(ConsoleConfig())
+
+    return make
 
 
-TRANSPORTS: dict[str, Callable[[Settings, Path | None], Transport]] = {
+TRANSPORTS: dict[str, Callable[[Settings, Path | None], Callable[[], Transport]]] = {
     "file": _file,
     "http": _http,
     "console": _console,
 }
-"""Transport name (``QUANTA_OPENLINEAGE_TRANSPORT``) ► how to make it; ``none`` turns emission off."""
+"""Transport name (``QUANTA_OPENLINEAGE_TRANSPORT``) ► a check of its settings that returns how to make
+it; ``none`` turns emission off. The transport (and openlineage-python, a quarter of a second to
+import) is made in the sender's thread, off the build's path."""
 
 
 class Sender:
     """One background thread emitting events through one OpenLineage client, from a bounded queue."""
 
-    def __init__(self, transport: Transport, capacity: int = CAPACITY) -> None:
-        from openlineage.client import OpenLineageClient
-
-        self._client = OpenLineageClient(transport=transport)
+    def __init__(self, make_transport: Callable[[], Transport], capacity: int = CAPACITY) -> None:
+        self._make_transport = make_transport
         self._queue: queue.Queue[Callable[[], Any]] = queue.Queue(capacity)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -124,10 +136,19 @@ class Sender:
                 atexit.register(self.flush, EXIT_DRAIN_SECONDS)
 
     def _run(self) -> None:
+        from openlineage.client import OpenLineageClient
+
+        try:
+            client: OpenLineageClient | None = OpenLineageClient(transport=self._make_transport())
+        except Exception as exc:  # events are then counted as failed, never left waiting
+            log.warning("OpenLineage events are off: %s: %s", type(exc).__name__, exc)
+            client = None
         while True:
             make = self._queue.get()
             try:
-                self._client.emit(make())
+                if client is None:
+                    raise RuntimeError("no OpenLineage transport")
+                client.emit(make())
                 self.sent += 1
             except Exception as exc:  # logged, counted, forgotten: lineage never fails a build
                 self.failed += 1
