@@ -279,3 +279,14 @@ def test_the_health_panel_shows_open_incidents_and_fits_375px(built_demo: Path, 
         width = page.evaluate("document.body.scrollWidth")
         assert width <= 375, f"the product page scrolls sideways at 375 px with the health panel: {width}px"
         browser.close()
+
+
+def test_the_product_page_agrees_with_the_health_monitor(built_demo: Path) -> None:
+    import re
+
+    web = TestClient(create_app(Mesh.open(built_demo)))
+    orders = web.get("/products/sales.orders").text  # TPC-H dates end in 1998: its SLA is breached
+    assert 'badge fresh-stale">stale' in orders and "badge fresh-fresh" not in orders
+    assert re.search(r"newest data \d+ years old", orders)
+    customers = web.get("/products/customers.customers").text  # measured from the publish: fresh
+    assert 'badge fresh-fresh">fresh' in customers and "newest data" not in customers

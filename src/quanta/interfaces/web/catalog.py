@@ -18,6 +18,7 @@ from quanta.interfaces.web.results import attempt
 if TYPE_CHECKING:
     from quanta.discovery.search import SearchResult
     from quanta.mesh import Mesh
+    from quanta.observability.health import Freshness as HealthFreshness
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -121,6 +122,7 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         publishes = mesh.publishes(product_id)
         sample = attempt(mesh, f"select * from {product_id} limit 10", rows=10)
         details = _details(mesh, product_id, view.versions, viewer)
+        measured = _measured_freshness(mesh, product_id)
     cols = product_page.columns(view.contracts)
     points = quality_points(publishes)
     return render(
@@ -133,7 +135,7 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         columns=cols,
         contracts=view.contracts,
         queries=product_page.predefined_queries(product_id, view.descriptor, cols),
-        freshness=product_page.freshness(publishes, view.contracts),
+        freshness=product_page.freshness(publishes, view.contracts, measured=measured),
         points=list(reversed(points)),
         chart=quality_chart(points),
         latest=publishes[-1] if publishes else None,
@@ -152,3 +154,13 @@ def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -
         "my_requests": [g for g in mesh.access_requests(product_id) if g.principal == viewer.id],
         "may_approve": principal.can("approve_access", facts.domain),
     }
+
+
+def _measured_freshness(mesh: Mesh, product_id: str) -> HealthFreshness | None:
+    """The health monitor's freshness (on the SLA's column), for viewers who may read the product."""
+    from quanta.errors import QuantaError
+
+    try:
+        return mesh.product_health(product_id).freshness
+    except QuantaError:  # no read access: the page judges by the publish time alone
+        return None

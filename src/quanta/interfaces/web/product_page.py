@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from quanta.mesh import Mesh
+    from quanta.observability.health import Freshness as HealthFreshness
     from quanta.registry import VersionInfo
     from quanta.registry.publishing import PublishRecord
 
@@ -50,6 +51,8 @@ class Freshness:
     age: str
     """How long ago, in words: "just now", "3 hours ago"."""
     expected: str | None
+    data_age: str | None = None
+    """How old the newest data is, when the SLA measures it on a column ("28 years")."""
 
 
 @dataclass(frozen=True)
@@ -145,15 +148,26 @@ def quoted(name: str) -> str:
 
 
 def freshness(
-    publishes: list[PublishRecord], contracts: dict[str, dict[str, Any]], now: datetime | None = None
+    publishes: list[PublishRecord],
+    contracts: dict[str, dict[str, Any]],
+    now: datetime | None = None,
+    measured: HealthFreshness | None = None,
 ) -> Freshness:
-    """The current publish's age against the shortest ``latency`` (or ``frequency``) SLA."""
+    """The current publish's age against the shortest ``latency`` (or ``frequency``) SLA; with the
+    health monitor's ``measured`` freshness (the SLA's own column), its verdict wins, so the page
+    never says "fresh" beside an open freshness incident."""
     expected = _latency(contracts)
     if not publishes:
         return Freshness("never", None, "never", _say(expected))
     last = publishes[-1]
     age = (now or datetime.now(UTC)) - last.created_at
     ago = f"{_say(age)} ago" if _say(age) else "just now"
+    if measured is not None and measured.status in ("ok", "breached"):
+        data_age = None
+        if measured.measured_from == "data" and measured.age_seconds is not None:
+            data_age = _say(timedelta(seconds=measured.age_seconds)) or "under a minute"
+        status = "fresh" if measured.status == "ok" else "stale"
+        return Freshness(status, last.created_at, ago, _say(expected), data_age)
     if expected is None:
         return Freshness("unknown", last.created_at, ago, None)
     return Freshness("fresh" if age <= expected else "stale", last.created_at, ago, _say(expected))
@@ -176,7 +190,7 @@ def _say(delta: timedelta | None) -> str | None:
     if delta is None:
         return None
     seconds = int(delta.total_seconds())
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+    for size, unit in ((365 * 86400, "year"), (86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''}"
