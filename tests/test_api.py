@@ -3,6 +3,7 @@ details for every kind of bad input, tokens in server mode; and the SDK in proce
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -213,6 +214,20 @@ def test_sdk_in_process(built_demo: Path) -> None:
     assert orders.to_polars(limit=3).height == 3
     assert client.sql("select count(*) as n from sales.orders").column("n")[0].as_py() == 15000
     assert "<table>" in orders._repr_html_()
+
+
+def test_sdk_observability_lineage_and_maturity(built_demo: Path) -> None:
+    client = quanta.connect(workspace=built_demo)
+    health = client.health("sales.orders")
+    assert health["freshness"]["status"] == "breached"  # TPC-H order dates end in 1998
+    [incident] = client.incidents("sales.orders", status="open")
+    assert incident["kind"] == "freshness" and incident["product_id"] == "sales.orders"
+    downstream = client.lineage("sales.orders")
+    assert "finance.revenue_by_nation" in json.dumps(downstream)
+    touched = client.impact("sales.lineitems", "extended_price")
+    assert "finance.revenue_by_nation.revenue" in json.dumps(touched)
+    maturity = client.maturity("sales.orders")
+    assert maturity["level"] in {"bronze", "silver", "gold"} and len(maturity["dimensions"]) == 6
 
 
 def _free_port() -> int:

@@ -69,6 +69,35 @@ class Client:
         result: dict[str, Any] = self.backend.get(f"/products/{product_id}/freshness")
         return result
 
+    def health(self, product_id: str, *, days: int = 30) -> dict[str, Any]:
+        """Freshness against the SLA, SLO attainment, incidents, anomalies and schema changes."""
+        result: dict[str, Any] = self.backend.get(f"/products/{product_id}/health", days=days)
+        return result
+
+    def incidents(
+        self, product_id: str | None = None, *, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Incidents (``status``: open or closed), newest first."""
+        params = {"limit": limit, "product": product_id, "status": status}
+        found = self.backend.get("/incidents", **{k: v for k, v in params.items() if v is not None})
+        return list(found["items"])
+
+    def lineage(self, product_id: str, *, columns: bool = False) -> dict[str, Any]:
+        """Upstream and downstream products (and column lineage with ``columns=True``)."""
+        result: dict[str, Any] = self.backend.get(f"/products/{product_id}/lineage", columns=columns)
+        return result
+
+    def impact(self, product_id: str, column: str | None = None) -> dict[str, Any]:
+        """Every downstream product, column and consumer a change to the product (or column) touches."""
+        params = {"column": column} if column else {}
+        result: dict[str, Any] = self.backend.get(f"/products/{product_id}/impact", **params)
+        return result
+
+    def maturity(self, product_id: str) -> dict[str, Any]:
+        """The DATSIS score: six dimensions, every criterion with its evidence and how to meet it."""
+        result: dict[str, Any] = self.backend.get(f"/products/{product_id}/maturity")
+        return result
+
     def request_access(
         self, product_id: str, purpose: str, *, days: int = 90, columns: list[str] | None = None
     ) -> dict[str, Any]:
