@@ -326,6 +326,9 @@ class OneProductRegistry:
     def port_contracts(self, product_id: str, version: str | None = None) -> dict[str, Any]:
         return self._contracts
 
+    def maturity_levels(self) -> dict[str, str]:
+        return {}  # not scored yet
+
 
 GLOSSARY_PRODUCT = {
     "id": "finance.ledger",
