@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -90,3 +91,19 @@ def mesh_as(root: Path, user: str) -> Mesh:
 
     base = Mesh.open(root)
     return Mesh.open(root, settings=base.settings.model_copy(update={"user": user}))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium: the browser tests drive it through Playwright (no browser download)."""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for one test module (skipped where Debian's chromium is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

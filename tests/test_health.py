@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -257,16 +258,12 @@ def test_the_server_checks_health_and_delivers_alerts_in_the_background(
 
 
 @pytest.mark.browser
-def test_the_health_panel_shows_open_incidents_and_fits_375px(built_demo: Path, tmp_path: Path) -> None:
+def test_the_health_panel_shows_open_incidents_and_fits_375px(
+    browser: Any, built_demo: Path, tmp_path: Path
+) -> None:
     from tests.test_web import _context, _serve, _shot
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.test_web import CHROMIUM
-
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with _serve(create_app(Mesh.open(built_demo))) as url, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    with _serve(create_app(Mesh.open(built_demo))) as url:
         page = _context(browser, width=375).new_page()
         page.goto(url + "/products/sales.orders")
         panel = page.locator("#panel-health")
@@ -278,7 +275,6 @@ def test_the_health_panel_shows_open_incidents_and_fits_375px(built_demo: Path, 
         _shot(page, tmp_path, "375-health-panel")
         width = page.evaluate("document.body.scrollWidth")
         assert width <= 375, f"the product page scrolls sideways at 375 px with the health panel: {width}px"
-        browser.close()
 
 
 def test_the_product_page_agrees_with_the_health_monitor(built_demo: Path) -> None:

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from quanta.mesh import Mesh
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/quanta-screenshots")
 REVENUE = "finance.revenue_by_nation"
 CUSTOMERS = "customers.customers"
@@ -101,17 +100,6 @@ def server(web_mesh: Mesh) -> Iterator[Server]:
 
     with _serve(create_app(web_mesh)) as url:
         yield Server(url, web_mesh)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def _context(browser: Browser, width: int = 1280, **options: Any) -> BrowserContext:

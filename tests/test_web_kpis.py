@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import mesh_as
-from tests.test_web import CHROMIUM, SHOTS, Server, _context, _serve, _shot, _sign_in
+from tests.test_web import SHOTS, Server, _context, _serve, _shot, _sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -32,18 +32,6 @@ def server(built_demo: Path) -> Iterator[Server]:
     mesh_as(built_demo, "ana").query(f"select count(*) from {REVENUE}")  # ana has used it
     with _serve(create_app(mesh)) as url:
         yield Server(url, mesh)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium through Playwright, as in test_web."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def _panel(page: Page) -> None:

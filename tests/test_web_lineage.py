@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from quanta.mesh import Mesh
 from tests.conftest import mesh_as
-from tests.test_web import CHROMIUM, Server, _context, _serve, _shot
+from tests.test_web import Server, _context, _serve, _shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -30,17 +30,6 @@ def server(built_demo: Path) -> Iterator[Server]:
     mesh = mesh_as(built_demo, "local-admin")
     with _serve(create_app(mesh)) as url:
         yield Server(url, mesh)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.browser

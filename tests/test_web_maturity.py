@@ -3,7 +3,6 @@ Chromium loading it into the product page (level, bars, a criterion's hint, 375 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
-from tests.test_web import CHROMIUM, _context, _serve, _shot
+from tests.test_web import _context, _serve, _shot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -43,17 +42,6 @@ def test_a_partner_sees_the_panel_of_shared_products_only(built_demo: Path) -> N
     assert client.get("/products/finance.revenue_by_nation/panels/maturity").status_code == 200
     refused = client.get(f"/products/{SUPPLIERS}/panels/maturity")
     assert refused.status_code == 403 and "not shared into your space" in refused.text
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.browser
