@@ -13,10 +13,12 @@ PORT ?= 8000
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Dependencies come from requirements.lock (every version pinned), so two fresh machines test the same code.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create or update the virtual environment
@@ -51,6 +53,9 @@ serve: $(STAMP) ## Serve the marketplace and the REST API of ./demo-mesh on http
 docs: $(STAMP) ## Regenerate the CLI reference (docs/cli.md) from the code
 	$(BIN)/typer quanta.interfaces.cli.main utils docs --name quanta --title "quanta CLI reference" --output docs/cli.md
 
+lock: $(STAMP) ## Refresh requirements.lock from pyproject.toml (newest versions its ranges allow)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade --quiet -o requirements.lock
+
 fmt: $(STAMP) ## Format and auto-fix
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
@@ -58,4 +63,4 @@ fmt: $(STAMP) ## Format and auto-fix
 clean: ## Remove the virtual environment and demo workspace
 	rm -rf $(VENV) $(WORKSPACE)
 
-.PHONY: help venv demo lint test bench serve docs fmt clean
+.PHONY: help venv demo lint test bench serve docs lock fmt clean
