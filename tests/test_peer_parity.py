@@ -82,6 +82,18 @@ class Case:
     """The overall verdict, when it cannot come from datacontract-cli."""
     peer_unreadable: str | None = None
     """datacontract-cli cannot read this contract's data at all: the reason, found in its report."""
+    contract_path: str = "contract.odcs.yaml"
+    """Where the contract is written, relative to the case's folder."""
+    cwd: str = "."
+    """The folder both tools run from, relative to the case's folder (users run from a project root)."""
+    args: tuple[str, ...] = ("--server", "local")
+    """Arguments both tools get after the contract path (datacontract-cli's spelling)."""
+    quanta_args: tuple[str, ...] = ()
+    """Extra arguments for ``quanta test`` only (where Quanta deliberately spells something differently)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment both tools run with (``DATACONTRACT_*`` overrides)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Raw files: path relative to the case's folder ► text (JSON, CSV exactly as written)."""
 
 
 def with_local_server(text: str, fmt: str = "parquet") -> str:
@@ -642,25 +654,57 @@ CASES: dict[str, Any] = {
 # --- running both tools ------------------------------------------------------------------------------
 
 
+COPY_OPTIONS = {
+    "csv": "format csv, header",
+    "parquet": "format parquet",
+    "json": "format json, array true",
+    "ndjson": "format json",
+    "jsonl": "format json",
+}
+
+
 def write_data(folder: Path, case: Case) -> None:
-    data = folder / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    options = "format csv, header" if case.fmt == "csv" else "format parquet"
+    """The case's tables as files: a key without a suffix is ``data/<key>.<fmt>``; a key with one is a
+    path relative to the case's folder whose suffix names the format (``.json`` is a JSON array,
+    ``.ndjson``/``.jsonl`` newline-delimited; ``some.duckdb:schema.table`` is a table in a DuckDB file)."""
     with duckdb.connect(":memory:") as connection:
-        for stem, query in case.tables.items():
-            connection.execute(f"copy ({query}) to '{data / f'{stem}.{case.fmt}'}' ({options})")
+        for key, query in case.tables.items():
+            if ".duckdb:" in key:
+                database, _, table = key.partition(":")
+                (folder / database).parent.mkdir(parents=True, exist_ok=True)
+                with duckdb.connect(str(folder / database)) as db:
+                    schema, _, name = table.rpartition(".")
+                    if schema:
+                        db.execute(f'create schema if not exists "{schema}"')
+                    db.execute(f"create or replace table {table} as {query}")
+                continue
+            suffix = Path(key).suffix.lstrip(".")
+            target = folder / key if suffix else folder / "data" / f"{key}.{case.fmt}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            options = COPY_OPTIONS[suffix or case.fmt]
+            connection.execute(f"copy ({query}) to '{target}' ({options})")
+    for name, text in case.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
 
 
-def run_both(folder: Path, datacontract: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both reports, from both tools running at the same time on the same files."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+def run_both(
+    folder: Path, datacontract: Path, case: Case | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both reports, from both tools running at the same time on the same files, from the case's
+    working directory with the case's arguments."""
+    case = case or Case("", {})
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **case.env}
     env.pop("QUANTA_DATABASE_URL", None)
-    quanta_command = [sys.executable, "-m", "quanta.interfaces.cli.main", "test", "contract.odcs.yaml"]
+    cwd = (folder / case.cwd).resolve()
+    contract = os.path.relpath(folder / case.contract_path, cwd)
+    quanta_command = [sys.executable, "-m", "quanta.interfaces.cli.main", "test", contract]
     quanta = subprocess.Popen(
-        [*quanta_command, "--server", "local", "--json"],
-        cwd=folder,
+        [*quanta_command, *case.args, *case.quanta_args, "--json"],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     peer_report = folder / "datacontract.json"
@@ -668,23 +712,23 @@ def run_both(folder: Path, datacontract: Path) -> tuple[dict[str, Any], dict[str
         [
             str(datacontract),
             "test",
-            "contract.odcs.yaml",
-            "--server",
-            "local",
+            contract,
+            *case.args,
             "--no-inline-references",  # it would fetch authoritativeDefinitions over the network
             "--output-format",
             "json",
             "--output",
             str(peer_report),
         ],
-        cwd=folder,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    out, _ = quanta.communicate(timeout=300)
+    out, err = quanta.communicate(timeout=300)
+    assert "internal error" not in out + err, f"quanta test crashed:\n{out}\n{err}"
     assert peer_report.exists(), f"datacontract test wrote no report:\n{peer.stdout}\n{peer.stderr}"
     return json.loads(out), json.loads(peer_report.read_text(encoding="utf-8"))
 
@@ -842,11 +886,18 @@ def compare(quanta: dict[str, Any], peer: dict[str, Any], contract: str) -> Comp
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_verdicts_agree_with_datacontract_cli(case: Case, tmp_path: Path, datacontract: Path) -> None:
+    assert_parity(case, tmp_path, datacontract)
+
+
+def assert_parity(case: Case, tmp_path: Path, datacontract: Path) -> dict[str, Any]:
+    """Run ``case`` through both tools and assert the same verdicts; Quanta's JSON report is returned
+    for further assertions. Other parity modules call this with their own cases."""
     if not case.contract:
         pytest.skip(f"the ODCS examples are not in {EXAMPLES}")
     write_data(tmp_path, case)
-    (tmp_path / "contract.odcs.yaml").write_text(case.contract, encoding="utf-8")
-    quanta, peer = run_both(tmp_path, datacontract)
+    (tmp_path / case.contract_path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / case.contract_path).write_text(case.contract, encoding="utf-8")
+    quanta, peer = run_both(tmp_path, datacontract, case)
     assert "results" in quanta, f"quanta test did not run: {quanta}"
     compared = compare(quanta, peer, case.contract)
     by_name = {c["name"]: c for run in quanta["results"].values() for c in run["checks"]}
@@ -891,3 +942,4 @@ def test_verdicts_agree_with_datacontract_cli(case: Case, tmp_path: Path, dataco
     expected_ok = case.ok if case.ok is not None else peer_ok
     source = "the case" if case.ok is not None else "datacontract-cli"
     assert quanta["ok"] is expected_ok, f"Quanta ok={quanta['ok']}; {source} says ok={expected_ok}"
+    return quanta
