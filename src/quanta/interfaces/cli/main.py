@@ -9,7 +9,18 @@ from __future__ import annotations
 import sys
 
 from quanta.errors import QuantaError
-from quanta.interfaces.cli import data, governance, kpis, lineage, maturity, observe, render, serve, workspace
+from quanta.interfaces.cli import (
+    data,
+    governance,
+    kpis,
+    lineage,
+    maturity,
+    observe,
+    render,
+    serve,
+    wire,
+    workspace,
+)
 from quanta.interfaces.cli.app import app
 
 __all__ = [
@@ -22,6 +33,7 @@ __all__ = [
     "maturity",
     "observe",
     "serve",
+    "wire",
     "workspace",
 ]
 

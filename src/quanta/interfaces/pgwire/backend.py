@@ -1,0 +1,210 @@
+"""What the wire server asks of the mesh: who a client is, the governed answer to a query, and a
+catalog (``pg_catalog``, ``information_schema``) of the products that principal may read.
+
+Product data only ever comes from ``Mesh.governed_query`` (the one governed path: grants, masks, row
+filters, audit). Catalog questions are answered by an in-memory DuckDB holding empty tables shaped like
+the readable products, so DuckDB's own ``pg_catalog`` views answer what drivers and BI tools ask.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from quanta.errors import QuantaError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from quanta.mesh import Mesh
+
+SERVER_VERSION = "15.0 (Quanta)"
+CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
+CATALOG_SECONDS = 10  # a grant given or revoked shows in the catalog within this long
+_SESSION_USER = re.compile(r"\b(current_user|session_user|user)\b", re.IGNORECASE)
+
+
+class WireError(QuantaError):
+    """An error with the SQLSTATE a PostgreSQL client expects."""
+
+    def __init__(self, message: str, sqlstate: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
+
+
+@dataclass
+class Answer:
+    """Rows for one query, and what governance did to them (sent to the client as notices)."""
+
+    schema: pa.Schema
+    batches: list[pa.RecordBatch]
+    notices: list[str] = field(default_factory=list)
+    tag: str = "SELECT"
+    """The CommandComplete verb, followed by the row count."""
+
+
+class MeshBackend:
+    """One shared ``Mesh`` serving every connection, each acting as its own principal."""
+
+    def __init__(self, mesh: Mesh, *, trust_loopback: bool) -> None:
+        self.mesh = mesh
+        self.trust_loopback = trust_loopback
+        self._catalogs: dict[str, tuple[object, duckdb.DuckDBPyConnection]] = {}
+        self._lock = threading.Lock()
+
+    # --- who ------------------------------------------------------------------------------------------
+
+    def trusted(self, user: str) -> str:
+        """The principal a loopback client in local mode names (the workspace user when it names none)."""
+        principal = user or self.mesh.settings.user
+        try:
+            return self.mesh.principal(principal).id
+        except QuantaError as exc:
+            raise WireError(
+                f'role "{principal}" does not exist',
+                "28000",
+                hint="connect as a principal of governance.yaml",
+            ) from exc
+
+    def login(self, user: str, token: str) -> str:
+        """The principal a token stands for; it must be the principal the client named."""
+        from quanta.mesh_governance import acting_as
+
+        try:
+            principal, scopes = self.mesh.authenticate(token)
+        except QuantaError as exc:
+            raise WireError(
+                f'password authentication failed for user "{user}"', "28P01", hint=exc.hint
+            ) from exc
+        if user and user != principal.id:
+            raise WireError(
+                f'password authentication failed for user "{user}"',
+                "28P01",
+                hint=f"this token belongs to {principal.id}: connect as that user",
+            )
+        if not {"read", "admin"} & set(scopes):
+            raise WireError(
+                f"token of {principal.id} has scopes {', '.join(scopes)}, without read",
+                "28000",
+                hint="create one with read: quanta token create NAME --for USER --scopes read,request",
+            )
+        with acting_as(principal.id):
+            return principal.id
+
+    # --- data -----------------------------------------------------------------------------------------
+
+    def query(self, principal: str, sql: str) -> Answer:
+        """Product data through the governed query service, as ``principal``."""
+        from quanta.mesh_governance import acting_as
+
+        with acting_as(principal):
+            try:
+                result = self.mesh.governed_query(sql)
+            except QuantaError as exc:
+                raise _translated(exc) from exc
+        table = result.table
+        notices = [
+            f"{product}: column {column} is masked ({mask})"
+            for product, masks in result.masked.items()
+            for column, mask in masks.items()
+        ]
+        notices += [f"{product}: rows filtered ({rule})" for product, rule in result.filtered.items()]
+        return Answer(table.schema, table.to_batches(max_chunksize=10_000), notices)
+
+    def catalog_query(self, principal: str, sql: str, user: str) -> Answer:
+        """A question about the catalog (or no table at all), answered from the principal's catalog."""
+        import duckdb
+
+        connection = self._catalog(principal).cursor()
+        if _SESSION_USER.search(sql):
+            sql = _with_user(sql, principal)
+        try:
+            reader = connection.sql(sql).to_arrow_reader(10_000)
+            batches = list(reader)
+            return Answer(reader.schema, batches)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            state = "42P01" if "Catalog Error" in first else "42601" if "Parser Error" in first else "XX000"
+            raise WireError(first, state) from None
+        finally:
+            connection.close()
+
+    def _catalog(self, principal: str) -> duckdb.DuckDBPyConnection:
+        """The principal's catalog, rebuilt when products changed or grants may have (after a while)."""
+        stamp = (self.mesh.registry.products(), int(time.monotonic() // CATALOG_SECONDS))
+        with self._lock:
+            cached = self._catalogs.get(principal)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            connection = _build_catalog(self.mesh, principal)
+            self._catalogs[principal] = (stamp, connection)
+            return connection
+
+
+def _translated(exc: QuantaError) -> WireError:
+    """The SQLSTATE for an error of the governed query service (by the HTTP status it carries)."""
+    text = exc.message
+    by_status = {401: "28000", 403: "42501", 404: "42P01"}
+    if exc.status in by_status:
+        return WireError(text, by_status[exc.status], hint=exc.hint)
+    lowered = text.lower()
+    if "parse" in lowered or "syntax" in lowered:
+        return WireError(text, "42601", hint=exc.hint)
+    if "read-only" in lowered or "only select" in lowered or "only one" in lowered:
+        return WireError(text, "25006", hint=exc.hint)
+    if "not allowed" in lowered or "cannot be queried" in lowered:
+        return WireError(text, "42501", hint=exc.hint)
+    return WireError(text, "XX000" if text.startswith("query failed") else "42000", hint=exc.hint)
+
+
+def _with_user(sql: str, principal: str) -> str:
+    """``current_user``/``session_user`` answered with the principal (DuckDB would say 'duckdb')."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError:
+        return sql
+    named = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
+    return tree.transform(lambda n: exp.Literal.string(principal) if isinstance(n, named) else n).sql(
+        "duckdb"
+    )
+
+
+def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
+    """Empty tables named and typed like the products ``principal`` may read, with their descriptions."""
+    import duckdb
+
+    from quanta.mesh_governance import acting_as
+    from quanta.spec.contract import Contract
+    from quanta.spec.formats.sql import dialect_named, statements
+
+    connection = duckdb.connect(":memory:")
+    ddl = dialect_named("duckdb")
+    with acting_as(principal):
+        who = mesh.principal()
+        for summary in mesh.products():
+            if mesh.registry.current_publish(summary.id) is None or not mesh.access(who, summary.id).allowed:
+                continue
+            domain, _, name = summary.id.partition(".")
+            contracts = mesh.registry.port_contracts(summary.id)
+            for document in list(contracts.values())[:1]:
+                contract = Contract.model_validate(document)
+                for obj in contract.objects[:1]:
+                    renamed = obj.model_copy(update={"name": f"{domain}.{name}", "physical_name": None})
+                    connection.execute(f'create schema if not exists "{domain}"')
+                    for statement in statements(renamed, ddl):
+                        connection.execute(statement.sql(dialect="duckdb"))
+    connection.execute(f"create or replace macro version() as 'PostgreSQL {SERVER_VERSION}'")
+    # Only metadata lives here, and this connection must never become a way around governance:
+    # no files, no extensions, small and fixed resources.
+    connection.execute("set enable_external_access = false")
+    connection.execute("set memory_limit = '256MB'")
+    connection.execute("set threads = 1")
+    connection.execute("set lock_configuration = true")
+    return connection

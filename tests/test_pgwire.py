@@ -1,0 +1,240 @@
+"""The PostgreSQL wire protocol server driven by real clients: psql (simple query protocol) and psycopg 3
+(extended protocol, parameters, binary results, server-side cursors), on the demo mesh with its
+governance: masks, denials, read-only refusals and protocol garbage, each answered with the SQLSTATE a
+PostgreSQL client expects and the connection still usable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from quanta.mesh import Mesh
+from tests.conftest import mesh_as
+
+psycopg = pytest.importorskip("psycopg")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def root(built_demo: Path) -> Path:
+    as_ana = mesh_as(built_demo, "ana")
+    request = as_ana.request_access(
+        "customers.customers", "churn analysis", columns=["customer_id", "name", "phone", "market_segment"]
+    )
+    Mesh.open(built_demo).decide_access(request, True, "ok")
+    return built_demo
+
+
+@pytest.fixture(scope="module")
+def server(root: Path) -> Iterator[int]:
+    """``quanta pgwire`` in local mode (loopback clients trusted as the user they name)."""
+    port = free_port()
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("QUANTA_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "quanta.interfaces.cli.main", "pgwire", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            time.sleep(0.2)
+    yield port
+    process.terminate()
+    output = process.communicate(timeout=10)[0]
+    assert "Traceback" not in output, output
+
+
+def connect(port: int, user: str = "local-admin") -> psycopg.Connection:
+    return psycopg.connect(host="127.0.0.1", port=port, user=user, dbname="quanta", autocommit=True)
+
+
+def psql(port: int, *args: str, user: str = "local-admin") -> subprocess.CompletedProcess[str]:
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed (apt-get install postgresql-client)")
+    return subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            user,
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=0",
+            "quanta",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+    )
+
+
+# --- psql ---------------------------------------------------------------------------------------------
+
+
+def test_psql_reads_what_the_governed_service_answers(root: Path, server: int) -> None:
+    sql = "select order_id, total_price, order_date from sales.orders order by 1 limit 3"
+    done = psql(server, "-A", "-c", sql)
+    assert done.returncode == 0, done.stderr
+    expected = Mesh.open(root).query(sql).to_pylist()
+    assert done.stdout.splitlines()[0] == "order_id|total_price|order_date"
+    assert done.stdout.splitlines()[1:4] == [
+        f"{r['order_id']}|{r['total_price']}|{r['order_date']}" for r in expected
+    ]
+    assert done.stdout.splitlines()[4] == "(3 rows)"
+
+
+def test_psql_session_statements_and_read_only_refusals(server: int) -> None:
+    done = psql(
+        server,
+        "-c", "begin", "-c", "set search_path = sales", "-c", "show timezone", "-c", "commit",
+        "-c", "insert into sales.orders values (1)",
+        "-c", "create table x (a int)",
+        "-c", "select 1 as still_here",
+    )  # fmt: skip
+    assert "BEGIN" in done.stdout and "SET" in done.stdout and "COMMIT" in done.stdout
+    assert "UTC" in done.stdout
+    assert "cannot execute INSERT in a read-only transaction" in done.stderr
+    assert "cannot execute CREATE in a read-only transaction" in done.stderr
+    assert "still_here" in done.stdout
+
+
+def test_psql_lists_only_readable_products(server: int) -> None:
+    query = "select table_schema || '.' || table_name from information_schema.tables order by 1"
+    admin = psql(server, "-A", "-t", "-c", query)
+    carl = psql(server, "-A", "-t", "-c", query, user="carl")
+    assert "sales.orders" in admin.stdout.split()
+    assert "customers.customers" in admin.stdout.split()
+    assert "customers.customers" not in carl.stdout.split()
+
+
+# --- psycopg ------------------------------------------------------------------------------------------
+
+
+def test_psycopg_parameters_types_and_binary(server: int) -> None:
+    with connect(server) as conn:
+        sql = (
+            "select order_id, total_price, order_date from sales.orders"
+            " where order_id = %s and order_date > %s"
+        )
+        cur = conn.execute(sql, (1, date(1990, 1, 1)))
+        assert [c.type_code for c in cur.description] == [20, 1700, 1082]
+        [row] = cur.fetchall()
+        assert row[0] == 1 and isinstance(row[1], Decimal) and isinstance(row[2], date)
+        assert conn.execute(sql, (1, date(2100, 1, 1))).fetchall() == []
+        binary = conn.execute("select count(*) as n, max(order_date) as d from sales.orders", binary=True)
+        assert binary.fetchone() == (15000, date(1998, 8, 2))
+
+
+def test_psycopg_server_side_cursor(server: int) -> None:
+    with connect(server) as conn, conn.transaction(), conn.cursor(name="orders") as cur:
+        cur.execute("select order_id from sales.orders order by 1")
+        assert cur.fetchmany(3) == [(1,), (2,), (3,)]
+        assert cur.fetchmany(2) == [(4,), (5,)]
+
+
+def test_masks_are_applied_and_named_in_notices(server: int) -> None:
+    notices: list[str] = []
+    with connect(server, "ana") as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        rows = conn.execute(
+            "select customer_id, phone from customers.customers order by 1 limit 1"
+        ).fetchall()
+    assert rows[0][1] != "25-989-741-2988" and str(rows[0][1]).endswith("2988")
+    assert any("phone" in n and "masked" in n for n in notices), notices
+
+
+@pytest.mark.parametrize(
+    ("user", "sql", "state"),
+    [
+        ("carl", "select * from customers.customers", "42501"),
+        ("local-admin", "select * from nope.nothing", "42P01"),
+        ("local-admin", "select * from read_csv('/etc/passwd')", "42501"),
+        ("local-admin", "select * from information_schema.tables, read_text('/etc/passwd')", "42501"),
+        ("local-admin", "delete from sales.orders", "25006"),
+        ("local-admin", "copy sales.orders from '/tmp/x.csv'", "25006"),
+        ("local-admin", "selec 1", "42601"),
+    ],
+)
+def test_errors_carry_sqlstates_and_the_connection_survives(
+    server: int, user: str, sql: str, state: str
+) -> None:
+    with connect(server, user) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute(sql)
+        assert info.value.sqlstate == state, info.value
+        assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_denied_product_gets_the_cli_hint(server: int) -> None:
+    with connect(server, "carl") as conn, pytest.raises(psycopg.Error) as info:
+        conn.execute("select * from customers.customers")
+    assert "quanta access request customers.customers" in (info.value.diag.message_hint or "")
+
+
+def test_unknown_principal_is_refused(server: int) -> None:
+    with pytest.raises(psycopg.OperationalError, match="does not exist"):
+        connect(server, "mallory")
+
+
+def test_multiple_statements_in_a_prepared_statement_are_refused(server: int) -> None:
+    with connect(server) as conn, pytest.raises(psycopg.Error) as info:
+        conn.execute("select 1; delete from sales.orders", prepare=True)
+    assert info.value.sqlstate == "42601"
+
+
+# --- garbage on the wire ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x00\x00\x00\x08\x00\x09\x00\x00",  # protocol 9.0
+        b"\xff\xff\xff\xff",  # negative length
+        b"\x00\x00\x00\x03",  # shorter than its header
+        struct.pack("!ii", 100_000, 196608),  # oversized startup
+        struct.pack("!ii", 12, 196608) + b"user",  # not NUL-terminated, then nothing
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+)
+def test_garbage_gets_an_error_or_a_clean_close(server: int, payload: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer == b"" or answer.startswith(b"E"), answer[:100]
+    with connect(server) as conn:  # the server is still there
+        assert conn.execute("select 1").fetchone() == (1,)
