@@ -45,11 +45,21 @@ def root(built_demo: Path) -> Path:
 @pytest.fixture(scope="module")
 def server(root: Path) -> Iterator[int]:
     """``quanta pgwire`` in local mode (loopback clients trusted as the user they name)."""
+    yield from serving(root)
+
+
+@pytest.fixture(scope="module")
+def token_server(root: Path) -> Iterator[int]:
+    """``quanta pgwire --require-token``: every client signs in with SCRAM-SHA-256, token as password."""
+    yield from serving(root, "--require-token")
+
+
+def serving(root: Path, *options: str) -> Iterator[int]:
     port = free_port()
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("QUANTA_DATABASE_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "quanta.interfaces.cli.main", "pgwire", "--port", str(port)],
+        [sys.executable, "-m", "quanta.interfaces.cli.main", "pgwire", "--port", str(port), *options],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
@@ -74,30 +84,27 @@ def connect(port: int, user: str = "local-admin") -> psycopg.Connection:
     return psycopg.connect(host="127.0.0.1", port=port, user=user, dbname="quanta", autocommit=True)
 
 
-def psql(port: int, *args: str, user: str = "local-admin") -> subprocess.CompletedProcess[str]:
+def psql(
+    port: int, *args: str, user: str = "local-admin", password: str | None = None
+) -> subprocess.CompletedProcess[str]:
     if shutil.which("psql") is None:
         pytest.skip("psql is not installed (apt-get install postgresql-client)")
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+    if password is not None:
+        env["PGPASSWORD"] = password
     return subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            user,
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=0",
-            "quanta",
-            *args,
-        ],
+        ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", user, "-X", "-w", "quanta", *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+        env=env,
     )
+
+
+def token_for(root: Path, user: str, scopes: list[str] | None = None) -> str:
+    token, _ = Mesh.open(root).create_token(f"pg-{user}", principal_id=user, scopes=scopes)
+    return token
 
 
 # --- psql ---------------------------------------------------------------------------------------------
@@ -128,6 +135,14 @@ def test_psql_session_statements_and_read_only_refusals(server: int) -> None:
     assert "cannot execute INSERT in a read-only transaction" in done.stderr
     assert "cannot execute CREATE in a read-only transaction" in done.stderr
     assert "still_here" in done.stdout
+
+
+def test_psql_meta_commands_list_domains_and_products(server: int) -> None:
+    tables = psql(server, "-c", "\\dt")
+    assert tables.returncode == 0, tables.stderr
+    assert "sales     | orders" in tables.stdout and "(7 rows)" in tables.stdout
+    schemas = psql(server, "-c", "\\dn")
+    assert all(f" {domain} " in schemas.stdout for domain in ("sales", "finance", "supply"))
 
 
 def test_psql_lists_only_readable_products(server: int) -> None:
@@ -212,6 +227,42 @@ def test_multiple_statements_in_a_prepared_statement_are_refused(server: int) ->
     with connect(server) as conn, pytest.raises(psycopg.Error) as info:
         conn.execute("select 1; delete from sales.orders", prepare=True)
     assert info.value.sqlstate == "42601"
+
+
+# --- server mode: SCRAM-SHA-256 with API tokens ------------------------------------------------------
+
+
+def test_scram_sign_in_with_a_token(root: Path, token_server: int) -> None:
+    token = token_for(root, "ana")
+    done = psql(token_server, "-A", "-t", "-c", "select current_user", user="ana", password=token)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ana"
+    with psycopg.connect(
+        host="127.0.0.1", port=token_server, user="ana", password=token, dbname="quanta"
+    ) as conn:
+        sql = "select count(*) from customers.customers"
+        assert conn.execute(sql).fetchone() == tuple(mesh_as(root, "ana").query(sql).to_pylist()[0].values())
+
+
+@pytest.mark.parametrize("case", ["wrong", "other-user", "revoked", "no-read-scope", "no-password"])
+def test_scram_refusals(root: Path, token_server: int, case: str) -> None:
+    mesh = Mesh.open(root)
+    token = token_for(root, "ana")
+    user, password, message = "ana", token, "password authentication failed"
+    if case == "wrong":
+        password = token[:-3] + "xyz"
+    elif case == "other-user":
+        user = "carl"
+    elif case == "revoked":
+        mesh.revoke_token(token.split("_")[1])
+    elif case == "no-read-scope":
+        password, message = token_for(root, "ana", ["request"]), "without read"
+    else:
+        password, message = None, "no password supplied"
+    done = psql(token_server, "-c", "select 1", user=user, password=password)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # --- garbage on the wire ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ principals, policies and product facts it uses); interfaces call these methods o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError
@@ -13,7 +14,17 @@ from quanta.mesh_governance import MeshGovernance, contract_objects
 
 if TYPE_CHECKING:
     from quanta.governance.model import Principal
+    from quanta.governance.scram import ServerExchange, Verifier
     from quanta.registry.governance import GrantRecord, TokenRecord
+
+
+@dataclass(frozen=True)
+class ScramSignIn:
+    """A SCRAM exchange in progress, and the tokens (with their verifiers) that may complete it."""
+
+    exchange: ServerExchange
+    records: list[TokenRecord]
+    verifiers: list[Verifier]
 
 
 class MeshGrants(MeshGovernance):
@@ -55,6 +66,7 @@ class MeshGrants(MeshGovernance):
         import hashlib
         import secrets
 
+        from quanta.governance import scram
         from quanta.governance.model import SCOPES, GovernanceError
 
         actor = self.principal()
@@ -78,7 +90,8 @@ class MeshGrants(MeshGovernance):
             raise GovernanceError(f"a token lasts 1 to 365 days, not {days}", hint="--days 30")
         token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         digest = hashlib.sha256(secret.encode()).hexdigest()
-        record = self.registry.add_token(token_id, owner.id, name, digest, chosen, days)
+        wire = scram.verifier(f"qt_{token_id}_{secret}", scram.salt_for(owner.id))
+        record = self.registry.add_token(token_id, owner.id, name, digest, chosen, days, wire)
         self.registry.audit(
             "token.create", actor.id, owner.id, "allow", details={"token": token_id, "scopes": chosen}
         )
@@ -114,6 +127,22 @@ class MeshGrants(MeshGovernance):
         principal = self.principal(record.principal)
         self.registry.token_used(token_id)
         return principal, record.scopes
+
+    def scram_sign_in(self, principal_id: str) -> ScramSignIn:
+        """A SCRAM-SHA-256 exchange for ``principal_id`` whose proof is checked against the verifiers of
+        the principal's active tokens (the wire protocol's sign-in: the token is the password)."""
+        from quanta.governance.scram import ServerExchange, Verifier, salt_for
+
+        active = [(r, v) for r, v in self.registry.scram_verifiers(principal_id) if r.status == "active"]
+        records = [r for r, _ in active]
+        verifiers = [Verifier.parse(v) for _, v in active]
+        return ScramSignIn(ServerExchange(salt_for(principal_id)), records, verifiers)
+
+    def scram_signed_in(self, sign_in: ScramSignIn, index: int) -> tuple[Principal, list[str]]:
+        """The principal and scopes of the token a finished exchange proved (recorded as used)."""
+        record = sign_in.records[index]
+        self.registry.token_used(record.id)
+        return self.principal(record.principal), record.scopes
 
     def tokens(self) -> list[TokenRecord]:
         actor = self.principal()

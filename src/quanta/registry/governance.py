@@ -188,7 +188,14 @@ class GovernanceStore:
     # --- tokens --------------------------------------------------------------------------------
 
     def add_token(
-        self, token_id: str, principal: str, name: str, secret_hash: str, scopes: list[str], days: int
+        self,
+        token_id: str,
+        principal: str,
+        name: str,
+        secret_hash: str,
+        scopes: list[str],
+        days: int,
+        scram_verifier: str | None = None,
     ) -> TokenRecord:
         with self.session() as s:
             row = ApiToken(
@@ -196,6 +203,7 @@ class GovernanceStore:
                 principal=principal,
                 name=name,
                 secret_hash=secret_hash,
+                scram_verifier=scram_verifier,
                 scopes={"scopes": scopes},
                 expires_at=utcnow() + timedelta(days=days),
             )
@@ -208,6 +216,12 @@ class GovernanceStore:
         with self.session() as s:
             row = s.get(ApiToken, token_id)
             return (_token(row), row.secret_hash) if row is not None else None
+
+    def scram_verifiers(self, principal: str) -> list[tuple[TokenRecord, str]]:
+        """The principal's tokens that carry a SCRAM verifier, with it (whatever their status)."""
+        query = select(ApiToken).where(ApiToken.principal == principal, ApiToken.scram_verifier.is_not(None))
+        with self.session() as s:
+            return [(_token(t), str(t.scram_verifier)) for t in s.scalars(query)]
 
     def token_used(self, token_id: str) -> None:
         """Remember that a token just authenticated someone."""

@@ -221,6 +221,8 @@ class ApiToken(Base):
     principal: Mapped[str] = mapped_column(String(200), index=True)
     name: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str] = mapped_column(String(64))
+    scram_verifier: Mapped[str | None] = mapped_column(String(200))
+    """SCRAM-SHA-256 verifier of the whole token, for the PostgreSQL wire protocol's sign-in."""
     scopes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -8,7 +8,6 @@ the readable products, so DuckDB's own ``pg_catalog`` views answer what drivers 
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,13 +18,15 @@ from quanta.errors import QuantaError
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+    from sqlglot import exp
 
     from quanta.mesh import Mesh
+    from quanta.mesh_grants import ScramSignIn
 
 SERVER_VERSION = "15.0 (Quanta)"
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
+_PG_NAMES = {"current_version": "version"}  # sqlglot's name of a function ► PostgreSQL's column name
 CATALOG_SECONDS = 10  # a grant given or revoked shows in the catalog within this long
-_SESSION_USER = re.compile(r"\b(current_user|session_user|user)\b", re.IGNORECASE)
 
 
 class WireError(QuantaError):
@@ -70,30 +71,27 @@ class MeshBackend:
                 hint="connect as a principal of governance.yaml",
             ) from exc
 
-    def login(self, user: str, token: str) -> str:
-        """The principal a token stands for; it must be the principal the client named."""
-        from quanta.mesh_governance import acting_as
+    def scram_start(self, user: str) -> ScramSignIn:
+        """A SCRAM exchange for ``user`` (an unknown user gets one that can only fail, at the end, so
+        that a client cannot tell which principals exist)."""
+        return self.mesh.scram_sign_in(user)
+
+    def scram_finish(self, user: str, sign_in: ScramSignIn, client_final: bytes) -> tuple[str, bytes]:
+        """The principal proven by ``client_final`` and the server-final message."""
+        from quanta.governance.scram import ScramError
 
         try:
-            principal, scopes = self.mesh.authenticate(token)
-        except QuantaError as exc:
-            raise WireError(
-                f'password authentication failed for user "{user}"', "28P01", hint=exc.hint
-            ) from exc
-        if user and user != principal.id:
+            index, server_final = sign_in.exchange.final(client_final, sign_in.verifiers)
+        except ScramError as exc:
             raise WireError(
                 f'password authentication failed for user "{user}"',
                 "28P01",
-                hint=f"this token belongs to {principal.id}: connect as that user",
-            )
-        if not {"read", "admin"} & set(scopes):
-            raise WireError(
-                f"token of {principal.id} has scopes {', '.join(scopes)}, without read",
-                "28000",
-                hint="create one with read: quanta token create NAME --for USER --scopes read,request",
-            )
-        with acting_as(principal.id):
-            return principal.id
+                hint="the password is an API token of this user (quanta token create NAME --for USER); "
+                f"{exc}",
+            ) from exc
+        principal, scopes = self.mesh.scram_signed_in(sign_in, index)
+        _needs_read(principal.id, scopes)
+        return principal.id, server_final
 
     # --- data -----------------------------------------------------------------------------------------
 
@@ -120,8 +118,7 @@ class MeshBackend:
         import duckdb
 
         connection = self._catalog(principal).cursor()
-        if _SESSION_USER.search(sql):
-            sql = _with_user(sql, principal)
+        sql = _catalog_sql(sql, principal)
         try:
             reader = connection.sql(sql).to_arrow_reader(10_000)
             batches = list(reader)
@@ -145,6 +142,15 @@ class MeshBackend:
             return connection
 
 
+def _needs_read(principal: str, scopes: list[str]) -> None:
+    if not {"read", "admin"} & set(scopes):
+        raise WireError(
+            f"the token of {principal} has scopes {', '.join(scopes)}, without read",
+            "28000",
+            hint="create one with read: quanta token create NAME --for USER --scopes read,request",
+        )
+
+
 def _translated(exc: QuantaError) -> WireError:
     """The SQLSTATE for an error of the governed query service (by the HTTP status it carries)."""
     text = exc.message
@@ -161,19 +167,57 @@ def _translated(exc: QuantaError) -> WireError:
     return WireError(text, "XX000" if text.startswith("query failed") else "42000", hint=exc.hint)
 
 
-def _with_user(sql: str, principal: str) -> str:
-    """``current_user``/``session_user`` answered with the principal (DuckDB would say 'duckdb')."""
+def _catalog_sql(sql: str, principal: str) -> str:
+    """PostgreSQL's SQL for DuckDB's catalog: ``current_user`` is the principal (DuckDB would say
+    'duckdb') and unnamed columns are named as PostgreSQL names them (``count``, not ``count_star()``)."""
     import sqlglot
     from sqlglot import exp
 
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
     except sqlglot.errors.ParseError:
-        return sql
-    named = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
-    return tree.transform(lambda n: exp.Literal.string(principal) if isinstance(n, named) else n).sql(
-        "duckdb"
-    )
+        return sql  # DuckDB gives the positioned error
+    users = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
+    if isinstance(tree, exp.Select):
+        for i, projection in enumerate(tree.expressions):
+            if isinstance(projection, users):
+                tree.expressions[i] = exp.alias_(exp.Literal.string(principal), "current_user")
+            elif isinstance(projection, exp.Func) and not isinstance(projection, exp.Alias):
+                name = (
+                    projection.sql_name().lower()
+                    if not isinstance(projection, exp.Anonymous)
+                    else projection.name
+                )
+                tree.expressions[i] = exp.alias_(projection, _PG_NAMES.get(name.lower(), name.lower()))
+    tree = tree.transform(lambda n: exp.Literal.string(principal) if isinstance(n, users) else n)
+    # twice: a replaced node's children are not visited again in the same pass
+    return tree.transform(_duckdb_catalog_node).transform(_duckdb_catalog_node).sql(dialect="duckdb")
+
+
+def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
+    """psql's and drivers' PostgreSQL-only syntax in DuckDB's terms: ``pg_catalog.f(...)`` calls,
+    ``COLLATE pg_catalog.default`` and ``OPERATOR(pg_catalog.~)``."""
+    from sqlglot import exp
+
+    qualified = isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier)
+    if qualified and isinstance(node.expression, exp.Func) and node.this.name.lower() == "pg_catalog":
+        return node.expression
+    if isinstance(node, exp.Collate):
+        return node.this
+    if isinstance(node, exp.Operator):
+        operator = str(node.args.get("operator", "")).rpartition(".")[2]
+        left, right = node.this, node.expression
+        built = {
+            "~": lambda: exp.RegexpLike(this=left, expression=right),
+            "!~": lambda: exp.Not(this=exp.RegexpLike(this=left, expression=right)),
+            "~*": lambda: exp.RegexpILike(this=left, expression=right),
+            "~~": lambda: exp.Like(this=left, expression=right),
+            "=": lambda: exp.EQ(this=left, expression=right),
+            "<>": lambda: exp.NEQ(this=left, expression=right),
+        }.get(operator)
+        if built is not None:
+            return built()
+    return node
 
 
 def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
@@ -201,6 +245,10 @@ def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
                     for statement in statements(renamed, ddl):
                         connection.execute(statement.sql(dialect="duckdb"))
     connection.execute(f"create or replace macro version() as 'PostgreSQL {SERVER_VERSION}'")
+    # Functions psql and JDBC call that DuckDB's pg_catalog lacks
+    connection.execute("create or replace macro pg_get_userbyid(id) as 'quanta'")
+    connection.execute("create or replace macro pg_encoding_to_char(id) as 'UTF8'")
+    connection.execute("create or replace macro pg_get_indexdef(a, b := 0, c := false) as ''")
     # Only metadata lives here, and this connection must never become a way around governance:
     # no files, no extensions, small and fixed resources.
     connection.execute("set enable_external_access = false")

@@ -91,13 +91,38 @@ class WireServer:
         host = peer[0] if isinstance(peer, tuple) else ""
         if self.local_mode and host in LOOPBACK:
             return await asyncio.to_thread(self.backend.trusted, user)
-        session.send(p.auth_cleartext())
+        return await self._scram(session, user)
+
+    async def _scram(self, session: Session, user: str) -> str:
+        """SCRAM-SHA-256 with the user's API token as password (the token never crosses the wire)."""
+        from quanta.governance.scram import MECHANISM, ScramError
+
+        sign_in = await asyncio.to_thread(self.backend.scram_start, user)
+        session.send(p.auth_sasl([MECHANISM]))
         await session.writer.drain()
-        kind, body = await p.read_message(session.reader)
-        if kind != b"p":
-            raise WireError("expected a password message", "08P01")
-        token = p.Buffer(body).cstring()
-        return await asyncio.to_thread(self.backend.login, user, token)
+        initial = p.Buffer(await _password_message(session))
+        mechanism, size = initial.cstring(), initial.int32()
+        if mechanism != MECHANISM:
+            raise WireError(f"unsupported SASL mechanism {mechanism!r}", "28000", hint=f"use {MECHANISM}")
+        try:
+            server_first = sign_in.exchange.first(initial.chunk(size) if size >= 0 else b"")
+        except ScramError as exc:
+            raise WireError(str(exc), "08P01") from exc
+        session.send(p.auth_sasl_continue(server_first))
+        await session.writer.drain()
+        client_final = await _password_message(session)
+        principal, server_final = await asyncio.to_thread(
+            self.backend.scram_finish, user, sign_in, client_final
+        )
+        session.send(p.auth_sasl_final(server_final))
+        return principal
+
+
+async def _password_message(session: Session) -> bytes:
+    kind, body = await p.read_message(session.reader)
+    if kind != b"p":
+        raise WireError("expected a SASL response", "08P01")
+    return body
 
 
 async def serve_forever(server: WireServer, host: str, port: int) -> None:
