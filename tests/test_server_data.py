@@ -1,0 +1,198 @@
+"""Reading a standalone contract's server data: where relative paths are looked for, what the errors
+say, how SLA columns become moments, and what ``quanta test`` tells the user about it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from quanta.build.sources import SourceError, first_matching
+from quanta.contracts.servers import ServerError
+from quanta.contracts.sla import as_datetime
+from quanta.mesh_server_data import resolve_file, search_roots
+from tests.conftest import run_cli
+
+CONTRACT = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: shop
+version: 1.0.0
+status: active
+schema:
+  - name: orders
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+      - name: placed
+        logicalType: {placed_type}
+{sla}servers:
+  - server: local
+    type: local
+    path: {path}
+    format: csv
+  - server: db
+    type: duckdb
+    database: {database}
+    schema: main
+"""
+
+
+def write_contract(
+    folder: Path, path: str, database: str = "shop.duckdb", placed_type: str = "date", sla: str = ""
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    contract = folder / "orders.odcs.yaml"
+    contract.write_text(CONTRACT.format(path=path, database=database, placed_type=placed_type, sla=sla))
+    return contract
+
+
+# --- resolution order and hints ----------------------------------------------------------------------
+
+
+def test_search_roots_are_the_contract_folder_then_the_working_directory(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    assert search_roots(contracts, tmp_path) == [
+        ("the contract's folder", contracts.resolve()),
+        ("the working directory", tmp_path.resolve()),
+    ]
+    assert search_roots(contracts, contracts) == [("the contract's folder", contracts.resolve())]
+
+
+def test_a_file_in_the_contract_folder_wins_over_one_in_the_working_directory(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    (contracts / "data").mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    for folder in (contracts, tmp_path):
+        (folder / "data" / "a.csv").write_text("id\n1\n")
+    roots = search_roots(contracts, tmp_path)
+    assert first_matching("data/*.csv", roots) == ([str(contracts / "data" / "a.csv")], contracts.resolve())
+    assert resolve_file("data/a.csv", roots, "DuckDB database") == (contracts / "data" / "a.csv", None)
+    (contracts / "data" / "a.csv").unlink()
+    assert first_matching("data/*.csv", roots) == ([str(tmp_path / "data" / "a.csv")], tmp_path.resolve())
+    found, note = resolve_file("data/a.csv", roots, "DuckDB database")
+    assert found == tmp_path / "data" / "a.csv"
+    assert note == f"DuckDB database 'data/a.csv' read relative to the working directory {tmp_path}"
+
+
+def test_no_files_match_names_every_folder_searched(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "other.txt").write_text("x")
+    with pytest.raises(SourceError) as caught:
+        first_matching("data/*.csv", search_roots(contracts, tmp_path))
+    assert caught.value.message == (
+        f"no files match 'data/*.csv' (searched {contracts / 'data'}, {tmp_path / 'data'})"
+    )
+    # the folder that exists is the one listed
+    assert caught.value.hint == f"{tmp_path / 'data'} holds: other.txt; fix the pattern or add the files"
+    with pytest.raises(SourceError) as nowhere:
+        first_matching("nothing/*.csv", search_roots(contracts, tmp_path))
+    assert nowhere.value.hint == (
+        f"{contracts / 'nothing'} does not exist: create it or fix the path (relative to the contract's "
+        f"folder {contracts}, then the working directory {tmp_path})"
+    )
+
+
+def test_a_missing_database_names_every_place_searched(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    with pytest.raises(ServerError) as caught:
+        resolve_file("shop.duckdb", search_roots(contracts, tmp_path), "DuckDB database")
+    assert caught.value.message == (
+        f"DuckDB database 'shop.duckdb' does not exist (searched {contracts / 'shop.duckdb'}, "
+        f"{tmp_path / 'shop.duckdb'})"
+    )
+    assert caught.value.hint is not None
+    assert (
+        f"the contract's folder ({contracts}), then the working directory ({tmp_path})" in caught.value.hint
+    )
+
+
+# --- SLA values --------------------------------------------------------------------------------------
+
+
+def test_sla_values_become_moments_in_utc() -> None:
+    assert as_datetime(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert as_datetime(1_700_000_000.5) == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)
+    assert as_datetime(Decimal(86400)) == datetime(1970, 1, 2, tzinfo=UTC)
+    assert as_datetime("2024-01-02T03:04:05") == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert as_datetime(date(2024, 1, 2)) == datetime(2024, 1, 2, tzinfo=UTC)
+    for not_a_moment in ("yesterday", True, 10**20, b"2024-01-01", None):
+        assert as_datetime(not_a_moment) is None
+
+
+# --- the CLI -----------------------------------------------------------------------------------------
+
+
+def test_paths_relative_to_the_project_root_work_and_are_noted(tmp_path: Path) -> None:
+    contract = write_contract(tmp_path / "contracts", "data/orders.csv")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "orders.csv").write_text("id,placed\n1,2024-01-01\n")
+    result = run_cli("test", "contracts/orders.odcs.yaml", "--server", "local", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"note: path 'data/orders.csv' read relative to the working directory {tmp_path}" in " ".join(
+        result.stdout.split()
+    )
+    # from the contract's folder the working directory is not searched: the error says where it looked
+    failed = run_cli("test", contract.name, "--server", "local", cwd=contract.parent)
+    assert failed.returncode == 1
+    assert f"no files match 'data/orders.csv' (searched {contract.parent / 'data'})" in failed.stderr
+    assert "internal error" not in failed.stderr
+
+
+def test_duckdb_server_problems_are_clear_errors_or_checks(tmp_path: Path) -> None:
+    write_contract(tmp_path, "x.csv")
+    missing = run_cli("test", "orders.odcs.yaml", "--server", "db", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert f"DuckDB database 'shop.duckdb' does not exist (searched {tmp_path / 'shop.duckdb'})" in (
+        missing.stderr
+    )
+    (tmp_path / "shop.duckdb").write_text("not a database")
+    broken = run_cli("test", "orders.odcs.yaml", "--server", "db", cwd=tmp_path)
+    assert broken.returncode == 1
+    assert f"cannot open DuckDB database {tmp_path / 'shop.duckdb'}" in broken.stderr
+    assert "internal error" not in broken.stderr
+    (tmp_path / "shop.duckdb").unlink()
+    with duckdb.connect(str(tmp_path / "shop.duckdb")) as db:
+        db.execute("create table customers as select 1 as id")
+    no_table = run_cli("test", "orders.odcs.yaml", "--server", "db", "--json", cwd=tmp_path)
+    assert no_table.returncode == 1, no_table.stderr
+    checks = json.loads(no_table.stdout)["results"]["orders.odcs.yaml"]["checks"]
+    assert {(c["name"], c["verdict"]) for c in checks} == {
+        ("id is present", "failed"),
+        ("placed is present", "failed"),
+    }
+    assert (
+        f"table main.orders does not exist in {tmp_path / 'shop.duckdb'} (it has: main.customers)"
+        == (checks[0]["message"])
+    )
+
+
+FRESHNESS = "slaProperties:\n  - property: freshness\n    value: 2\n    unit: d\n    element: orders.placed\n"
+
+
+@pytest.mark.parametrize(
+    ("placed_type", "value", "verdict"),
+    [("integer", "{now}", "passed"), ("integer", "86400", "failed"), ("string", "soon", "error")],
+)
+def test_freshness_on_a_column_that_is_not_a_date(
+    tmp_path: Path, placed_type: str, value: str, verdict: str
+) -> None:
+    write_contract(tmp_path, "orders.csv", placed_type=placed_type, sla=FRESHNESS)
+    now = int(datetime.now(UTC).timestamp())
+    (tmp_path / "orders.csv").write_text(f"id,placed\n1,{value.format(now=now)}\n")
+    result = run_cli("test", "orders.odcs.yaml", "--server", "local", "--json", cwd=tmp_path)
+    assert "internal error" not in result.stderr, result.stderr
+    checks = json.loads(result.stdout)["results"]["orders.odcs.yaml"]["checks"]
+    freshness = next(c for c in checks if c["kind"] == "sla")
+    assert freshness["verdict"] == verdict, freshness
+    if verdict == "error":
+        assert "orders.placed holds 'soon': not a date, a timestamp or epoch seconds" in freshness["message"]
