@@ -9,6 +9,7 @@ missing from one of them fails, naming the file.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,7 +147,13 @@ def _read_files(
     options: dict[str, Any] = {"union_by_name": True} if len(files) > 1 else {}
     scan = FileScan(files, fmt, options)
     if fmt in TEXT_FORMATS:
+        # Types inferred from a sample hold only for it: a later value of another kind would fail the
+        # whole read, or pass unseen when a rule reads only other columns. Infer from every row.
+        options["sample_size"] = -1
+        scan = FileScan(files, fmt, options)
         scan = FileScan(files, fmt, options, types=declared_types(obj, scan, engine))
+        if fmt == "csv":
+            scan = convertible(scan, engine)
     data.inputs[obj.name] = scan
     data.stats[obj.name] = file_stats(scan)
     if len(files) > 1:
@@ -174,6 +181,28 @@ def declared_types(obj: SchemaObject, scan: FileScan, engine: DuckDBEngine) -> d
     if not overrides:
         return {}
     return {**inferred, **overrides} if scan.format == "json" else overrides
+
+
+def convertible(scan: FileScan, engine: DuckDBEngine) -> FileScan:
+    """``scan`` with each CSV column whose values do not all convert to the sniffed type read as text,
+    so its type check fails instead of the whole read (DuckDB's sniffer can pick a date format that only
+    some rows follow). Reads every value once."""
+    import duckdb
+
+    types = dict(scan.types)
+    for _ in range(64):  # one column per attempt; a file with more bad columns fails its checks instead
+        candidate = FileScan(scan.files, scan.format, scan.options, scan.where, types)
+        try:
+            engine.query("select count(columns(*)) from __data", {"__data": candidate})
+            return candidate
+        except duckdb.ConversionException as exc:
+            column = re.search(r'converting column "((?:[^"]|"")+)"', str(exc))
+            if column is None or types.get(column[1]) == "VARCHAR":
+                return candidate
+            types[column[1]] = "VARCHAR"
+        except duckdb.Error:  # unreadable for another reason: the checks say which
+            return candidate
+    return scan
 
 
 def presence_per_file(obj: SchemaObject, scan: FileScan, engine: DuckDBEngine) -> list[Check]:
