@@ -196,3 +196,65 @@ def test_freshness_on_a_column_that_is_not_a_date(
     assert freshness["verdict"] == verdict, freshness
     if verdict == "error":
         assert "orders.placed holds 'soon': not a date, a timestamp or epoch seconds" in freshness["message"]
+
+
+GLOB_CONTRACT = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: shop
+version: 1.0.0
+status: active
+schema:
+  - name: orders
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+      - name: code
+        logicalType: string
+      - name: discount
+        logicalType: number
+        required: {required}
+servers:
+  - server: local
+    type: local
+    path: data/*/orders.csv
+    format: csv
+"""
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_globs_read_columns_by_name_and_required_ones_are_checked_per_file(
+    tmp_path: Path, required: bool
+) -> None:
+    (tmp_path / "orders.odcs.yaml").write_text(GLOB_CONTRACT.format(required=str(required).lower()))
+    for year, text in (("2023", "id,code\n1,2006-01-01\n"), ("2024", "id,code,discount\n2,x,0.5\n")):
+        (tmp_path / "data" / year).mkdir(parents=True)
+        (tmp_path / "data" / year / "orders.csv").write_text(text)
+    result = run_cli("test", "orders.odcs.yaml", "--json", cwd=tmp_path)
+    checks = {c["name"]: c for c in json.loads(result.stdout)["results"]["orders.odcs.yaml"]["checks"]}
+    assert "discount is present" not in checks  # the later file's column is read, not dropped
+    assert checks["code has type string"]["verdict"] == "passed"  # '2006-01-01' stays text
+    assert checks["id is present in every file"]["verdict"] == "passed"
+    if required:
+        assert result.returncode == 1
+        per_file = checks["discount is present in every file"]
+        assert per_file["verdict"] == "failed"
+        assert per_file["message"] == "no column 'discount' in 2023/orders.csv"
+        assert checks["discount is required"]["verdict"] == "failed"
+    else:
+        assert result.returncode == 0, result.stdout
+        assert "discount is present in every file" not in checks
+
+
+def test_a_csv_column_only_some_rows_of_which_convert_fails_its_type_check(tmp_path: Path) -> None:
+    # DuckDB sniffs %d.%m.%Y from the second row and would fail reading the first: read it as text.
+    write_contract(tmp_path, "orders.csv")
+    (tmp_path / "orders.csv").write_text("id,placed\n1,2024-01-01\n2,03.10.2022\n")
+    result = run_cli("test", "orders.odcs.yaml", "--server", "local", "--json", cwd=tmp_path)
+    checks = {c["name"]: c for c in json.loads(result.stdout)["results"]["orders.odcs.yaml"]["checks"]}
+    assert (checks["placed has type date"]["verdict"], checks["placed has type date"]["measured"]) == (
+        "failed",
+        "VARCHAR",
+    )
+    assert checks["id is required"]["verdict"] == "passed"
