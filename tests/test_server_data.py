@@ -17,7 +17,7 @@ from quanta.contracts.sla import as_datetime
 from quanta.mesh_server_data import resolve_file, search_roots
 from tests.conftest import run_cli
 
-CONTRACT = """\
+HEAD = """\
 apiVersion: v3.0.2
 kind: DataContract
 id: shop
@@ -29,6 +29,10 @@ schema:
       - name: id
         logicalType: integer
         required: true
+"""
+CONTRACT = (
+    HEAD
+    + """\
       - name: placed
         logicalType: {placed_type}
 {sla}servers:
@@ -41,6 +45,7 @@ schema:
     database: {database}
     schema: main
 """
+)
 
 
 def write_contract(
@@ -198,18 +203,9 @@ def test_freshness_on_a_column_that_is_not_a_date(
         assert "orders.placed holds 'soon': not a date, a timestamp or epoch seconds" in freshness["message"]
 
 
-GLOB_CONTRACT = """\
-apiVersion: v3.0.2
-kind: DataContract
-id: shop
-version: 1.0.0
-status: active
-schema:
-  - name: orders
-    properties:
-      - name: id
-        logicalType: integer
-        required: true
+GLOB_CONTRACT = (
+    HEAD
+    + """\
       - name: code
         logicalType: string
       - name: discount
@@ -221,6 +217,7 @@ servers:
     path: data/*/orders.csv
     format: csv
 """
+)
 
 
 @pytest.mark.parametrize("required", [True, False])
