@@ -51,8 +51,9 @@ def read_server(contract: Contract, server: Server, roots: Roots, engine: DuckDB
     from quanta.spec.product import FileSource
 
     data = ServerData()
+    located = targets(contract, server)
     for obj in contract.objects:
-        where = targets(contract, server)[obj.name]
+        where = located[obj.name]
         if isinstance(where, DuckDBTable):
             _read_table(data, obj, where, roots, engine)
         elif isinstance(where, FileSource):
