@@ -255,3 +255,17 @@ def test_a_csv_column_only_some_rows_of_which_convert_fails_its_type_check(tmp_p
         "VARCHAR",
     )
     assert checks["id is required"]["verdict"] == "passed"
+
+
+def test_footers_know_nothing_of_a_column_some_files_lack(tmp_path: Path) -> None:
+    # Read by name, the old file's rows are NULL in `discount`: its footer cannot prove "no nulls".
+    from quanta.engines.base import FileScan
+    from quanta.engines.footers import file_stats
+
+    old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
+    with duckdb.connect() as db:
+        db.execute(f"copy (select 1 as id) to '{old}' (format parquet)")
+        db.execute(f"copy (select 2 as id, 0.5 as discount) to '{new}' (format parquet)")
+    stats = file_stats(FileScan([str(old), str(new)], "parquet", {"union_by_name": True}))
+    assert set(stats) == {"id"}
+    assert (stats["id"].rows, stats["id"].nulls) == (2, 0)
