@@ -672,7 +672,10 @@ def write_data(folder: Path, case: Case) -> None:
             if ".duckdb:" in key:
                 database, _, table = key.partition(":")
                 (folder / database).parent.mkdir(parents=True, exist_ok=True)
-                with duckdb.connect(str(folder / database)) as db:
+                with duckdb.connect(":memory:") as db:
+                    # in a storage version datacontract-cli's DuckDB (1.5) can open
+                    db.execute(f"attach '{folder / database}' as target (storage_version 'v1.5.0')")
+                    db.execute("use target")
                     schema, _, name = table.rpartition(".")
                     if schema:
                         db.execute(f'create schema if not exists "{schema}"')

@@ -185,7 +185,7 @@ def test_no_matching_files_names_pattern_and_folder(drops: Path) -> None:
     assert error.hint == f"{drops / 'data/orders'} holds: {listing}; fix the pattern or add the files"
     with pytest.raises(SourceError, match=r"no files match 'data/drops/orders/\*.csv'") as missing:
         FileReader().read(file_source("data/drops/orders/*.csv"), root=drops)
-    advice = "create it or fix the path (relative to the workspace root)"
+    advice = f"create it or fix the path (relative to the workspace root {drops.resolve()})"
     assert missing.value.hint == f"{drops / 'data/drops/orders'} does not exist: {advice}"
     (drops / "empty").mkdir()
     with pytest.raises(SourceError) as empty:

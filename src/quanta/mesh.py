@@ -511,11 +511,10 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return {target: self._test_product(target, kinds)}
 
     def _test_file(self, path: Path, server_name: str | None, kinds: set[str] | None) -> dict[str, Run]:
-        from quanta.build.sources import reader_for
-        from quanta.contracts.servers import DuckDBTable, choose_server, targets
-        from quanta.engines import FileScan, get_engine
+        from quanta.contracts.servers import choose_server
+        from quanta.engines import get_engine
         from quanta.engines.duckdb import DuckDBEngine
-        from quanta.engines.footers import file_stats
+        from quanta.mesh_server_data import read_server, search_roots
         from quanta.spec.formats import importer
         from quanta.spec.loader import detect_kind, load_contract_text
         from quanta.spec.yamlsource import load_file
@@ -529,19 +528,14 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             contract = load_contract_text(doc.text, str(path)).contract
         server = choose_server(contract, server_name)
         engine = get_engine()
-        inputs: dict[str, Any] = {}
-        for name, where in targets(contract, server, path.parent).items():
-            if isinstance(where, DuckDBTable):
-                assert isinstance(engine, DuckDBEngine)
-                from quanta.engines.base import ArrowInput
-
-                inputs[name] = ArrowInput(engine.read_table(where.database, where.schema, where.table))
-            else:
-                data = reader_for(where).read(where, root=path.parent)
-                inputs[name] = _materialized(data)
-        # Parquet footers answer null-count and bound rules without a scan, as manifests do for products.
-        stats = {name: file_stats(data) for name, data in inputs.items() if isinstance(data, FileScan)}
-        return {str(path): _run_all(contract, engine, inputs, stats, kinds)}
+        assert isinstance(engine, DuckDBEngine)
+        found = read_server(contract, server, search_roots(path.parent, Path.cwd()), engine)
+        run = _run_all(contract, engine, found.inputs, found.stats, kinds)
+        run.checks[:0] = [
+            c for c in found.checks if _kind_group(c.kind) in (kinds or {"schema", "quality", "sla"})
+        ]
+        run.notes += found.notes
+        return {str(path): run}
 
     def _test_product(self, ref: str, kinds: set[str] | None) -> Run:
         from quanta.engines import get_engine
@@ -763,15 +757,6 @@ def _pick_publish(publishes: list[PublishRecord], at: str, product_id: str) -> P
     return before[-1]
 
 
-def _materialized(data: Any) -> Any:
-    """Streams can be read once; a test reads each table several times."""
-    from quanta.engines.base import ArrowInput
-
-    if isinstance(data, ArrowInput) and hasattr(data.data, "read_all"):
-        return ArrowInput(data.data.read_all())
-    return data
-
-
 def _run_all(
     contract: Contract,
     engine: Any,
@@ -807,6 +792,7 @@ _SCHEMA_KINDS = {
     "pattern",
     "primaryKey",
     "relationship",
+    "filePresence",
 }
 
 

@@ -44,6 +44,8 @@ class Run:
 
     contract_id: str
     checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """How the data was found (e.g. which folder a relative path was read against)."""
 
     @property
     def passed(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from quanta.errors import QuantaError
 from quanta.spec.contract import Contract, SchemaObject, Server
@@ -53,18 +52,20 @@ def choose_server(contract: Contract, name: str | None) -> Server:
     )
 
 
-def targets(contract: Contract, server: Server, base: Path) -> dict[str, Target]:
-    """Each schema object's data on ``server``; relative paths resolve against ``base``."""
+def targets(contract: Contract, server: Server) -> dict[str, Target]:
+    """Each schema object's data on ``server``. Paths stay as written: the caller resolves relative ones
+    (against the contract's folder, then the working directory). Objects may share one path without
+    ``{model}``: each then reads the same files, as datacontract-cli does."""
     kind = server.type.lower()
     if kind not in SUPPORTED:
         raise ServerError(
             f"server {server.server!r} has type {server.type!r}, which quanta test cannot read yet",
             hint=f"supported server types: {', '.join(SUPPORTED)}",
         )
-    return {obj.name: _target(kind, server, obj, base, len(contract.objects)) for obj in contract.objects}
+    return {obj.name: _target(kind, server, obj) for obj in contract.objects}
 
 
-def _target(kind: str, server: Server, obj: SchemaObject, base: Path, objects: int) -> Target:
+def _target(kind: str, server: Server, obj: SchemaObject) -> Target:
     table = obj.physical_name or obj.name
     if kind == "local":
         path = server.path or server.location
@@ -72,23 +73,19 @@ def _target(kind: str, server: Server, obj: SchemaObject, base: Path, objects: i
             raise ServerError(
                 f"server {server.server!r} (local) needs a 'path'", hint="e.g. path: ./data/{model}.csv"
             )
-        if "{model}" not in path and objects > 1:
-            raise ServerError(
-                f"server {server.server!r} has one path for {objects} objects",
-                hint="put {model} in the path where the object name goes, e.g. ./data/{model}.parquet",
-            )
-        resolved = path.replace("{model}", table)
-        full = resolved if Path(resolved).is_absolute() else str((base / resolved).resolve())
         fmt = (server.format or "").lower() or None
-        return FileSource(type="file", path=full, format=fmt if fmt in ("csv", "parquet", "json") else None)
+        return FileSource(
+            type="file",
+            path=path.replace("{model}", table),
+            format=fmt if fmt in ("csv", "parquet", "json") else None,
+        )
     if kind == "duckdb":
         database = server.database or server.path
         if not database:
             raise ServerError(
                 f"server {server.server!r} (duckdb) needs 'database'", hint="the .duckdb file path"
             )
-        full = database if Path(database).is_absolute() else str((base / database).resolve())
-        return DuckDBTable(full, server.schema_, table)
+        return DuckDBTable(database, server.schema_, table)
     missing = [f for f in ("host", "port", "database") if not getattr(server, f)]
     if missing:
         raise ServerError(f"server {server.server!r} (postgres) needs {', '.join(missing)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from quanta.contracts.metrics import q
@@ -107,7 +108,21 @@ def _age_check(
             dimension="timeliness",
             message="no data",
         )
-    age = now - _as_datetime(value)
+    moment = as_datetime(value)
+    if moment is None:
+        return Check(
+            name,
+            "sla",
+            "error",
+            str(value),
+            None,
+            table,
+            column,
+            dimension="timeliness",
+            message=f"{table}.{column} holds {value!r}: not a date, a timestamp or epoch seconds; "
+            "point 'element' at a date or timestamp column",
+        )
+    age = now - moment
     ok = age <= limit if newest else age <= limit + timedelta(days=1)
     threshold = f"newest row at most {limit} old" if newest else f"oldest row at most {limit} old"
     return Check(
@@ -156,9 +171,20 @@ def _not_measured(name: str, why: str) -> Check:
     )
 
 
-def _as_datetime(value: Any) -> datetime:
+def as_datetime(value: Any) -> datetime | None:
+    """A column's value as a moment in UTC: dates, timestamps, ISO 8601 text, and numbers as seconds
+    since the Unix epoch (as datetime-valued integers are usually stored); None for anything else."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        moment = datetime.fromisoformat(str(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)

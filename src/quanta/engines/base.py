@@ -45,6 +45,8 @@ class FileScan:
     format: str
     options: dict[str, Any] = field(default_factory=dict)
     where: str | None = None
+    types: dict[str, str] = field(default_factory=dict)
+    """Column ► SQL type to read it as instead of the inferred one (for JSON: every column)."""
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,9 @@ def file_sql(scan: FileScan) -> str:
     """``read_csv``/``read_parquet``/``read_json`` over the source files, filtered past the cursor."""
     files = ", ".join(_literal(f) for f in scan.files)
     options = "".join(f", {key} = {_option(value)}" for key, value in sorted(scan.options.items()))
+    if scan.types:  # read_csv takes the types of some columns, read_json those of every column
+        typed = ", ".join(f"{_literal(name)}: {_literal(kind)}" for name, kind in scan.types.items())
+        options += f", {'columns' if scan.format == 'json' else 'types'} = {{{typed}}}"
     where = f" where {scan.where}" if scan.where else ""
     return f"select * from {_READERS[scan.format]}([{files}]{options}){where}"
 

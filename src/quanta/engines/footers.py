@@ -23,9 +23,11 @@ def file_stats(scan: FileScan) -> dict[str, ColumnStats]:
     import pyarrow.parquet as pq
 
     merged: dict[str, list[Any]] = {}  # column ► [rows, nulls, lower, upper]
+    total = 0
     try:
         for path in scan.files:
             meta = pq.read_metadata(path)
+            total += meta.num_rows
             for group in range(meta.num_row_groups):
                 row_group = meta.row_group(group)
                 for index in range(row_group.num_columns):
@@ -33,7 +35,12 @@ def file_stats(scan: FileScan) -> dict[str, ColumnStats]:
                     _merge(merged, chunk.path_in_schema, row_group.num_rows, chunk.statistics)
     except (OSError, ValueError):  # the scan itself will say what is wrong with the file
         return {}
-    return {name: ColumnStats(*values[:4]) for name, values in merged.items() if "." not in name}
+    # A column some files lack reads as NULL there, which their footers cannot tell: not known.
+    return {
+        name: ColumnStats(*values[:4])
+        for name, values in merged.items()
+        if "." not in name and values[0] == total
+    }
 
 
 def _merge(merged: dict[str, list[Any]], name: str, rows: int, stats: Any) -> None:

@@ -26,6 +26,7 @@ from quanta.build.sources.files import (
     FORMATS,
     FileReader,
     cursor_filter,
+    first_matching,
     infer_format,
     matching_files,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "arrow_type",
     "cursor_filter",
     "database_url",
+    "first_matching",
     "infer_format",
     "matching_files",
     "query_types",

@@ -32,21 +32,36 @@ class FileReader(SourceReader[FileSource]):
 
 def matching_files(pattern: str, root: Path) -> list[str]:
     """Absolute paths of the files matching ``pattern`` below ``root`` (``**`` spans folders), sorted."""
-    # glob.glob, not Path.glob: an absolute pattern is allowed, and root may hold glob characters.
-    found = glob.glob(pattern, root_dir=root, recursive=True)  # noqa: PTH207
-    files = sorted({str((root / name).resolve()) for name in found if (root / name).is_file()})
-    if files:
-        return files
-    parts = Path(pattern).parts
-    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts) - 1)
-    folder = (root / Path(*parts[:fixed])).resolve() if fixed else root.resolve()
+    return first_matching(pattern, [("the workspace root", root)])[0]
+
+
+def first_matching(pattern: str, roots: list[tuple[str, Path]]) -> tuple[list[str], Path]:
+    """The files matching ``pattern`` below the first of ``roots`` (label, folder) where any match, and
+    that folder; a SourceError naming every folder searched when none does."""
+    for _, root in roots:
+        # glob.glob, not Path.glob: an absolute pattern is allowed, and root may hold glob characters.
+        found = glob.glob(pattern, root_dir=root, recursive=True)  # noqa: PTH207
+        files = sorted({str((root / name).resolve()) for name in found if (root / name).is_file()})
+        if files:
+            return files, root
+    searched = [_fixed_folder(pattern, root) for _, root in roots]
+    folder = next((f for f in searched if f.is_dir()), searched[0])
     if not folder.is_dir():
-        hint = f"{folder} does not exist: create it or fix the path (relative to the workspace root)"
+        labels = ", then ".join(f"{label} {root.resolve()}" for label, root in roots)
+        hint = f"{folder} does not exist: create it or fix the path (relative to {labels})"
     else:
         present = sorted(p.name for p in folder.iterdir())[:5]
         hint = f"{folder} holds: {', '.join(present)}" if present else f"{folder} is empty"
         hint += "; fix the pattern or add the files"
-    raise SourceError(f"no files match {pattern!r} (searched {folder})", hint=hint)
+    places = ", ".join(str(f) for f in dict.fromkeys(searched))
+    raise SourceError(f"no files match {pattern!r} (searched {places})", hint=hint)
+
+
+def _fixed_folder(pattern: str, root: Path) -> Path:
+    """The folder below which ``pattern`` matches: its part before the first glob character."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts) - 1)
+    return (root / Path(*parts[:fixed])).resolve() if fixed else root.resolve()
 
 
 def infer_format(files: list[str], pattern: str) -> str:

@@ -397,6 +397,7 @@ def test(
                 t: {
                     "contract": r.contract_id,
                     "summary": r.summary(),
+                    "notes": r.notes,
                     "checks": [c.to_dict() for c in r.checks],
                 }
                 for t, r in runs.items()
@@ -417,6 +418,8 @@ def _print_runs(runs: dict[str, Any]) -> None:
             ["result", "check", "object", "measured", "expected", "note"],
             [(c.verdict, c.name, c.object, c.measured, c.threshold, c.message or "") for c in run.checks],
         )
+        for note in run.notes:
+            render.out.print(f"note: {render.escape(note)}")
         for check in run.failures:
             if check.samples:
                 render.out.print(
