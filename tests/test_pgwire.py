@@ -229,6 +229,51 @@ def test_multiple_statements_in_a_prepared_statement_are_refused(server: int) ->
     assert info.value.sqlstate == "42601"
 
 
+# --- JDBC ---------------------------------------------------------------------------------------------
+
+JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+PROBE = Path(__file__).parent / "clients" / "JdbcProbe.java"
+
+
+def jdbc(port: int, user: str, password: str = "") -> list[str]:
+    if shutil.which("java") is None or not JDBC_JAR.exists():
+        pytest.skip("Java 17 and Debian's libpostgresql-jdbc-java are needed")
+    done = subprocess.run(
+        [
+            "java",
+            "-cp",
+            str(JDBC_JAR),
+            str(PROBE),
+            f"jdbc:postgresql://127.0.0.1:{port}/quanta",
+            user,
+            password,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def test_jdbc_metadata_prepared_statements_and_denials(root: Path, server: int) -> None:
+    lines = jdbc(server, "local-admin")
+    assert lines[0] == "product PostgreSQL 15.0 (Quanta)"
+    assert {"table sales.orders", "table finance.revenue_by_nation"} <= set(lines)
+    assert "column order_id int8" in lines and "column order_date date" in lines
+    rows = [line for line in lines if line.startswith("row ")]
+    expected = Mesh.open(root).query("select total_price, order_date from sales.orders where order_id = 1")
+    price, day = expected.to_pylist()[0].values()
+    assert rows == [f"row {i} 1 {price} {day}" for i in range(6)]  # past the driver's prepareThreshold
+
+
+def test_jdbc_as_a_principal_without_a_grant(root: Path, token_server: int) -> None:
+    lines = jdbc(token_server, "carl", token_for(root, "carl"))
+    assert "table customers.customers" not in lines
+    assert "denied 42501" in lines
+
+
 # --- server mode: SCRAM-SHA-256 with API tokens ------------------------------------------------------
 
 
