@@ -54,12 +54,17 @@ def token_server(root: Path) -> Iterator[int]:
     yield from serving(root, "--require-token")
 
 
-def serving(root: Path, *options: str) -> Iterator[int]:
+def serving(root: Path, *options: str, command: tuple[str, ...] = ("pgwire",)) -> Iterator[int]:
     port = free_port()
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("QUANTA_DATABASE_URL", None)
+    if command[0] == "serve":
+        options = (*options, "--pg-port", str(port))
+        port_option: tuple[str, ...] = ()
+    else:
+        port_option = ("--port", str(port))
     process = subprocess.Popen(
-        [sys.executable, "-m", "quanta.interfaces.cli.main", "pgwire", "--port", str(port), *options],
+        [sys.executable, "-m", "quanta.interfaces.cli.main", *command, *port_option, *options],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
@@ -227,6 +232,28 @@ def test_multiple_statements_in_a_prepared_statement_are_refused(server: int) ->
     with connect(server) as conn, pytest.raises(psycopg.Error) as info:
         conn.execute("select 1; delete from sales.orders", prepare=True)
     assert info.value.sqlstate == "42601"
+
+
+def test_quanta_serve_serves_http_and_the_wire_protocol(root: Path) -> None:
+    import httpx
+
+    http_port = free_port()
+    served = serving(root, "--port", str(http_port), "--scheduler", "0", command=("serve",))
+    pg_port = next(served)
+    try:
+        with connect(pg_port) as conn:
+            assert conn.execute("select count(*) from sales.orders").fetchone() == (15000,)
+        deadline = time.monotonic() + 60
+        while True:  # uvicorn may still be starting when the wire server already answers
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/products", timeout=30)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert answer.status_code == 200
+    finally:
+        next(served, None)
 
 
 # --- JDBC ---------------------------------------------------------------------------------------------

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, app, open_mesh
+
+if TYPE_CHECKING:
+    from quanta.mesh import Mesh
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -31,6 +34,12 @@ def serve(
     scheduler: Annotated[
         float, typer.Option(help="Run the cron schedules, checking every this many seconds (0: off).", min=0)
     ] = 30.0,
+    pg_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve the PostgreSQL wire protocol on this port (psql, JDBC, BI tools).", min=1
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the marketplace, and run the schedules."""
@@ -54,6 +63,8 @@ def serve(
         else f"local mode: acting as {mesh.settings.user}"
     )
     render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
+    if pg_port:
+        wire_in_background(mesh, host, pg_port, local_mode=not server_mode)
     with metrics_environment(workers):
         uvicorn.run(
             "quanta.interfaces.api.server:app_from_environment",
@@ -63,6 +74,26 @@ def serve(
             workers=workers,
             log_level="warning",
         )
+
+
+def wire_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) -> None:
+    """The PostgreSQL wire protocol server on a thread of its own (its own event loop), beside the
+    HTTP server; it ends with the process."""
+    import asyncio
+    import threading
+
+    from quanta.interfaces.pgwire.server import WireServer, serve_forever
+
+    server = WireServer(mesh, local_mode=local_mode)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(serve_forever(server, host, port)), name="quanta-pgwire", daemon=True
+    )
+    thread.start()
+    shown = "localhost" if host in LOOPBACK else host
+    render.err.print(
+        f"PostgreSQL wire protocol on {shown}:{port}  "
+        f"(psql -h {shown} -p {port} -U {mesh.settings.user} quanta)"
+    )
 
 
 @contextmanager
