@@ -49,3 +49,38 @@ def test_a_scope_beyond_the_principal_names_what_it_may_hold(built_demo: Path) -
     )
     assert refused.returncode != 0
     assert "--scopes read " in refused.stderr and "ana may hold read, request" in refused.stderr
+
+
+# A process that exits right after a build: its last event is still being made, and making it uses a
+# thread pool (pyiceberg's, to plan the snapshot's files), as the demo's last builds do.
+EXITING = """
+import sys, time, uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+from openlineage.client.transport.file import FileConfig, FileTransport
+from quanta.observability.openlineage import Sender
+
+def event():
+    time.sleep(0.5)  # still making it when the main thread ends
+    with ThreadPoolExecutor(1) as pool:
+        name = pool.submit(lambda: "demo.product").result()
+    return RunEvent(eventType=RunState.COMPLETE, eventTime=datetime.now(UTC).isoformat(),
+                    run=Run(runId=str(uuid.uuid4())), job=Job(namespace="quanta", name=name),
+                    producer="https://example.org/quanta")
+
+sender = Sender(lambda: FileTransport(FileConfig(log_file_path=sys.argv[1], append=True)))
+sender.submit(event)
+"""
+
+
+def test_an_event_made_at_exit_is_still_sent(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    events = tmp_path / "events.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", EXITING, str(events)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "not sent" not in done.stderr, done.stderr
+    assert done.returncode == 0 and '"demo.product"' in events.read_text()
