@@ -273,7 +273,12 @@ class MeshGovernance:
         owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
         state = self.registry.read_state(product_id, owners)  # one round trip for the common case
         if state is None:
-            raise UnknownProduct(f"unknown product {product_id!r}", hint="see quanta ls")
+            hint = "see quanta ls"
+            try:
+                self.registry.descriptor(product_id)  # the registry's hint: did you mean ...?
+            except NotFoundError as exc:
+                hint = exc.hint or hint
+            raise UnknownProduct(f"unknown product {product_id!r}", hint=hint)
         latest, current_id, grants = state
         descriptor = self._immutable(
             ("descriptor", product_id, latest), lambda: self.registry.descriptor(product_id, latest)

@@ -22,7 +22,7 @@ from quanta.engines.base import TableScan
 from quanta.governance.access import Access
 from quanta.governance.masks import column_views, masked_sql
 from quanta.governance.model import Principal
-from quanta.query.products import QueryError, parse_one_statement, parse_ref
+from quanta.query.products import AccessDenied, QueryError, parse_one_statement, parse_ref
 from quanta.spec.contract import SchemaObject
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ _DENIED_FUNCTIONS = {
 _DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "icu_", "test_", "pg_")
 # Writes the audit entries of a query while the engine runs it.
 _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
+# DuckDB's words for a column a query names that its tables do not have.
+_BINDER_COLUMN = re.compile(r'Binder Error: .*?column (?:named )?"([^"]+)"')
 _CATALOG_SCHEMAS = {"information_schema", "pg_catalog", "main", "system", "temp", "memory"}
 
 
@@ -79,6 +81,8 @@ class GovernedPlan:
     columns: dict[str, list[str]] = field(default_factory=dict)
     masked: dict[str, dict[str, str]] = field(default_factory=dict)
     filtered: dict[str, str] = field(default_factory=dict)
+    outside_grant: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    """Columns each product has that the principal's column-scoped grant leaves out (for errors)."""
 
 
 @dataclass
@@ -192,7 +196,7 @@ class GovernedQueries:
         try:
             table = self.engine.query_on_thread_cursor(final)
         except Exception as exc:
-            raise self.failure(exc) from None
+            raise self.failure(exc, plan) from None
         finally:
             if recorded is not None:
                 recorded.result()  # nothing is returned that the audit log does not hold
@@ -207,7 +211,7 @@ class GovernedQueries:
         try:
             reader = self.engine.stream(final, {}, batch_rows=8192)  # memory: one small batch
         except Exception as exc:
-            raise self.failure(exc) from None
+            raise self.failure(exc, plan) from None
         return GovernedStream(**vars(plan), reader=self._translated(reader))
 
     def _plan(self, call: QueryCall) -> tuple[str, GovernedPlan]:
@@ -248,11 +252,28 @@ class GovernedQueries:
             plan.masked[read.product_id] = {v.column: v.mask for v in views if v.mask and v.column in visible}
             if read.access.row_filter:
                 plan.filtered[read.product_id] = read.access.row_filter
+            if read.access.columns is not None:
+                granted = read.access.columns
+                plan.outside_grant[read.product_id] = [
+                    c.name for c in read.scan.columns if c.name not in granted
+                ]
         return final, plan
 
-    def failure(self, exc: Exception) -> QueryError:
-        """An engine error as the user may see it: translated once, here, without the storage paths."""
-        return QueryError(f"query failed: {self.clean(str(exc))}", hint="check the SQL")
+    def failure(self, exc: Exception, plan: GovernedPlan | None = None) -> QueryError:
+        """An engine error as the user may see it: translated once, here, without the storage paths;
+        a column the engine does not find because the grant leaves it out is named as such."""
+        message = self.clean(str(exc))
+        found = _BINDER_COLUMN.search(message)
+        for product_id, outside in (plan.outside_grant if plan and found else {}).items():
+            column = next((c for c in outside if found and c.lower() == found.group(1).lower()), None)
+            if column is not None:
+                return AccessDenied(
+                    f"column {column} is not in your grant on {product_id}",
+                    product_id=product_id,
+                    hint=f"use the granted columns, or ask for this one: quanta access request {product_id} "
+                    f"--columns {column} --purpose '...'",
+                )
+        return QueryError(f"query failed: {message}", hint="check the SQL")
 
     def _translated(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         """``reader`` whose engine errors (raised while rows are computed) read like :meth:`run`'s."""
