@@ -479,13 +479,16 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         )
         return [observer for observer in found if observer is not None]
 
-    def schedules(self, now: datetime | None = None) -> list[Schedule]:
-        """Every scheduled product a build could take now (an error in its files or its inputs' holds
-        it back, see :meth:`schedule_problems`): last fire, next fire, fire times due."""
+    def schedules(self, now: datetime | None = None, *, healthy_only: bool = False) -> list[Schedule]:
+        """Every scheduled product: last fire, next fire, and fire times due (missed ones included).
+        An error in the workspace is raised, unless ``healthy_only``: then the products whose files
+        and inputs are valid are listed (:meth:`schedule_problems` says what holds the others back)."""
         from quanta.build.scheduler import schedules
         from quanta.build.scope import healthy
 
         validation = self.validate()
+        if not healthy_only:
+            validation.raise_for_errors()
         ready = healthy(validation)
         crons = {
             p.product.id: p.product.build.schedule
@@ -499,10 +502,11 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return self.validate().errors
 
     def run_schedule(self, now: datetime | None = None, owner: str = "scheduler") -> list[BuildResult]:
-        """Build every product whose schedule is due (once, however many fire times were missed)."""
+        """Build every product whose schedule is due (once, however many fire times were missed);
+        those with an error in their files or their inputs' wait (:meth:`schedule_problems`)."""
         from quanta.build.scheduler import claim
 
-        due = [s for s in self.schedules(now) if s.due and claim(self.registry, s, owner)]
+        due = [s for s in self.schedules(now, healthy_only=True) if s.due and claim(self.registry, s, owner)]
         if not due:
             return []
         return self.build([s.product_id for s in due], trigger="schedule")
