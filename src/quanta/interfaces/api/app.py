@@ -89,7 +89,7 @@ def _schedule(mesh: Mesh, interval: float, stop: threading.Event) -> None:
             for result in mesh.run_schedule(owner=owner):
                 log.info("scheduled build of %s: %s", result.product_id, result.status)
         except QuantaError as exc:  # a positioned problem, not a bug: once, and the loop goes on
-            found.append(str(exc))
+            found += [str(p) for p in getattr(exc, "problems", None) or [exc]]
         except Exception:
             log.exception("the scheduler failed; trying again in %s s", interval)
         problems.report(found)
