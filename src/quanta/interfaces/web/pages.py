@@ -92,7 +92,7 @@ def _viewer(request: Request) -> Viewer | None:
             with acting_as(principal.id):
                 return Viewer.of(mesh, request)
         return None if request.app.state.server_mode else Viewer.of(mesh, request)
-    except QuantaError:  # a bad or expired token: the page offers to sign in
+    except Exception:  # a bad token, or the failure this page reports: the page offers to sign in
         return None
 
 
