@@ -120,7 +120,7 @@ def test_access_request_flow(server: TestClient, built_demo: Path, ana_token: st
     assert created.status_code == 201 and created.json()["status"] == "requested"
     request_id = created.json()["id"]
     problem_of(server.post(f"/api/v1/access-requests/{request_id}/approve", headers=ana), 403)
-    read_only, _ = Mesh.open(built_demo).create_token("read-only", principal_id="ana")
+    read_only, _ = Mesh.open(built_demo).create_token("read-only", scopes=["read"], principal_id="ana")
     scoped = server.post(
         "/api/v1/access-requests",
         json={"product_id": "supply.parts", "purpose": "pricing"},

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quanta.errors import NotFoundError, SpecError, WorkspaceError
+from quanta.errors import NotFoundError, Problem, SpecError, WorkspaceError
 from quanta.mesh_discovery import MeshDiscovery
 from quanta.mesh_grants import MeshGrants
 from quanta.mesh_kpis import MeshKpis
@@ -421,17 +421,18 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         progress: Callable[[str, str], None] | None = None,
         workers: int = 2,
     ) -> list[BuildResult]:
-        """Validate and register, then build the selected products in dependency order, independent
-        ones in parallel; products downstream of a failure are not built."""
+        """Validate and register what the selected products need (them and their inputs: another
+        domain's broken or unregistered file does not stop them), then build them in dependency
+        order, independent ones in parallel; products downstream of a failure are not built."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from quanta.build.planner import layers, select, upstream
+        from quanta.build.planner import layers, upstream
         from quanta.build.runner import BuildContext, BuildResult, build_product
+        from quanta.build.scope import needed
 
-        validation = self.validate()
+        validation, chosen = needed(self.validate(), selectors or [])
         validation.raise_for_errors()
         self.apply(validation=validation)
-        chosen = select(validation.products, selectors or [])
         self._may_publish([p.product for p in validation.products if p.product.id in chosen])
         ctx = BuildContext(
             self.registry,
@@ -478,24 +479,34 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         )
         return [observer for observer in found if observer is not None]
 
-    def schedules(self, now: datetime | None = None) -> list[Schedule]:
-        """Every scheduled product: last fire, next fire, and fire times due (missed ones included)."""
+    def schedules(self, now: datetime | None = None, *, healthy_only: bool = False) -> list[Schedule]:
+        """Every scheduled product: last fire, next fire, and fire times due (missed ones included).
+        An error in the workspace is raised, unless ``healthy_only``: then the products whose files
+        and inputs are valid are listed (:meth:`schedule_problems` says what holds the others back)."""
         from quanta.build.scheduler import schedules
+        from quanta.build.scope import healthy
 
         validation = self.validate()
-        validation.raise_for_errors()
+        if not healthy_only:
+            validation.raise_for_errors()
+        ready = healthy(validation)
         crons = {
             p.product.id: p.product.build.schedule
             for p in validation.products
-            if p.product.build and p.product.build.schedule
+            if p.product.build and p.product.build.schedule and p.product.id in ready
         }
         return schedules(self.registry, crons, now or datetime.now(UTC))
 
+    def schedule_problems(self) -> list[Problem]:
+        """The errors in the workspace's descriptors that hold schedules back (positioned)."""
+        return self.validate().errors
+
     def run_schedule(self, now: datetime | None = None, owner: str = "scheduler") -> list[BuildResult]:
-        """Build every product whose schedule is due (once, however many fire times were missed)."""
+        """Build every product whose schedule is due (once, however many fire times were missed);
+        those with an error in their files or their inputs' wait (:meth:`schedule_problems`)."""
         from quanta.build.scheduler import claim
 
-        due = [s for s in self.schedules(now) if s.due and claim(self.registry, s, owner)]
+        due = [s for s in self.schedules(now, healthy_only=True) if s.due and claim(self.registry, s, owner)]
         if not due:
             return []
         return self.build([s.product_id for s in due], trigger="schedule")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from quanta.governance.access import Access, ProductFacts
     from quanta.governance.model import Governance, Principal
     from quanta.governance.policies import PolicySet
-    from quanta.query.governed import GovernedQueries, GovernedResult, ProductRead
+    from quanta.query.governed import (
+        GovernedPlan,
+        GovernedQueries,
+        GovernedResult,
+        GovernedStream,
+        ProductRead,
+        QueryCall,
+    )
     from quanta.registry import Registry
     from quanta.registry.governance import AuditRecord
     from quanta.settings import Settings
@@ -121,6 +128,21 @@ class MeshGovernance:
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
     ) -> GovernedResult:
         """Run SQL over products as the acting principal, or (for admins, audited) as someone else."""
+        return self._governed_call(sql, as_principal, limit, self._governed.run)
+
+    def governed_stream(
+        self, sql: str, *, as_principal: str | None = None, limit: int | None = None
+    ) -> GovernedStream:
+        """:meth:`governed_query` with the rows as a ``pyarrow.RecordBatchReader`` computed while it
+        is read (the same masks, row filters and audit): for results of any size."""
+        return self._governed_call(sql, as_principal, limit, self._governed.stream)
+
+    def _governed_call(
+        self, sql: str, as_principal: str | None, limit: int | None, execute: Callable[[QueryCall], _T]
+    ) -> _T:
+        """``execute`` a governed query as the acting principal (or, for admins, as another one),
+        with the audit entries and query metrics every governed query gets."""
+        from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
         actor = self.principal()
@@ -131,7 +153,7 @@ class MeshGovernance:
                 raise QueryError(f"{actor.id} may not query as someone else", hint="ask a platform admin")
             principal = self.principal(as_principal)
 
-        def record(plan: GovernedResult) -> None:
+        def record(plan: GovernedPlan) -> None:
             """The allow entries, written while the engine runs the query (and before it returns)."""
             for product_id in plan.products:
                 details = {
@@ -146,9 +168,8 @@ class MeshGovernance:
 
         started, outcome = time.perf_counter(), "ok"
         try:
-            return self._governed.run(
-                principal, sql, lambda p, at: self._product_read(principal, p, at), limit=limit, audit=record
-            )
+            resolve = partial(self._product_read, principal)
+            return execute(QueryCall(principal, sql, resolve, limit, record))
         except Exception as exc:
             details = {"sql": sql, "as": principal.id, "error": str(exc)[:500]}
             # A refusal is a denial (on the product it names, so its domain sees it); a query that
@@ -199,14 +220,16 @@ class MeshGovernance:
 
     def export_data(
         self, sql: str, target: Path, *, as_principal: str | None = None, limit: int | None = None
-    ) -> GovernedResult:
-        """Run a governed query and write the result to a file (CSV or Parquet): egress, so the egress
-        policies decide on what leaves in clear."""
+    ) -> int:
+        """Run a governed query and stream the result to a file (CSV, JSON or Parquet, by suffix), one
+        batch at a time; returns the rows written. Egress: the egress policies decide on what leaves
+        in clear."""
         from quanta.governance.model import GovernanceError
+        from quanta.query.export import WRITERS, write_file
 
-        if target.suffix not in (".csv", ".parquet"):
-            raise GovernanceError(f"cannot export to {target.name}", hint="use a .csv or .parquet file")
-        result = self.governed_query(sql, as_principal=as_principal, limit=limit)
+        if target.suffix.lower() not in WRITERS:
+            raise GovernanceError(f"cannot export to {target.name}", hint=f"use a {', '.join(WRITERS)} file")
+        result = self.governed_stream(sql, as_principal=as_principal, limit=limit)
         actor = self.principal()
         for product_id in result.products:
             clear = set(result.columns.get(product_id, [])) - set(result.masked.get(product_id, {}))
@@ -231,12 +254,16 @@ class MeshGovernance:
                 raise GovernanceError(
                     "export refused by policy: " + "; ".join(refused), hint="query it in place"
                 )
-        _write(result.table, target)
+        try:
+            rows = write_file(result.reader, target)
+        except BaseException:
+            target.unlink(missing_ok=True)  # no half-written file that looks like a result
+            raise
         for product_id in result.products:
-            details = {"sql": sql, "file": str(target), "rows": result.table.num_rows}
+            written = {"sql": sql, "file": str(target), "rows": rows}
             domain = product_id.partition(".")[0]
-            self.registry.audit("export", actor.id, product_id, "allow", domain=domain, details=details)
-        return result
+            self.registry.audit("export", actor.id, product_id, "allow", domain=domain, details=written)
+        return rows
 
     def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
         from quanta.governance.access import decide
@@ -246,7 +273,12 @@ class MeshGovernance:
         owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
         state = self.registry.read_state(product_id, owners)  # one round trip for the common case
         if state is None:
-            raise UnknownProduct(f"unknown product {product_id!r}", hint="see quanta ls")
+            hint = "see quanta ls"
+            try:
+                self.registry.descriptor(product_id)  # the registry's hint: did you mean ...?
+            except NotFoundError as exc:
+                hint = exc.hint or hint
+            raise UnknownProduct(f"unknown product {product_id!r}", hint=hint)
         latest, current_id, grants = state
         descriptor = self._immutable(
             ("descriptor", product_id, latest), lambda: self.registry.descriptor(product_id, latest)
@@ -346,21 +378,6 @@ def _only_columns(contract: dict[str, Any], columns: set[str]) -> dict[str, Any]
         for obj in contract.get("schema") or []
     ]
     return {**contract, "schema": schema}
-
-
-def _write(table: Any, target: Path) -> None:
-    from quanta.governance.model import GovernanceError
-
-    if target.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, target)
-    elif target.suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, target)
-    else:
-        raise GovernanceError(f"cannot export to {target.name}", hint="use a .csv or .parquet file")
 
 
 def contract_objects(contract: dict[str, Any]) -> list[Any]:

@@ -67,7 +67,7 @@ class MeshGrants(MeshGovernance):
         import secrets
 
         from quanta.governance import scram
-        from quanta.governance.model import SCOPES, GovernanceError
+        from quanta.governance.model import CONSUMER_SCOPES, SCOPES, GovernanceError
 
         actor = self.principal()
         owner = self.principal(principal_id) if principal_id else actor
@@ -75,16 +75,18 @@ class MeshGrants(MeshGovernance):
             raise GovernanceError(
                 f"{actor.id} may not create tokens for {owner.id}", hint="ask a platform admin"
             )
-        chosen = scopes or ["read"]
+        chosen = scopes or list(CONSUMER_SCOPES)
         unknown = sorted(set(chosen) - set(SCOPES))
         if unknown:
             raise GovernanceError(f"unknown scope {', '.join(unknown)}", hint=f"scopes: {', '.join(SCOPES)}")
         beyond = sorted(s for s in chosen if not _scope_allowed(owner, s))
         if beyond:
+            held = [s for s in SCOPES if _scope_allowed(owner, s)]
             raise GovernanceError(
                 f"{owner.id} cannot hold scope {', '.join(beyond)}",
-                hint="a token grants at most what its principal may do: read, request"
-                + (", write" if owner.can("publish", next(iter(owner.domains), None)) else ""),
+                hint=f"a token grants at most what its principal may do: use --scopes "
+                f"{','.join(s for s in held if s in chosen) or ','.join(CONSUMER_SCOPES)} "
+                f"({owner.id} may hold {', '.join(held)})",
             )
         if not 1 <= days <= 365:
             raise GovernanceError(f"a token lasts 1 to 365 days, not {days}", hint="--days 30")

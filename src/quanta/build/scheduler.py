@@ -8,6 +8,7 @@ are reported (``schedule.missed``), never silently dropped.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -103,3 +104,26 @@ def claim(registry: Registry, schedule: Schedule, owner: str) -> bool:
         payload["missed"] = len(missed)
     registry.append_event("schedule.fired", schedule.product_id, owner, payload)
     return True
+
+
+class ProblemLog:
+    """Logs what holds schedules back once, and again only when it changes (a scheduler checks every
+    few seconds; the same problem every time is noise that hides the next one)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._last: list[str] = []
+
+    def report(self, problems: list[str]) -> None:
+        shown = list(problems)
+        if shown == self._last:
+            return
+        if shown:
+            self._log.warning(
+                "schedules of products with these errors (in their files or their inputs') are paused; "
+                "the others run:\n%s",
+                "\n".join(shown),
+            )
+        else:
+            self._log.warning("the descriptors are valid again: every schedule runs")
+        self._last = shown

@@ -83,8 +83,9 @@ class Engine(ABC):
         """Run one read-only SQL statement over ``inputs`` (referenced by name) and return the result."""
 
     @abstractmethod
-    def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
-        """Like :meth:`query`, streaming record batches for large results."""
+    def stream(self, sql: str, inputs: dict[str, Input], batch_rows: int = 256_000) -> pa.RecordBatchReader:
+        """Like :meth:`query`, streaming record batches (of at most ``batch_rows``) computed while
+        they are read, for large results."""
 
     @abstractmethod
     def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:

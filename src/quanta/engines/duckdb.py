@@ -125,10 +125,10 @@ class DuckDBEngine(Engine):
         with duckdb.connect(database, read_only=True) as connection:
             return connection.sql(f"select * from {name}").to_arrow_table()
 
-    def stream(self, sql: str, inputs: dict[str, Input]) -> pa.RecordBatchReader:
+    def stream(self, sql: str, inputs: dict[str, Input], batch_rows: int = 256_000) -> pa.RecordBatchReader:
         connection = self.connect()
         self.bind(connection, inputs)
-        return connection.sql(sql).to_arrow_reader(batch_size=256_000)
+        return connection.sql(sql).to_arrow_reader(batch_size=batch_rows)
 
 
 def scan_sql(scan: TableScan) -> str:

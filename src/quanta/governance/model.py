@@ -24,6 +24,8 @@ Role = Literal["platform_admin", "governance_steward", "domain_owner", "producer
 SCOPES = ("read", "request", "write", "admin", "metrics")
 """What an API token may do: read data and metadata, request access, build/publish, administer, or
 only scrape ``/metrics`` (a Prometheus scraper's token, which reads no data)."""
+CONSUMER_SCOPES = ("read", "request")
+"""A token's scopes unless chosen: what a consumer does (read, and request access to what it may not)."""
 PLATFORM_ROLES = frozenset({"platform_admin", "governance_steward"})
 """Roles that see the platform as a whole: KPIs of every domain, the Prometheus metrics."""
 ROLES: tuple[Role, ...] = ("platform_admin", "governance_steward", "domain_owner", "producer", "consumer")

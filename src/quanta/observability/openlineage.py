@@ -95,6 +95,20 @@ it; ``none`` turns emission off. The transport (and openlineage-python, a quarte
 import) is made in the sender's thread, off the build's path."""
 
 
+def _at_exit(drain: Callable[[], object]) -> None:
+    """Run ``drain`` when the interpreter exits, while thread pools still take work: making an event
+    reads the snapshot through pyiceberg, whose thread pool refuses new work ("cannot schedule new
+    futures after shutdown") once ``concurrent.futures`` has shut pools down, which happens before
+    ``atexit`` handlers run. ``threading``'s exit hooks run before that, the latest registered first."""
+    import concurrent.futures.thread  # noqa: F401 - its exit hook first, so that ours runs before it
+
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        (register or atexit.register)(drain)
+    except RuntimeError:  # the interpreter is already exiting: the plain hook is all there is
+        atexit.register(drain)
+
+
 class Sender:
     """One background thread emitting events through one OpenLineage client, from a bounded queue."""
 
@@ -133,7 +147,7 @@ class Sender:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="openlineage", daemon=True)
                 self._thread.start()
-                atexit.register(self.flush, EXIT_DRAIN_SECONDS)
+                _at_exit(lambda: self.flush(EXIT_DRAIN_SECONDS))
 
     def _run(self) -> None:
         from openlineage.client import OpenLineageClient

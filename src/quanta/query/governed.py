@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from quanta.engines.base import TableScan
 from quanta.governance.access import Access
 from quanta.governance.masks import column_views, masked_sql
 from quanta.governance.model import Principal
-from quanta.query.products import QueryError, parse_one_statement, parse_ref
+from quanta.query.products import AccessDenied, QueryError, parse_one_statement, parse_ref
 from quanta.spec.contract import SchemaObject
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ _DENIED_FUNCTIONS = {
 _DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "icu_", "test_", "pg_")
 # Writes the audit entries of a query while the engine runs it.
 _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
+# DuckDB's words for a column a query names that its tables do not have.
+_BINDER_COLUMN = re.compile(r'Binder Error: .*?column (?:named )?"([^"]+)"')
 _CATALOG_SCHEMAS = {"information_schema", "pg_catalog", "main", "system", "temp", "memory"}
 
 
@@ -59,15 +61,42 @@ class ProductRead:
     access: Access
 
 
-@dataclass
-class GovernedResult:
-    """A governed query's rows and what governance did to them (for the audit log)."""
+@dataclass(frozen=True)
+class QueryCall:
+    """One query to run for a principal: ``resolve`` authorizes each product it names (raising when
+    one may not be read), ``audit`` records what governance did before any row is returned."""
 
-    table: pa.Table
+    principal: Principal
+    sql: str
+    resolve: Callable[[str, str | None], ProductRead]
+    limit: int | None = None
+    audit: Callable[[GovernedPlan], None] | None = None
+
+
+@dataclass
+class GovernedPlan:
+    """What governance does to a query's products (for the audit log): columns, masks, filters."""
+
     products: list[str]
     columns: dict[str, list[str]] = field(default_factory=dict)
     masked: dict[str, dict[str, str]] = field(default_factory=dict)
     filtered: dict[str, str] = field(default_factory=dict)
+    outside_grant: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    """Columns each product has that the principal's column-scoped grant leaves out (for errors)."""
+
+
+@dataclass
+class GovernedResult(GovernedPlan):
+    """A governed query's rows, all in memory (for results known to be small)."""
+
+    table: pa.Table = field(kw_only=True)
+
+
+@dataclass
+class GovernedStream(GovernedPlan):
+    """A governed query's rows as record batches, computed as they are read (any size)."""
+
+    reader: pa.RecordBatchReader = field(kw_only=True)
 
 
 def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
@@ -158,21 +187,39 @@ class GovernedQueries:
         self._parses: dict[str, tuple[exp.Expr, list[exp.Table]]] = {}
         self._lock = threading.Lock()
 
-    def run(
-        self,
-        principal: Principal,
-        sql: str,
-        resolve: Callable[[str, str | None], ProductRead],
-        *,
-        limit: int | None = None,
-        audit: Callable[[GovernedResult], None] | None = None,
-    ) -> GovernedResult:
-        """Parse, authorize (``resolve`` raises when a product may not be read), rewrite and execute.
-        ``audit`` records the plan (products, columns, masks, filters) while the engine runs; the
-        result is returned only once it has."""
+    def run(self, call: QueryCall) -> GovernedResult:
+        """Parse, authorize (``call.resolve`` raises when a product may not be read), rewrite and
+        execute. ``call.audit`` records the plan (products, columns, masks, filters) while the engine
+        runs; the result is returned only once it has."""
+        final, plan = self._plan(call)
+        recorded = _AUDIT.submit(call.audit, plan) if call.audit else None
+        try:
+            table = self.engine.query_on_thread_cursor(final)
+        except Exception as exc:
+            raise self.failure(exc, plan) from None
+        finally:
+            if recorded is not None:
+                recorded.result()  # nothing is returned that the audit log does not hold
+        return GovernedResult(**vars(plan), table=table)
+
+    def stream(self, call: QueryCall) -> GovernedStream:
+        """Like :meth:`run`, with the rows as a stream the engine computes while it is read, so a
+        result larger than memory can be shown in part or written to a file."""
+        final, plan = self._plan(call)
+        if call.audit is not None:
+            call.audit(plan)  # before the first row can leave
+        try:
+            reader = self.engine.stream(final, {}, batch_rows=8192)  # memory: one small batch
+        except Exception as exc:
+            raise self.failure(exc, plan) from None
+        return GovernedStream(**vars(plan), reader=self._translated(reader))
+
+    def _plan(self, call: QueryCall) -> tuple[str, GovernedPlan]:
+        """The SQL the engine runs (products replaced by their governed views) and what it shows."""
         from sqlglot import exp
 
-        parsed_tree, _ = self._parsed(sql)
+        principal, resolve, limit = call.principal, call.resolve, call.limit
+        parsed_tree, _ = self._parsed(call.sql)
         tree = parsed_tree.copy()  # the cached tree stays pristine; this copy is rewritten
         tables = [t for t in tree.find_all(exp.Table) if _is_product_table(t, tree)]
         referenced = _referenced_columns(tree)
@@ -192,32 +239,53 @@ class GovernedQueries:
         final = tree.sql(dialect="duckdb")
         if limit is not None:
             final = f"select * from ({final}) as q limit {int(limit)}"
-        import pyarrow as pa
-
-        result = GovernedResult(pa.table({}), sorted({r.product_id for r, _ in reads.values()}))
+        plan = GovernedPlan(sorted({r.product_id for r, _ in reads.values()}))
         for read, _ in reads.values():
             views = column_views(read.obj, principal)
-            result.columns[read.product_id] = [
+            plan.columns[read.product_id] = [
                 v.column
                 for v in views
                 if (read.access.columns is None or v.column in read.access.columns)
                 and (referenced is None or v.column.lower() in referenced)
             ]
-            visible = set(result.columns[read.product_id])
-            result.masked[read.product_id] = {
-                v.column: v.mask for v in views if v.mask and v.column in visible
-            }
+            visible = set(plan.columns[read.product_id])
+            plan.masked[read.product_id] = {v.column: v.mask for v in views if v.mask and v.column in visible}
             if read.access.row_filter:
-                result.filtered[read.product_id] = read.access.row_filter
-        recorded = _AUDIT.submit(audit, result) if audit else None
-        try:
-            result.table = self.engine.query_on_thread_cursor(final)
-        except Exception as exc:  # translated once, here, without the storage paths
-            raise QueryError(f"query failed: {self.clean(str(exc))}", hint="check the SQL") from None
-        finally:
-            if recorded is not None:
-                recorded.result()  # nothing is returned that the audit log does not hold
-        return result
+                plan.filtered[read.product_id] = read.access.row_filter
+            if read.access.columns is not None:
+                granted = read.access.columns
+                plan.outside_grant[read.product_id] = [
+                    c.name for c in read.scan.columns if c.name not in granted
+                ]
+        return final, plan
+
+    def failure(self, exc: Exception, plan: GovernedPlan | None = None) -> QueryError:
+        """An engine error as the user may see it: translated once, here, without the storage paths;
+        a column the engine does not find because the grant leaves it out is named as such."""
+        message = self.clean(str(exc))
+        found = _BINDER_COLUMN.search(message)
+        for product_id, outside in (plan.outside_grant if plan and found else {}).items():
+            column = next((c for c in outside if found and c.lower() == found.group(1).lower()), None)
+            if column is not None:
+                return AccessDenied(
+                    f"column {column} is not in your grant on {product_id}",
+                    product_id=product_id,
+                    hint=f"use the granted columns, or ask for this one: quanta access request {product_id} "
+                    f"--columns {column} --purpose '...'",
+                )
+        return QueryError(f"query failed: {message}", hint="check the SQL")
+
+    def _translated(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        """``reader`` whose engine errors (raised while rows are computed) read like :meth:`run`'s."""
+        import pyarrow as pa
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader
+            except Exception as exc:
+                raise self.failure(exc) from None
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _parsed(self, sql: str) -> tuple[exp.Expr, list[exp.Table]]:
         """``parse_governed``, remembered for the last few hundred statements: dashboards and
@@ -285,7 +353,7 @@ def error_text(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def as_dict(result: GovernedResult) -> dict[str, Any]:
+def as_dict(result: GovernedPlan) -> dict[str, Any]:
     return {
         "products": result.products,
         "columns": result.columns,

@@ -79,13 +79,20 @@ def _schedule(mesh: Mesh, interval: float, stop: threading.Event) -> None:
     """Fire due schedules, then judge every product's freshness (opening and closing incidents), until
     stopped. Each worker may run this: the scheduler's database lease lets one of them build each due
     product, and incidents are de-duplicated in the database. A failure is logged and the loop goes on."""
-    owner = f"serve-{os.getpid()}"
+    from quanta.build.scheduler import ProblemLog
+
+    owner, problems = f"serve-{os.getpid()}", ProblemLog(log)
     while not stop.wait(interval):
+        found: list[str] = []
         try:
+            found = [str(p) for p in mesh.schedule_problems()]
             for result in mesh.run_schedule(owner=owner):
                 log.info("scheduled build of %s: %s", result.product_id, result.status)
+        except QuantaError as exc:  # a positioned problem, not a bug: once, and the loop goes on
+            found += [str(p) for p in getattr(exc, "problems", None) or [exc]]
         except Exception:
             log.exception("the scheduler failed; trying again in %s s", interval)
+        problems.report(found)
         try:
             mesh.check_health()
         except Exception:

@@ -28,7 +28,8 @@ class Caller:
         if self.scopes is not None and scope not in self.scopes and "admin" not in self.scopes:
             raise PermissionDenied(
                 f"this token's scopes ({', '.join(sorted(self.scopes))}) do not include {scope!r}",
-                hint=f"create a token with --scopes {scope}",
+                hint=f"create a token with --scopes {scopes_with(self.scopes, scope)} (a token's scopes "
+                "replace the default read,request; they are not added to it)",
             )
 
     @contextmanager
@@ -39,6 +40,13 @@ class Caller:
             return
         with acting_as(self.principal):
             yield self.mesh
+
+
+def scopes_with(scopes: frozenset[str], scope: str) -> str:
+    """The ``--scopes`` value that keeps what a token may do and adds ``scope``, e.g. read,request."""
+    from quanta.governance.model import SCOPES
+
+    return ",".join(s for s in SCOPES if s in scopes or s == scope)
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

@@ -138,7 +138,9 @@ def query(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Export the result to a .csv or .parquet file (egress policies apply)."
+            "--output",
+            "-o",
+            help="Stream the whole result to a .csv, .json or .parquet file (egress policies apply).",
         ),
     ] = None,
     json_: Json = False,
@@ -146,29 +148,51 @@ def query(
 ) -> None:
     """Query published products through the governed query service (access rules, masks and row
     filters of the acting principal, QUANTA_USER); "sales.orders@1.0.0" or "sales.orders@<time>" read
-    older versions."""
+    older versions. The table shows the first 1,000 rows; csv, json and --output stream every row."""
     if output is not None:
-        result = open_mesh().export_data(sql, output, as_principal=as_, limit=limit)
-        render.err.print(f"wrote {result.table.num_rows:,} rows to {output}")
+        rows = open_mesh().export_data(sql, output, as_principal=as_, limit=limit)
+        render.err.print(f"wrote {rows:,} rows to {output}")
         return
-    table = open_mesh().query(sql, limit=limit, as_principal=as_)
-    _print_table(table, "json" if json_ else fmt)
+    stream = open_mesh().governed_stream(sql, limit=limit, as_principal=as_)
+    _print_stream(stream.reader, "json" if json_ else fmt)
 
 
-def _print_table(table: pa.Table, fmt: str) -> None:
+_SHOWN = 1000
+"""Rows the table format shows: the rest of a result is never computed (it may not fit in memory)."""
+
+
+def _print_stream(reader: pa.RecordBatchReader, fmt: str) -> None:
+    from quanta.query.export import write_csv, write_json
+
     if fmt == "csv":
-        import pyarrow.csv as pacsv
-
-        sink = sys.stdout.buffer
-        pacsv.write_csv(table, sink)
+        write_csv(reader, sys.stdout.buffer)
         return
     if fmt == "json":
-        render.emit_json(table.to_pylist())
+        write_json(reader, sys.stdout)
         return
-    shown = table.slice(0, 1000)
+    shown, more = _first_rows(reader, _SHOWN)
     render.table(None, shown.column_names, [[_cell(v) for v in row.values()] for row in shown.to_pylist()])
-    more = f" (first {shown.num_rows} shown)" if table.num_rows > shown.num_rows else ""
-    render.err.print(f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''}{more}")
+    if more:
+        render.err.print(
+            f"at least {shown.num_rows:,} rows (first {shown.num_rows:,} shown; --output FILE has all)"
+        )
+    else:
+        render.err.print(f"{shown.num_rows:,} row{'s' if shown.num_rows != 1 else ''}")
+
+
+def _first_rows(reader: pa.RecordBatchReader, count: int) -> tuple[pa.Table, bool]:
+    """The first ``count`` rows of ``reader`` and whether it has more (reading no further)."""
+    import pyarrow as pa
+
+    batches, rows = [], 0
+    for batch in reader:
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows > count:
+            break
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    reader.close()  # the engine stops computing the rest
+    return table.slice(0, count), rows > count
 
 
 def _cell(value: Any) -> str:
@@ -227,7 +251,7 @@ def quarantine_query(
     debug: Debug = False,
 ) -> None:
     """Query the data of a quarantined snapshot."""
-    _print_table(open_mesh().query_quarantine(product_id, run_id, sql), "json" if json_ else fmt)
+    _print_stream(open_mesh().query_quarantine(product_id, run_id, sql).to_reader(), "json" if json_ else fmt)
 
 
 @app.command()

@@ -220,7 +220,10 @@ def policy_test(json_: Json = False, debug: Debug = False) -> None:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'tableau'.")],
-    scopes: Annotated[str, typer.Option(help="Comma-separated: read, request, write, admin.")] = "read",
+    scopes: Annotated[
+        str,
+        typer.Option(help="Comma-separated: read, request, write, admin, metrics (replaces the default)."),
+    ] = "read,request",
     days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 30,
     for_: Annotated[str | None, typer.Option("--for", help="Another principal (admins).")] = None,
     json_: Json = False,

@@ -134,7 +134,9 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         d=view.descriptor,
         columns=cols,
         contracts=view.contracts,
-        queries=product_page.predefined_queries(product_id, view.descriptor, cols),
+        queries=product_page.within_grant(
+            product_page.predefined_queries(product_id, view.descriptor, cols), details["access"].columns
+        ),
         freshness=product_page.freshness(publishes, view.contracts, measured=measured),
         points=list(reversed(points)),
         chart=quality_chart(points),

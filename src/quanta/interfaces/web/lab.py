@@ -120,7 +120,9 @@ def _schema_browser(mesh: Mesh) -> list[BrowsedProduct]:
         cols = product_page.columns(view.contracts)
         if access.columns is not None:  # a column-scoped grant: the others do not exist for the viewer
             cols = [c for c in cols if c.name in access.columns]
-        queries = product_page.predefined_queries(summary.id, view.descriptor, cols)
+        queries = product_page.within_grant(
+            product_page.predefined_queries(summary.id, view.descriptor, cols), access.columns
+        )
         found.append(BrowsedProduct(summary.id, summary.name, cols, queries))
     return found
 

@@ -77,7 +77,23 @@ def error_response(request: Request, exc: QuantaError) -> HTMLResponse:
     """A refusal or failure as the user sees it: what is wrong and how to fix it, never a traceback."""
     if is_htmx(request):  # htmx swaps 2xx responses only: the fragment says what went wrong
         return render(request, "_error.html", None, error=exc)
-    return render(request, "error.html", None, status=exc.status, error=exc)
+    return render(request, "error.html", _viewer(request), status=exc.status, error=exc)
+
+
+def _viewer(request: Request) -> Viewer | None:
+    """Who sees an error page (its header still says who is signed in); None when nobody is."""
+    from quanta.mesh_governance import acting_as
+
+    mesh: Mesh = request.app.state.mesh
+    token = request.cookies.get(TOKEN_COOKIE)
+    try:
+        if token:
+            principal, _ = mesh.authenticate(token)
+            with acting_as(principal.id):
+                return Viewer.of(mesh, request)
+        return None if request.app.state.server_mode else Viewer.of(mesh, request)
+    except Exception:  # a bad token, or the failure this page reports: the page offers to sign in
+        return None
 
 
 def sign_in(request: Request, exc: AuthenticationError) -> Response:

@@ -126,6 +126,27 @@ def predefined_queries(product_id: str, descriptor: dict[str, Any], cols: list[C
     return queries
 
 
+def within_grant(queries: list[SavedQuery], granted: frozenset[str] | None) -> list[SavedQuery]:
+    """The queries that name only granted columns (a column-scoped grant makes the others fail)."""
+    if granted is None:
+        return queries
+    allowed = {c.lower() for c in granted}
+    return [q for q in queries if _columns_named(q.sql) <= allowed]
+
+
+def _columns_named(sql: str) -> set[str]:
+    """Columns a query names (lower case), its own aliases (``as row_count``) left out."""
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = parse_one(sql, dialect="duckdb")
+    except SqlglotError:
+        return set()  # offered as it is: running it says what is wrong
+    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+    return {c.name.lower() for c in tree.find_all(exp.Column)} - aliases
+
+
 def _grouping_column(cols: list[Column]) -> Column | None:
     """A string column likely to have few values: an enum first, else a non-key, non-sensitive one."""
     strings = [
