@@ -7,7 +7,7 @@ protocol and these methods. The core never prints: results come back as data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from quanta.build.runner import BuildResult
     from quanta.build.scheduler import Schedule
     from quanta.contracts import Run
+    from quanta.contracts.selection import Selection, TestOptions
 
     # SQLAlchemy is a quarter of a second to import: only commands that touch the registry pay for it.
     from quanta.registry import ProductSummary, Registration, Registry, VersionInfo
@@ -290,7 +291,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         if validation.ok:
             for product in self.products():
                 if self.registry.current_publish(product.id) is not None:
-                    tests[product.id] = self._test_product(product.id, None)
+                    tests[product.id] = self._test_product(product.id, _all_checks())
         return CiReport(validation.problems, gates, tests)
 
     def diff(self, old: str, new: str) -> list[Any]:
@@ -501,17 +502,33 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return self.build([s.product_id for s in due], trigger="schedule")
 
     def test(
-        self, target: str, *, server: str | None = None, kinds: set[str] | None = None
+        self,
+        target: str,
+        *,
+        server: str | None = None,
+        kinds: set[str] | None = None,
+        options: TestOptions | None = None,
     ) -> dict[str, Run]:
         """Test data against its contract: a contract file (on one of its ``servers``) or a registered
-        product (its current publish). ``kinds`` limits the checks: schema, quality, sla."""
+        product (its current publish). ``kinds`` limits the checks: schema, quality, sla; ``options``
+        carries the rest of datacontract-cli's selection (dimension, quality ids, tags, row filters)."""
+        from quanta.contracts.selection import Selection, TestOptions
+
+        options = options or TestOptions()
+        if kinds is not None:
+            options = replace(options, selection=replace(options.selection, categories=kinds))
         path = Path(target)
         if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
-            return self._test_file(path, server, kinds)
-        return {target: self._test_product(target, kinds)}
+            return self._test_file(path, None if server == "all" else server, options)
+        if options.filter is not None or options.filters is not None:
+            from quanta.contracts.overrides import FilterError
 
-    def _test_file(self, path: Path, server_name: str | None, kinds: set[str] | None) -> dict[str, Run]:
+            raise FilterError("--filter/--filters apply to contract files", hint="test a contract file")
+        return {target: self._test_product(target, options.selection or Selection())}
+
+    def _test_file(self, path: Path, server_name: str | None, options: TestOptions) -> dict[str, Run]:
         from quanta.build.sources import reader_for
+        from quanta.contracts.overrides import filtered, log, row_filters, with_environment
         from quanta.contracts.servers import DuckDBTable, choose_server, targets
         from quanta.engines import FileScan, get_engine
         from quanta.engines.duckdb import DuckDBEngine
@@ -527,7 +544,8 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             ).contract
         else:
             contract = load_contract_text(doc.text, str(path)).contract
-        server = choose_server(contract, server_name)
+        server = with_environment(choose_server(contract, server_name))
+        predicates = row_filters(contract, options.filter, options.filters)
         engine = get_engine()
         inputs: dict[str, Any] = {}
         for name, where in targets(contract, server, path.parent).items():
@@ -539,11 +557,21 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             else:
                 data = reader_for(where).read(where, root=path.parent)
                 inputs[name] = _materialized(data)
+            log.info("server %r: object %r reads %s", server.server, name, where)
+        for name, predicate in predicates.items():
+            inputs[name] = filtered(engine, name, inputs[name], predicate)
+            log.info("object %r: only rows where %s", name, predicate)
         # Parquet footers answer null-count and bound rules without a scan, as manifests do for products.
-        stats = {name: file_stats(data) for name, data in inputs.items() if isinstance(data, FileScan)}
-        return {str(path): _run_all(contract, engine, inputs, stats, kinds)}
+        stats = {
+            name: file_stats(data)
+            for name, data in inputs.items()
+            if isinstance(data, FileScan) and name not in predicates
+        }
+        return {
+            str(path): _run_all(contract, engine, inputs, stats, options.selection, None, options.samples)
+        }
 
-    def _test_product(self, ref: str, kinds: set[str] | None) -> Run:
+    def _test_product(self, ref: str, selection: Selection) -> Run:
         from quanta.engines import get_engine
 
         product_id, port, snapshot, publish = self.resolve(ref)
@@ -554,7 +582,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         )
         stats = {contract.objects[0].name: self.warehouse.column_stats(product_id, port, snapshot)}
         history = [p.created_at for p in self.registry.publishes(product_id)]
-        run = _run_all(contract, get_engine(), inputs, stats, kinds, history)
+        run = _run_all(contract, get_engine(), inputs, stats, selection, history)
         # Every test of published data is remembered, for observability and maturity scoring.
         self.registry.append_event(
             "contract.tested",
@@ -772,43 +800,34 @@ def _materialized(data: Any) -> Any:
     return data
 
 
+def _all_checks() -> Selection:
+    from quanta.contracts.selection import Selection
+
+    return Selection()
+
+
 def _run_all(
     contract: Contract,
     engine: Any,
     inputs: dict[str, Any],
     stats: dict[str, dict[str, Any]],
-    kinds: set[str] | None,
+    selection: Selection,
     history: list[datetime] | None = None,
+    samples: bool = True,
 ) -> Run:
-    """Every object's checks, then the SLA checks, filtered to the kinds asked for. ``stats`` holds what
-    metadata knows of each object's columns (by object name)."""
+    """Every object's checks, then the SLA checks, as far as ``selection`` keeps them. ``stats`` holds
+    what metadata knows of each object's columns (by object name)."""
     from quanta.contracts import Run, check_object
     from quanta.contracts.sla import sla_checks
 
-    wanted = kinds or {"schema", "quality", "sla"}
     run = Run(contract.id)
+    contract = selection.apply(contract)
     for obj in contract.objects:
         if obj.name in inputs:
-            found = check_object(contract, obj, engine, inputs[obj.name], stats.get(obj.name), related=inputs)
-            run.checks += [c for c in found.checks if _kind_group(c.kind) in wanted]
-    if "sla" in wanted:
-        run.checks += sla_checks(contract, engine, inputs, history)
+            found = check_object(
+                contract, obj, engine, inputs[obj.name], stats.get(obj.name), related=inputs, samples=samples
+            )
+            run.checks += [c for c in found.checks if selection.keeps(c)]
+    if selection.wants("sla") and not selection.metadata_only:
+        run.checks += [c for c in sla_checks(contract, engine, inputs, history) if selection.keeps(c)]
     return run
-
-
-_SCHEMA_KINDS = {
-    "presence",
-    "type",
-    "required",
-    "unique",
-    "enum",
-    "range",
-    "length",
-    "pattern",
-    "primaryKey",
-    "relationship",
-}
-
-
-def _kind_group(kind: str) -> str:
-    return "schema" if kind in _SCHEMA_KINDS else "quality"

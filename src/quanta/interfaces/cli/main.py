@@ -9,11 +9,23 @@ from __future__ import annotations
 import sys
 
 from quanta.errors import QuantaError
-from quanta.interfaces.cli import data, governance, kpis, lineage, maturity, observe, render, serve, workspace
+from quanta.interfaces.cli import (
+    contract_test,
+    data,
+    governance,
+    kpis,
+    lineage,
+    maturity,
+    observe,
+    render,
+    serve,
+    workspace,
+)
 from quanta.interfaces.cli.app import app
 
 __all__ = [
     "app",
+    "contract_test",
     "data",
     "governance",
     "kpis",

@@ -1,0 +1,175 @@
+"""``quanta test``'s command line, driven as a user would: datacontract-cli's option names and report
+spelling, and a clear error (never a silent default) for what it cannot do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import run_cli
+
+CONTRACT = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: orders
+version: 1.0.0
+status: active
+schema:
+  - name: orders
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+      - name: name
+        logicalType: string
+        quality:
+          - id: name-complete
+            metric: nullValues
+            mustBe: 0
+            dimension: completeness
+            tags: [nightly]
+slaProperties:
+  - property: retention
+    value: 3650
+    unit: d
+    element: orders.placed
+servers:
+  - server: local
+    type: local
+    path: ./data/{model}.parquet
+    format: parquet
+"""
+
+
+@pytest.fixture
+def contract(tmp_path: Path) -> Path:
+    (tmp_path / "data").mkdir()
+    rows = "select * from (values (1, 'a', current_date), (2, null, current_date)) as t(id, name, placed)"
+    duckdb.sql(f"copy ({rows}) to '{tmp_path / 'data' / 'orders.parquet'}' (format parquet)")
+    path = tmp_path / "orders.odcs.yaml"
+    path.write_text(CONTRACT, encoding="utf-8")
+    return path
+
+
+def kinds(stdout: str) -> set[str]:
+    return {c["kind"] for run in json.loads(stdout)["results"].values() for c in run["checks"]}
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [
+        ("properties", {"type", "required"}),
+        ("SCHEMA", {"type", "required"}),
+        ("quality", {"nullValues"}),
+        ("slaProperties", {"sla"}),
+        ("servicelevel", {"sla"}),
+        ("schema, quality", {"type", "required", "nullValues"}),
+        ("custom", set()),
+    ],
+)
+def test_checks_take_datacontract_cli_names(contract: Path, spelling: str, expected: set[str]) -> None:
+    result = run_cli("test", contract.name, "--checks", spelling, "--json", cwd=contract.parent)
+    assert kinds(result.stdout) == expected, result.stderr
+
+
+@pytest.mark.parametrize("value", ["", " , "])
+def test_empty_checks_is_an_error(contract: Path, value: str) -> None:
+    result = run_cli("test", contract.name, "--checks", value, cwd=contract.parent)
+    assert result.returncode == 1
+    assert "--checks is empty" in result.stderr and "hint:" in result.stderr
+    assert "Traceback" not in result.stderr and "passed" not in result.stdout
+
+
+def test_unknown_output_is_an_error(contract: Path) -> None:
+    result = run_cli("test", contract.name, "--output", "yaml", cwd=contract.parent)
+    assert result.returncode == 1
+    assert "unknown --output value 'yaml'" in result.stderr and "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("fmt", "marker"), [("table", "nullValues of name"), ("json", '"ok": false')])
+def test_output_file_is_written_for_table_and_json(contract: Path, fmt: str, marker: str) -> None:
+    report = contract.parent / f"report.{fmt}"
+    result = run_cli(
+        "test", contract.name, "--output", fmt, "--output-file", str(report), cwd=contract.parent
+    )
+    assert result.returncode == 1  # name has a null
+    assert marker in report.read_text(encoding="utf-8")
+    assert marker not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "root"),
+    [
+        (["--output-format", "junit", "--output", "out/TEST-orders.xml"], "<testsuites"),
+        (["--output", "out/TEST-orders.xml"], "<testsuites"),  # the peer infers the format from the suffix
+        (["--output-format", "json", "--output", "out/results"], '"results"'),
+    ],
+)
+def test_datacontract_cli_report_spelling(contract: Path, args: list[str], root: str) -> None:
+    result = run_cli("test", contract.name, *args, cwd=contract.parent)
+    assert result.returncode == 1, result.stderr
+    written = contract.parent / args[-1]
+    assert root in written.read_text(encoding="utf-8")
+    assert "nullValues of name" in result.stdout  # the table still goes to the terminal
+
+
+def test_output_path_without_a_known_suffix_needs_a_format(contract: Path) -> None:
+    result = run_cli("test", contract.name, "--output", "out/report.txt", cwd=contract.parent)
+    assert result.returncode == 1
+    assert "cannot tell the report format" in result.stderr and "--output-format" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--quality-id", "nosuch"], "--quality-id nosuch: no quality rule"),
+        (["--dimension", "speed"], "unknown values for --dimension: speed"),
+        (["--filter", "id = 1", "--filters", '{"orders": "id = 1"}'], "--filter and --filters"),
+        (["--filters", '{"customers": "id = 1"}'], "does not have"),
+        (["--filters", "id = 1"], "--filters is not valid JSON"),
+        (["--filter", "nosuch > 1"], "nosuch"),
+    ],
+)
+def test_selection_mistakes_are_clear(contract: Path, args: list[str], message: str) -> None:
+    result = run_cli("test", contract.name, *args, cwd=contract.parent)
+    assert result.returncode == 1
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_selection_by_tag_quality_id_and_dimension(contract: Path) -> None:
+    for args in (["--tag", "nightly"], ["--quality-id", "name-complete"]):
+        result = run_cli("test", contract.name, *args, "--json", cwd=contract.parent)
+        assert kinds(result.stdout) == {"nullValues"}
+    result = run_cli("test", contract.name, "--dimension", "completeness", "--json", cwd=contract.parent)
+    assert kinds(result.stdout) == {"nullValues", "required"}
+    result = run_cli("test", contract.name, "--metadata-only", "--json", cwd=contract.parent)
+    assert kinds(result.stdout) == {"type"} and result.returncode == 0
+
+
+def test_filter_tests_only_the_rows_asked_for(contract: Path) -> None:
+    result = run_cli("test", contract.name, "--filter", "id = 1", "--logs", "--json", cwd=contract.parent)
+    assert result.returncode == 0, result.stdout
+    assert "only rows where id = 1" in result.stderr  # --logs
+
+
+def test_server_all_is_the_first_server(contract: Path) -> None:
+    result = run_cli("test", contract.name, "--server", "all", "--checks", "schema", cwd=contract.parent)
+    assert result.returncode == 0, result.stderr
+
+
+def test_duckdb_environment_overrides(tmp_path: Path) -> None:
+    database = tmp_path / "other.duckdb"
+    with duckdb.connect(str(database)) as db:
+        db.execute("create schema sales; create table sales.orders as select 1 as id, 'a' as name")
+    head = CONTRACT.partition("slaProperties:")[0]
+    text = head + "servers:\n  - server: db\n    type: duckdb\n    database: missing.duckdb\n"
+    (tmp_path / "c.odcs.yaml").write_text(text, encoding="utf-8")
+    env = {"DATACONTRACT_DUCKDB_DATABASE": str(database), "DATACONTRACT_DUCKDB_SCHEMA": "sales"}
+    result = run_cli("test", "c.odcs.yaml", "--logs", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from DATACONTRACT_DUCKDB_DATABASE" in result.stderr
