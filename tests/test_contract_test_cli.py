@@ -173,3 +173,118 @@ def test_duckdb_environment_overrides(tmp_path: Path) -> None:
     result = run_cli("test", "c.odcs.yaml", "--logs", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "from DATACONTRACT_DUCKDB_DATABASE" in result.stderr
+
+
+JSON_CONTRACT = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: people
+version: 1.0.0
+status: active
+schema:
+  - name: people
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+servers:
+  - server: local
+    type: local
+    path: ./data/people.{suffix}
+    format: json
+    delimiter: {delimiter}
+"""
+
+
+def json_files(folder: Path) -> None:
+    (folder / "data").mkdir()
+    rows = "select * from (values (1), (2)) as t(id)"
+    duckdb.sql(f"copy ({rows}) to '{folder / 'data' / 'people.ndjson'}' (format json)")
+    duckdb.sql(f"copy ({rows}) to '{folder / 'data' / 'people.json'}' (format json, array true)")
+
+
+@pytest.mark.parametrize(("suffix", "delimiter"), [("ndjson", "new_line"), ("json", "array")])
+def test_delimiter_on_a_local_json_server_runs_with_a_warning(
+    tmp_path: Path, suffix: str, delimiter: str
+) -> None:
+    json_files(tmp_path)
+    text = JSON_CONTRACT.format(suffix=suffix, delimiter=delimiter)
+    (tmp_path / "c.odcs.yaml").write_text(text, encoding="utf-8")
+    result = run_cli("test", "c.odcs.yaml", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = next(iter(json.loads(result.stdout)["results"].values()))["checks"]
+    lint = [c for c in checks if c["kind"] == "lint"]
+    assert [c["verdict"] for c in lint] == ["warning"] and "'delimiter'" in lint[0]["name"]
+    assert "servers of type" in lint[0]["message"] and "did you mean" not in lint[0]["message"]
+    assert {c["name"]: c["verdict"] for c in checks}["id is required"] == "passed"
+
+
+def test_json_laid_out_otherwise_than_the_delimiter_says_is_an_error_check(tmp_path: Path) -> None:
+    json_files(tmp_path)
+    text = JSON_CONTRACT.format(suffix="ndjson", delimiter="array")
+    (tmp_path / "c.odcs.yaml").write_text(text, encoding="utf-8")
+    result = run_cli("test", "c.odcs.yaml", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    checks = next(iter(json.loads(result.stdout)["results"].values()))["checks"]
+    assert {c["name"]: c["verdict"] for c in checks}["people is readable"] == "error"
+
+
+def test_validate_stays_strict_unless_lenient(tmp_path: Path) -> None:
+    text = JSON_CONTRACT.format(suffix="ndjson", delimiter="new_line")
+    (tmp_path / "c.odcs.yaml").write_text(text, encoding="utf-8")
+    strict = run_cli("validate", "c.odcs.yaml", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert "c.odcs.yaml:17:5: error: unknown field 'delimiter'" in strict.stderr
+    assert "did you mean 'delimiter'" not in strict.stderr
+    assert "allowed only in servers of type azure, custom, s3, sftp" in strict.stderr
+    lenient = run_cli("validate", "c.odcs.yaml", "--lenient", cwd=tmp_path)
+    assert lenient.returncode == 0, lenient.stderr
+    assert "warning: unknown field 'delimiter'" in lenient.stdout + lenient.stderr
+
+
+DCS = """\
+dataContractSpecification: 1.1.0
+id: items
+info:
+  title: Items
+  version: 1.0.0
+servers:
+  local:
+    type: local
+    path: ./data/{model}.parquet
+    format: parquet
+models:
+  items:
+    type: table
+    fields:
+      payload:
+        type: bytes
+      nums:
+        type: array
+        items:
+          type: integer
+      info:
+        type: object
+        fields:
+          n:
+            type: integer
+"""
+
+
+@pytest.mark.parametrize(
+    ("columns", "failing"),
+    [
+        ("'abc'::blob as payload, [1, 2] as nums, {'n': 1} as info", set()),
+        ("'abc'::blob as payload, ['a'] as nums, {'n': 1} as info", {"nums has type array"}),
+        ("'abc'::blob as payload, [1] as nums, {'n': 'x'} as info", {"info has type object"}),
+        ("42 as payload, [1] as nums, {'n': 1} as info", {"payload has type string"}),
+    ],
+)
+def test_dcs_bytes_and_nested_types(tmp_path: Path, columns: str, failing: set[str]) -> None:
+    (tmp_path / "data").mkdir()
+    duckdb.sql(f"copy (select {columns}) to '{tmp_path / 'data' / 'items.parquet'}' (format parquet)")
+    (tmp_path / "dcs.yaml").write_text(DCS, encoding="utf-8")
+    result = run_cli("test", "dcs.yaml", "--json", cwd=tmp_path)
+    checks = next(iter(json.loads(result.stdout)["results"].values()))["checks"]
+    assert {c["name"] for c in checks if c["verdict"] == "failed"} == failing
+    assert result.returncode == (1 if failing else 0)

@@ -154,20 +154,21 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             return [p for p in paths]
         return self.workspace.descriptor_files(paths)
 
-    def validate(self, paths: list[Path] | None = None) -> Validation:
-        """Validate descriptors and contracts; references may point at products already registered."""
+    def validate(self, paths: list[Path] | None = None, *, lenient: bool = False) -> Validation:
+        """Validate descriptors and contracts; references may point at products already registered.
+        ``lenient``: a contract's official-schema findings are warnings when it can still be modelled."""
         if self.workspace is None:
-            return validate_files(self.files(paths))
+            return validate_files(self.files(paths), lenient=lenient)
         known = self.registry.product_ids()
         if not paths:
-            validation = validate_files(self.files(), known)
+            validation = validate_files(self.files(), known, lenient=lenient)
         else:
             # Check the chosen files in the context of the whole workspace (references, duplicate ids),
             # then report only what concerns them.
             chosen = self.files(paths)
             selected = {p.resolve() for p in chosen}
             everything = [*chosen, *(f for f in self.files() if f.resolve() not in selected)]
-            validation = validate_files(everything, known).restricted_to(selected)
+            validation = validate_files(everything, known, lenient=lenient).restricted_to(selected)
         # Policies judge valid products: a document with errors gets those fixed first.
         broken = [Path(p.source).resolve() for p in validation.errors if p.source]
         valid = [
@@ -275,11 +276,11 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             )
         return allowed
 
-    def ci(self) -> CiReport:
+    def ci(self, *, lenient: bool = False) -> CiReport:
         """Everything a pipeline checks before merging: lint, breaking changes, tests of published data."""
         from quanta.contracts.gate import gate
 
-        validation = self.validate()
+        validation = self.validate(lenient=lenient)
         gates = []
         for loaded in validation.products:
             for new in loaded.contracts.values():
@@ -528,7 +529,14 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
 
     def _test_file(self, path: Path, server_name: str | None, options: TestOptions) -> dict[str, Run]:
         from quanta.build.sources import reader_for
-        from quanta.contracts.overrides import filtered, log, row_filters, with_environment
+        from quanta.contracts.overrides import (
+            filtered,
+            json_layout,
+            log,
+            row_filters,
+            unreadable,
+            with_environment,
+        )
         from quanta.contracts.servers import DuckDBTable, choose_server, targets
         from quanta.engines import FileScan, get_engine
         from quanta.engines.duckdb import DuckDBEngine
@@ -538,12 +546,11 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         from quanta.spec.yamlsource import load_file
 
         doc = load_file(path)
-        if detect_kind(doc) == "dcs":  # a drop-in for datacontract test: read DCS files too
-            contract = load_contract_text(
-                importer("dcs").import_text(doc.text, str(path)), str(path)
-            ).contract
-        else:
-            contract = load_contract_text(doc.text, str(path)).contract
+        text = importer("dcs").import_text(doc.text, str(path)) if detect_kind(doc) == "dcs" else doc.text
+        # What the official schema refuses but the data checks can still run with (datacontract-cli
+        # runs it) becomes a warning of the run, not a refusal.
+        loaded = load_contract_text(text, str(path), lenient=True)
+        contract = loaded.contract
         server = with_environment(choose_server(contract, server_name))
         predicates = row_filters(contract, options.filter, options.filters)
         engine = get_engine()
@@ -556,7 +563,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
                 inputs[name] = ArrowInput(engine.read_table(where.database, where.schema, where.table))
             else:
                 data = reader_for(where).read(where, root=path.parent)
-                inputs[name] = _materialized(data)
+                inputs[name] = json_layout(server, _materialized(data))
             log.info("server %r: object %r reads %s", server.server, name, where)
         for name, predicate in predicates.items():
             inputs[name] = filtered(engine, name, inputs[name], predicate)
@@ -567,9 +574,11 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             for name, data in inputs.items()
             if isinstance(data, FileScan) and name not in predicates
         }
-        return {
-            str(path): _run_all(contract, engine, inputs, stats, options.selection, None, options.samples)
-        }
+        broken = {name: found for name, data in inputs.items() if (found := unreadable(engine, name, data))}
+        inputs = {name: data for name, data in inputs.items() if name not in broken}
+        run = _run_all(contract, engine, inputs, stats, options.selection, None, options.samples)
+        run.checks[:0] = [*(_schema_warning(p) for p in loaded.warnings), *broken.values()]
+        return {str(path): run}
 
     def _test_product(self, ref: str, selection: Selection) -> Run:
         from quanta.engines import get_engine
@@ -798,6 +807,15 @@ def _materialized(data: Any) -> Any:
     if isinstance(data, ArrowInput) and hasattr(data.data, "read_all"):
         return ArrowInput(data.data.read_all())
     return data
+
+
+def _schema_warning(problem: Any) -> Any:
+    """An official-schema finding that did not stop the test, as a warning check of the run."""
+    from quanta.contracts import Check
+
+    return Check(
+        f"{problem.location}: {problem.message}", "lint", "warning", severity="warning", message=problem.hint
+    )
 
 
 def _all_checks() -> Selection:

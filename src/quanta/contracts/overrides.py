@@ -95,3 +95,41 @@ def filtered(engine: Any, name: str, data: Any, predicate: str) -> Any:
             f"the row filter for {name!r} cannot be applied: {str(exc).strip().splitlines()[0]}",
             hint='write it in DuckDB SQL over the object\'s columns, e.g. "amount > 0"',
         ) from None
+
+
+JSON_LAYOUTS = {"new_line": "newline_delimited", "array": "array"}
+
+
+def json_layout(server: Server, data: Any) -> Any:
+    """JSON files read as the server's ``delimiter`` says (``new_line`` or ``array``), as the peer does;
+    without one, DuckDB tells the layout from the file."""
+    from quanta.engines.base import FileScan
+
+    delimiter = (server.delimiter or "").lower()
+    if not isinstance(data, FileScan) or data.format != "json" or not delimiter:
+        return data
+    if delimiter not in JSON_LAYOUTS:
+        raise QuantaError(
+            f"server {server.server!r} has delimiter {server.delimiter!r}, which JSON files cannot have",
+            hint="use delimiter: new_line (one JSON object per line) or delimiter: array",
+        )
+    return replace(data, options={**data.options, "format": JSON_LAYOUTS[delimiter]})
+
+
+def unreadable(engine: Any, name: str, data: Any) -> Any:
+    """An error check when JSON cannot be read the way the server's delimiter says (DuckDB's DESCRIBE
+    does not read far enough to notice), else None."""
+    from quanta.contracts.run import Check
+    from quanta.engines.base import FileScan
+
+    if not isinstance(data, FileScan) or "format" not in data.options:
+        return None
+    try:
+        engine.query(f'select count(*) from "{name}"', {name: data})
+    except Exception as exc:  # the reader's own words are the reason
+        reason = str(exc).strip().splitlines()[0]
+        hint = f"the files are not laid out as delimiter {data.options['format']!r} says"
+        return Check(
+            f"{name} is readable", "presence", "error", None, None, name, message=f"{reason} ({hint})"
+        )
+    return None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from quanta.interfaces.cli import render
-from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
+from quanta.interfaces.cli.app import Debug, Json, Lenient, app, open_mesh
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -393,6 +393,7 @@ def ci(
         str, typer.Option("--output", "-o", help="table, junit or github (annotations).")
     ] = "table",
     output_file: Annotated[Path | None, typer.Option("--output-file", help="Write the report here.")] = None,
+    lenient: Lenient = False,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -400,7 +401,7 @@ def ci(
     from quanta.contracts.report import github_annotations, junit
     from quanta.contracts.run import Check, Run, Verdict
 
-    report = open_mesh().ci()
+    report = open_mesh().ci(lenient=lenient)
     runs: dict[str, Run] = {}
     lint = Run("lint")
     for p in report.problems:
