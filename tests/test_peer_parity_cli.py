@@ -120,6 +120,9 @@ FILTERS = {
     "filter-excludes-broken-rows": orders(BROKEN, "--filter", "order_id <= 2", "--checks", "quality"),
     "filter-keeps-broken-rows": orders(BROKEN, "--filter", "order_id >= 3", "--checks", "quality"),
     "filters-json": orders(BROKEN, "--filters", '{"orders": "amount is not null"}', "--checks", "quality"),
+    # Row checks of the schema (required, unique) are filtered too; presence and types do not need rows.
+    "filter-all-checks": orders(DUPLICATED, "--filter", "order_id < 3"),
+    "filter-all-checks-keeps-duplicate": orders(DUPLICATED, "--filter", "order_id >= 3"),
 }
 
 JSON_PEOPLE = """\
