@@ -288,3 +288,30 @@ def test_dcs_bytes_and_nested_types(tmp_path: Path, columns: str, failing: set[s
     checks = next(iter(json.loads(result.stdout)["results"].values()))["checks"]
     assert {c["name"] for c in checks if c["verdict"] == "failed"} == failing
     assert result.returncode == (1 if failing else 0)
+
+
+@pytest.mark.postgres
+def test_postgres_environment_overrides(tmp_path: Path, pg_database_url: str) -> None:
+    import sqlalchemy as sa
+
+    url = sa.make_url(pg_database_url)
+    engine = sa.create_engine(pg_database_url)
+    with engine.begin() as con:
+        con.execute(sa.text("create schema if not exists envshop"))
+        con.execute(sa.text("create table envshop.orders as select 1 as id, 'a' as name"))
+    engine.dispose()
+    head = CONTRACT.partition("slaProperties:")[0]
+    server = "  - server: pg\n    type: postgres\n    host: nowhere.invalid\n    port: 1\n"
+    server += "    database: nodb\n    schema: public\n"
+    (tmp_path / "c.odcs.yaml").write_text(head + "servers:\n" + server, encoding="utf-8")
+    env = {
+        "DATACONTRACT_POSTGRES_HOST": str(url.host),
+        "DATACONTRACT_POSTGRES_PORT": str(url.port),
+        "DATACONTRACT_POSTGRES_DATABASE": str(url.database),
+        "DATACONTRACT_POSTGRES_SCHEMA": "envshop",
+        "DATACONTRACT_POSTGRES_USERNAME": url.username or "postgres",
+    }
+    result = run_cli("test", "c.odcs.yaml", "--checks", "schema", "--logs", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from DATACONTRACT_POSTGRES_HOST" in result.stderr
+    assert kinds(result.stdout) == {"type", "required"}
