@@ -28,7 +28,8 @@ def type_problem(prop: SchemaProperty, engine_type: str, where: str = "") -> str
     if (prop.physical_type or "").lower() in BINARY:
         ok = upper.startswith(_BINARY_COLUMNS)
         return None if ok else f"{where}{engine_type} cannot hold {prop.physical_type}"
-    if not type_matches(logical, engine_type):
+    fixed_size_array = logical == "array" and re.search(r"\[\d+\]$", upper) is not None  # DuckDB ARRAY
+    if not fixed_size_array and not type_matches(logical, engine_type):
         return f"{where}{engine_type} cannot hold {logical}"
     if logical == "array" and prop.items is not None:
         element = _parts(engine_type).get("[]")

@@ -68,7 +68,7 @@ def unknown_field_hint(name: str, schema_file: str) -> str:
     name (never the same one), else remove it."""
     homes = _homes(schema_file).get(name)
     if homes:
-        where = ", ".join(homes)
+        where = ", ".join(homes[:4]) + (f" and {len(homes) - 4} more" if len(homes) > 4 else "")
         return f"'{name}' is allowed only in {where}: remove it here, or move it under customProperties"
     close = difflib.get_close_matches(name, _vocabulary(schema_file) - {name}, n=1)
     return f"did you mean '{close[0]}'?" if close else "remove it, or move it under customProperties"
