@@ -315,3 +315,24 @@ def test_postgres_environment_overrides(tmp_path: Path, pg_database_url: str) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert "from DATACONTRACT_POSTGRES_HOST" in result.stderr
     assert kinds(result.stdout) == {"type", "required"}
+
+
+def test_no_include_failed_samples_leaves_samples_out(contract: Path) -> None:
+    def samples(*args: str) -> object:
+        result = run_cli("test", contract.name, "--checks", "quality", *args, "--json", cwd=contract.parent)
+        return next(iter(json.loads(result.stdout)["results"].values()))["checks"][0]["samples"]
+
+    found = samples("--include-failed-samples")
+    assert isinstance(found, list) and [(r["id"], r["name"]) for r in found] == [(2, None)]
+    assert samples("--no-include-failed-samples") is None
+
+
+def test_schema_name_picks_one_object(contract: Path) -> None:
+    result = run_cli("test", contract.name, "--schema-name", "nosuch", cwd=contract.parent)
+    assert (
+        result.returncode == 1
+        and "--schema-name 'nosuch'" in result.stderr
+        and "objects: orders" in result.stderr
+    )
+    result = run_cli("test", contract.name, "--schema-name", "all", "--checks", "schema", cwd=contract.parent)
+    assert result.returncode == 0, result.stderr

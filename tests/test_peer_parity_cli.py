@@ -330,10 +330,37 @@ NESTED = {
     ),
 }
 
+# A second object: --schema-name picks one, and --filter then applies to it alone.
+TWO_OBJECTS = ORDERS.replace(
+    "servers:\n",
+    "  - name: customers\n    properties:\n      - name: customer_id\n        logicalType: integer\n"
+    "        required: true\nservers:\n",
+    1,
+)
+CUSTOMERS_BROKEN = rows("customer_id", "(1)", "(null::int)")
+SCHEMA_NAME = {
+    "orders-only": Case(
+        TWO_OBJECTS,
+        {"orders": GOOD, "customers": CUSTOMERS_BROKEN},
+        args=("--server", "local", "--schema-name", "orders"),
+    ),
+    "customers-only": Case(
+        TWO_OBJECTS,
+        {"orders": GOOD, "customers": CUSTOMERS_BROKEN},
+        args=("--server", "local", "--schema-name", "customers"),
+    ),
+    "with-filter": Case(
+        TWO_OBJECTS,
+        {"orders": BROKEN, "customers": CUSTOMERS_BROKEN},
+        args=("--server", "local", "--schema-name", "orders", "--filter", "order_id < 3"),
+    ),
+}
+
 CASES = {
     **{f"checks-{k}": v for k, v in CHECKS.items()},
     **{f"select-{k}": v for k, v in SELECTION.items()},
     **{f"filter-{k}": v for k, v in FILTERS.items()},
+    **{f"schema-name-{k}": v for k, v in SCHEMA_NAME.items()},
     **{f"json-delimiter-{k}": v for k, v in DELIMITER.items()},
     **{f"dcs-{k}": v for k, v in DCS.items()},
     **{f"nested-{k}": v for k, v in NESTED.items()},

@@ -533,6 +533,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             filtered,
             json_layout,
             log,
+            only_object,
             row_filters,
             unreadable,
             with_environment,
@@ -552,6 +553,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         loaded = load_contract_text(text, str(path), lenient=True)
         contract = loaded.contract
         server = with_environment(choose_server(contract, server_name))
+        contract = only_object(contract, options.schema_name)
         predicates = row_filters(contract, options.filter, options.filters)
         engine = get_engine()
         inputs: dict[str, Any] = {}

@@ -45,6 +45,19 @@ def with_environment(server: Server) -> Server:
     return server.model_copy(update=updates) if updates else server
 
 
+def only_object(contract: Contract, name: str | None) -> Contract:
+    """The contract with only the object ``--schema-name`` names (``all``: every object)."""
+    if name is None or name == "all":
+        return contract
+    names = [o.name for o in contract.objects]
+    if name not in names:
+        raise FilterError(
+            f"--schema-name {name!r}: contract {contract.id} has no such object",
+            hint=f"objects: {', '.join(names) or 'none'} (or all)",
+        )
+    return contract.model_copy(update={"schema_": [o for o in contract.objects if o.name == name]})
+
+
 def row_filters(contract: Contract, one: str | None, per_object: str | None) -> dict[str, str]:
     """Object name ► SQL predicate. ``--filter`` needs a contract of one object; ``--filters`` is a JSON
     object keyed by object name."""

@@ -191,3 +191,5 @@ class TestOptions:
     filters: str | None = None
     """JSON object of object name ► SQL predicate (``--filters``)."""
     samples: bool = True
+    schema_name: str | None = None
+    """Only this schema object (``--schema-name``; ``all`` or None: every object)."""

@@ -72,6 +72,9 @@ def test(
             help="Comma-separated: schema (properties), quality, sla (servicelevel, slaProperties)."
         ),
     ] = None,
+    schema_name: Annotated[
+        str | None, typer.Option(help="Only this schema object of the contract ('all': every one).")
+    ] = None,
     dimension: Annotated[
         str | None, typer.Option(help="Only quality rules of these dimensions, and checks measuring them.")
     ] = None,
@@ -106,7 +109,7 @@ def test(
 
     fmt, report_file = resolve_output(output, "json" if json_ else output_format, output_file)
     selection = Selection.parse(checks, dimension, quality_id, tag, metadata_only)
-    options = TestOptions(selection, filter_, filters, include_failed_samples)
+    options = TestOptions(selection, filter_, filters, include_failed_samples, schema_name)
     if logs:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(
