@@ -203,7 +203,7 @@ def test_postgres_server(tmp_path: Path, pg_database_url: str) -> None:
     ("args", "message"),
     [
         (["--server", "nosuch"], "no server 'nosuch'"),
-        (["--checks", "speed"], "unknown check kinds"),
+        (["--checks", "speed"], "unknown check kinds for --checks: speed"),
     ],
 )
 def test_bad_arguments_are_clear(tmp_path: Path, args: list[str], message: str) -> None:

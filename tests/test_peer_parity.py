@@ -837,7 +837,7 @@ def peer_ran(check: dict[str, Any]) -> bool:
     """False for what datacontract-cli reports it did not check (a warning with a reason that is not a
     measurement: "Checking types in parquet files is not supported yet.", "... is not checked: ..."), and
     for checks left without a result because reading the data failed (a ``general`` check says why)."""
-    if check["result"] is None:
+    if check["result"] in (None, "skipped"):  # "skipped": not run, e.g. row checks under --metadata-only
         return False
     return not (check["result"] == "warning" and not (check.get("reason") or "").startswith("Actual"))
 

@@ -45,8 +45,11 @@ def search_roots(contract_dir: Path, cwd: Path) -> Roots:
     return roots[:1] if roots[0][1] == roots[1][1] else roots
 
 
-def read_server(contract: Contract, server: Server, roots: Roots, engine: DuckDBEngine) -> ServerData:
-    """Every schema object's data on ``server``."""
+def read_server(
+    contract: Contract, server: Server, roots: Roots, engine: DuckDBEngine, json_format: str | None = None
+) -> ServerData:
+    """Every schema object's data on ``server``; JSON laid out as ``json_format`` says (DuckDB's
+    ``newline_delimited`` or ``array``) when given."""
     from quanta.build.sources import reader_for
     from quanta.spec.product import FileSource
 
@@ -57,7 +60,7 @@ def read_server(contract: Contract, server: Server, roots: Roots, engine: DuckDB
         if isinstance(where, DuckDBTable):
             _read_table(data, obj, where, roots, engine)
         elif isinstance(where, FileSource):
-            _read_files(data, obj, where, roots, engine)
+            _read_files(data, obj, where, roots, engine, json_format)
         else:
             data.inputs[obj.name] = _materialized(reader_for(where).read(where, root=roots[0][1]))
     data.notes = list(dict.fromkeys(data.notes))
@@ -134,7 +137,12 @@ def _tables(database: Path) -> str:
 
 
 def _read_files(
-    data: ServerData, obj: SchemaObject, source: FileSource, roots: Roots, engine: DuckDBEngine
+    data: ServerData,
+    obj: SchemaObject,
+    source: FileSource,
+    roots: Roots,
+    engine: DuckDBEngine,
+    json_format: str | None,
 ) -> None:
     from quanta.build.sources import first_matching, infer_format
     from quanta.engines.footers import file_stats
@@ -146,6 +154,8 @@ def _read_files(
     fmt = source.format or infer_format(files, source.path)
     # Files written over time differ in columns: read them all by name, not by the first file's columns.
     options: dict[str, Any] = {"union_by_name": True} if len(files) > 1 else {}
+    if fmt == "json" and json_format:
+        options["format"] = json_format
     scan = FileScan(files, fmt, options)
     if fmt in TEXT_FORMATS:
         # Types inferred from a sample hold only for it: a later value of another kind would fail the

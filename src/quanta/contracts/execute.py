@@ -82,7 +82,9 @@ def check_object(
     # share one expression: the engine does not always spot that, and distinct counts are the cost.
     expressions = list(dict.fromkeys(["count(*)", *(m.expression for m in scanned)]))
     row = _aggregate(engine, inputs, obj.name, expressions)
-    rows = int(row[0] or 0)
+    # When even counting rows fails (say, JSON not laid out as the server's delimiter says), every
+    # rule below becomes an error check carrying the reader's message.
+    rows = 0 if isinstance(row[0], Exception) else int(row[0] or 0)
     masked = masked_columns(obj)
     for metric in metrics:
         metadata = id(metric) in from_metadata
@@ -195,6 +197,8 @@ def schema_checks(
 ) -> tuple[list[Check], set[str], dict[str, str]]:
     """Schema conformance: every property is a column of the data, of a compatible type. Also returns
     the missing columns and the engine type of each property found."""
+    from quanta.contracts.types import type_problem
+
     try:
         described = dict(engine.describe(f"select * from {q(obj.name)}", {obj.name: data}))
     except Exception as exc:
@@ -236,16 +240,17 @@ def schema_checks(
                 )
             )
         elif prop.logical_type:
-            ok = type_matches(prop.logical_type, kind)
+            problem = type_problem(prop, kind)  # nested: array items, struct members, binary
             checks.append(
                 Check(
                     f"{prop.column} has type {prop.logical_type}",
                     "type",
-                    "passed" if ok else "failed",
+                    "failed" if problem else "passed",
                     kind,
                     prop.logical_type,
                     obj.name,
                     prop.column,
+                    message=problem,
                 )
             )
     return checks, missing, types

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ class LoadedContract:
 
     contract: Contract
     doc: Document
+    warnings: list[Problem] = field(default_factory=list)
+    """Official-schema findings a lenient load let through (the model could still be built)."""
 
     @property
     def path(self) -> Path:
@@ -164,7 +166,8 @@ def _did_you_mean(model: type[Any], loc: tuple[Any, ...]) -> str:
     vocabulary = sorted(
         {f.alias or name for m in _models_at(model, loc[:-1]) for name, f in m.model_fields.items()}
     )
-    close = difflib.get_close_matches(str(loc[-1]), vocabulary, n=1)
+    # Never propose the very name that was refused (a union's other member may know it).
+    close = difflib.get_close_matches(str(loc[-1]), [v for v in vocabulary if v != loc[-1]], n=1)
     return f"did you mean '{close[0]}'?" if close else "remove it, or move it under customProperties"
 
 
@@ -223,8 +226,11 @@ def _type_args(tp: Any) -> list[Any]:
     return out
 
 
-def validate_standard(doc: Document, kind: str) -> dict[str, Any]:
-    """Check a document against the official schema (``odcs`` or ``odps``) of its apiVersion."""
+def validate_standard(
+    doc: Document, kind: str, *, lenient: bool = False
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Check a document against the official schema (``odcs`` or ``odps``) of its apiVersion. Strict:
+    any finding raises; lenient: findings come back as warnings, for the caller to report."""
     data = _require_mapping(doc, f"an {kind.upper()} document")
     api_version = data.get("apiVersion")
     schema_file, reason = schema_for(kind, api_version if isinstance(api_version, str) else None)
@@ -232,18 +238,21 @@ def validate_standard(doc: Document, kind: str) -> dict[str, Any]:
         message = f"unsupported {kind.upper()} apiVersion {api_version!r}"
         raise SpecError([doc.problem(("apiVersion",), message, reason)])
     problems = validate_document(doc, schema_file)
-    if problems:
+    if problems and not lenient:
         raise SpecError(problems)
-    return data
+    return data, [replace(p, severity="warning") for p in problems]
 
 
-def load_contract_doc(doc: Document) -> LoadedContract:
-    """Validate a contract document against the official ODCS schema of its apiVersion, then model it."""
-    data = validate_standard(doc, "odcs")
+def load_contract_doc(doc: Document, *, lenient: bool = False) -> LoadedContract:
+    """Validate a contract document against the official ODCS schema of its apiVersion, then model it.
+    ``lenient``: schema findings are warnings as long as the contract can still be modelled (what
+    datacontract-cli accepts, such as ``delimiter`` on a local JSON server)."""
+    data, warnings = validate_standard(doc, "odcs", lenient=lenient)
     try:
-        return LoadedContract(Contract.model_validate(data), doc)
+        return LoadedContract(Contract.model_validate(data), doc, warnings)
     except ValidationError as exc:
-        raise SpecError(pydantic_problems(doc, exc)) from None
+        causes = [replace(w, severity="error") for w in warnings]
+        raise SpecError([*causes, *pydantic_problems(doc, exc)]) from None
 
 
 def load_product_doc(doc: Document) -> DataProduct:
@@ -259,7 +268,7 @@ def load_odps_doc(doc: Document) -> LoadedProduct:
     """A plain ODPS document: official schema first, then read as a descriptor (Quanta fields lifted)."""
     from quanta.spec.formats.odps import from_odps
 
-    data = validate_standard(doc, "odps")
+    data, _ = validate_standard(doc, "odps")
     try:
         return LoadedProduct(DataProduct.model_validate(from_odps(data)), doc)
     except ValidationError as exc:
@@ -270,5 +279,5 @@ def load_contract(path: Path) -> LoadedContract:
     return load_contract_doc(load_file(path))
 
 
-def load_contract_text(text: str, source: str = "<input>") -> LoadedContract:
-    return load_contract_doc(parse_yaml(text, source))
+def load_contract_text(text: str, source: str = "<input>", *, lenient: bool = False) -> LoadedContract:
+    return load_contract_doc(parse_yaml(text, source), lenient=lenient)

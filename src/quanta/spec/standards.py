@@ -63,6 +63,49 @@ def _vocabulary(filename: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def unknown_field_hint(name: str, schema_file: str) -> str:
+    """How to fix an unknown field: where the schema does allow that name, else the closest known
+    name (never the same one), else remove it."""
+    homes = _homes(schema_file).get(name)
+    if homes:
+        where = ", ".join(homes[:4]) + (f" and {len(homes) - 4} more" if len(homes) > 4 else "")
+        return f"'{name}' is allowed only in {where}: remove it here, or move it under customProperties"
+    close = difflib.get_close_matches(name, _vocabulary(schema_file) - {name}, n=1)
+    return f"did you mean '{close[0]}'?" if close else "remove it, or move it under customProperties"
+
+
+_COMBINATORS = frozenset({"properties", "allOf", "anyOf", "oneOf", "if", "then", "else", "items", "$defs"})
+
+
+@cache
+def _homes(filename: str) -> dict[str, tuple[str, ...]]:
+    """Property name ► the schema definitions that declare it (``S3Server`` reads 's3 servers')."""
+    found: dict[str, set[str]] = {}
+
+    def visit(node: Any, owner: str) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                for prop in props:
+                    found.setdefault(prop, set()).add(owner)
+            for key, value in node.items():
+                visit(value, owner if key in _COMBINATORS or key in ("definitions",) else key)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value, owner)
+
+    visit(load_schema(filename), "the document")
+    return {name: _readable(owners) for name, owners in found.items()}
+
+
+def _readable(owners: set[str]) -> tuple[str, ...]:
+    servers = sorted(
+        o.removesuffix("Server").lower() for o in owners if o.endswith("Server") and o != "Server"
+    )
+    rest = sorted(o for o in owners if not (o.endswith("Server") and o != "Server"))
+    return (*rest, *([f"servers of type {', '.join(servers)}"] if servers else []))
+
+
 def schema_for(kind: str, api_version: str | None) -> tuple[str | None, str]:
     """Schema file for a document kind and apiVersion, or (None, reason) when unsupported."""
     table, latest = (ODCS_VERSIONS, LATEST_ODCS) if kind == "odcs" else (ODPS_VERSIONS, LATEST_ODPS)
@@ -104,8 +147,7 @@ def _to_problem(doc: Document, error: Any, schema_file: str, base: JsonPath) -> 
         if match:
             names = [n.strip(" '") for n in match.group("names").split(",")]
             unknown = names[0]
-            close = difflib.get_close_matches(unknown, _vocabulary(schema_file), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "remove it, or move it under customProperties"
+            hint = unknown_field_hint(unknown, schema_file)
             return doc.problem(
                 (*path, unknown),
                 f"unknown field '{unknown}'" + (f" (and {names[1:]})" if names[1:] else ""),

@@ -12,7 +12,6 @@ from quanta.spec.loader import (
     LoadedContract,
     LoadedProduct,
     detect_kind,
-    load_contract,
     load_contract_doc,
     load_odps_doc,
     load_product_doc,
@@ -31,6 +30,8 @@ class Validation:
     files: int = 0
     odps: list[LoadedProduct] = field(default_factory=list)
     """Plain ODPS documents (not Quanta descriptors): checked against the official schema only."""
+    lenient: bool = False
+    """Contracts' official-schema findings are warnings when the contract can still be modelled."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,9 +71,11 @@ class Validation:
             raise SpecError(self.problems)
 
 
-def validate_files(files: Iterable[Path], known_products: Iterable[str] = ()) -> Validation:
+def validate_files(
+    files: Iterable[Path], known_products: Iterable[str] = (), *, lenient: bool = False
+) -> Validation:
     """Load and check every file; products may reference each other and ``known_products``."""
-    result = Validation()
+    result = Validation(lenient=lenient)
     contracts_by_path: dict[Path, LoadedContract | None] = {}
     pending: list[LoadedProduct] = []
     for file in files:
@@ -148,10 +151,11 @@ def _load_contract_once(
         return cache[key]
     cache[key] = None
     try:
-        loaded = load_contract_doc(doc) if doc is not None else load_contract(path)
+        loaded = load_contract_doc(doc or load_file(path), lenient=result.lenient)
     except SpecError as exc:
         result.problems.extend(exc.problems)
         return None
+    result.problems.extend(loaded.warnings)
     result.problems.extend(check_contract(loaded))
     cache[key] = loaded
     return loaded

@@ -21,6 +21,13 @@ app = typer.Typer(
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+Lenient = Annotated[
+    bool,
+    typer.Option(
+        "--lenient",
+        help="Official-schema findings in contracts are warnings when Quanta can still read them.",
+    ),
+]
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(help="Files or folders (default: the whole workspace).", show_default=False),

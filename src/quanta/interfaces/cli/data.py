@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from quanta.interfaces.cli import render
-from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
+from quanta.interfaces.cli.app import Debug, Json, Lenient, app, open_mesh
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -384,81 +384,6 @@ def schedule_run(
 
 
 @app.command()
-def test(
-    target: Annotated[
-        str, typer.Argument(help="A contract file (ODCS or DCS) with servers, or a product id.")
-    ],
-    server: Annotated[
-        str | None, typer.Option(help="Which of the contract's servers (default: the first).")
-    ] = None,
-    checks: Annotated[
-        str, typer.Option(help="Comma-separated: schema, quality, sla.")
-    ] = "schema,quality,sla",
-    output: Annotated[str, typer.Option("--output", "-o", help="table, json or junit.")] = "table",
-    output_file: Annotated[Path | None, typer.Option("--output-file", help="Write the report here.")] = None,
-    json_: Json = False,
-    debug: Debug = False,
-) -> None:
-    """Test data against its contract; exit 1 when an error-severity check fails (like datacontract test)."""
-    from quanta.contracts.report import junit
-
-    kinds = {k.strip() for k in checks.split(",") if k.strip()}
-    unknown = kinds - {"schema", "quality", "sla"}
-    if unknown:
-        raise typer.BadParameter(f"unknown check kinds {sorted(unknown)}; use schema, quality, sla")
-    runs = open_mesh(required=False).test(target, server=server, kinds=kinds)
-    fmt = "json" if json_ else output
-    if fmt == "junit":
-        text = junit(runs)
-        if output_file:
-            output_file.write_text(text)
-        else:
-            sys.stdout.write(text)
-    elif fmt == "json":
-        payload = {
-            "ok": all(r.passed for r in runs.values()),
-            "results": {
-                t: {
-                    "contract": r.contract_id,
-                    "summary": r.summary(),
-                    "notes": r.notes,
-                    "checks": [c.to_dict() for c in r.checks],
-                }
-                for t, r in runs.items()
-            },
-        }
-        render.emit_json(payload)
-    else:
-        _print_runs(runs)
-    if not all(r.passed for r in runs.values()):
-        raise typer.Exit(1)
-
-
-def _print_runs(runs: dict[str, Any]) -> None:
-    colours = {"passed": "green", "failed": "red", "error": "red", "warning": "yellow"}
-    for target, run in runs.items():
-        render.table(
-            f"{target} ({run.contract_id})",
-            ["result", "check", "object", "measured", "expected", "note"],
-            [(c.verdict, c.name, c.object, c.measured, c.threshold, c.message or "") for c in run.checks],
-        )
-        for note in run.notes:
-            render.out.print(f"note: {render.escape(note)}")
-        for check in run.failures:
-            if check.samples:
-                render.out.print(
-                    f"[{colours['failed']}]sample rows failing '{render.escape(check.name)}':[/]"
-                )
-                render.table(None, list(check.samples[0]), [list(r.values()) for r in check.samples])
-        summary = run.summary()
-        mark = "[green]✓[/green]" if run.passed else "[red]✗[/red]"
-        render.out.print(
-            f"{mark} {summary['passed']} passed, {summary['failed']} failed, "
-            f"{summary['warning']} warnings, {summary['error']} errors"
-        )
-
-
-@app.command()
 def diff(
     old: Annotated[
         str, typer.Argument(help="The old contract: a file, or a registered contract id[@version].")
@@ -492,6 +417,7 @@ def ci(
         str, typer.Option("--output", "-o", help="table, junit or github (annotations).")
     ] = "table",
     output_file: Annotated[Path | None, typer.Option("--output-file", help="Write the report here.")] = None,
+    lenient: Lenient = False,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -499,7 +425,7 @@ def ci(
     from quanta.contracts.report import github_annotations, junit
     from quanta.contracts.run import Check, Run, Verdict
 
-    report = open_mesh().ci()
+    report = open_mesh().ci(lenient=lenient)
     runs: dict[str, Run] = {}
     lint = Run("lint")
     for p in report.problems:

@@ -10,6 +10,7 @@ import sys
 
 from quanta.errors import QuantaError
 from quanta.interfaces.cli import (
+    contract_test,
     data,
     governance,
     kpis,
@@ -25,6 +26,7 @@ from quanta.interfaces.cli.app import app
 
 __all__ = [
     "app",
+    "contract_test",
     "data",
     "governance",
     "kpis",

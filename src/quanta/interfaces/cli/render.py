@@ -20,7 +20,11 @@ err = Console(stderr=True, soft_wrap=True)
 
 def emit_json(data: Any) -> None:
     """JSON on stdout, dataclasses and datetimes included."""
-    sys.stdout.write(json.dumps(data, indent=2, default=_default, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(data))
+
+
+def json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_default, ensure_ascii=False) + "\n"
 
 
 def _default(value: Any) -> Any:
@@ -67,13 +71,15 @@ def error(exc: QuantaError, as_json: bool) -> None:
         err.print(f"  [cyan]hint:[/cyan] {_escape(exc.hint)}", highlight=False)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], console: Console | None = None
+) -> None:
     grid = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         grid.add_column(column)
     for row in rows:
         grid.add_row(*("" if v is None else _escape(str(v)) for v in row))
-    out.print(grid)
+    (console or out).print(grid)
 
 
 def _count(n: int, noun: str) -> str:

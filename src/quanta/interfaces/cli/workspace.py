@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from quanta.interfaces.cli import render
-from quanta.interfaces.cli.app import Debug, Json, Paths, app, open_mesh
+from quanta.interfaces.cli.app import Debug, Json, Lenient, Paths, app, open_mesh
 
 
 @app.command()
@@ -37,10 +37,12 @@ def init(
 
 
 @app.command()
-def validate(paths: Paths = None, json_: Json = False, debug: Debug = False) -> None:
+def validate(
+    paths: Paths = None, lenient: Lenient = False, json_: Json = False, debug: Debug = False
+) -> None:
     """Check descriptors and contracts: official schemas, references, cron, SQL. Exit 1 on any error."""
     mesh = open_mesh(required=not paths)
-    result = mesh.validate(paths)
+    result = mesh.validate(paths, lenient=lenient)
     if json_:
         render.emit_json({"ok": result.ok, "files": result.files, "problems": result.problems})
     else:

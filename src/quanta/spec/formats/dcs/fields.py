@@ -12,12 +12,15 @@ from quanta.spec.yamlsource import JsonPath
 
 # DCS type ► ODCS logicalType. The DCS type itself is kept as physicalType.
 LOGICAL_TYPES = {
-    **dict.fromkeys(("string", "text", "varchar", "bytes"), "string"),
+    **dict.fromkeys(("string", "text", "varchar", "char"), "string"),
+    # ODCS has no binary logicalType: bytes ride on string, and the type check reads the physicalType
+    # (the DCS type, kept) to accept BLOB columns (quanta.contracts.types.BINARY).
+    **dict.fromkeys(("bytes", "binary", "varbinary", "blob", "bytea"), "string"),
     **dict.fromkeys(("number", "decimal", "numeric", "float", "double"), "number"),
     **dict.fromkeys(("int", "integer", "long", "bigint"), "integer"),
-    **dict.fromkeys(("timestamp", "timestamp_tz", "timestamp_ntz"), "timestamp"),
+    **dict.fromkeys(("timestamp", "timestamp_tz", "timestamp_ntz", "datetime"), "timestamp"),
     **dict.fromkeys(("object", "record", "struct"), "object"),
-    "boolean": "boolean",
+    **dict.fromkeys(("boolean", "bool"), "boolean"),
     "date": "date",
     "time": "time",
     "array": "array",
