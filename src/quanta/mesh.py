@@ -512,6 +512,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
 
     def _test_file(self, path: Path, server_name: str | None, kinds: set[str] | None) -> dict[str, Run]:
         from quanta.build.sources import reader_for
+        from quanta.contracts.execute import scan_engine_options
         from quanta.contracts.servers import DuckDBTable, choose_server, targets
         from quanta.engines import FileScan, get_engine
         from quanta.engines.duckdb import DuckDBEngine
@@ -528,7 +529,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         else:
             contract = load_contract_text(doc.text, str(path)).contract
         server = choose_server(contract, server_name)
-        engine = get_engine()
+        engine = get_engine(**scan_engine_options())
         inputs: dict[str, Any] = {}
         for name, where in targets(contract, server, path.parent).items():
             if isinstance(where, DuckDBTable):
