@@ -144,3 +144,74 @@ def test_file_servers_answer_from_footers_and_scan_the_rest(
             assert check["verdict"] == expected and check["samples"], check
     sql = next(c for c in checks.values() if c["kind"] == "sql")
     assert sql["measured"] == 1 and sql["verdict"] == "passed"
+
+
+def test_short_value_lists_compare_value_by_value_with_the_same_verdicts(tmp_path: Path) -> None:
+    from quanta.contracts.metrics import CHAINED_VALUES, property_metrics
+    from quanta.spec.contract import SchemaProperty
+
+    short = SchemaProperty.model_validate({"name": "s", "enum": [{"value": "A"}, {"value": "B"}]})
+    assert property_metrics(short)[0].predicate == """("s" <> 'A' and "s" <> 'B')"""
+    many = [{"value": str(i)} for i in range(CHAINED_VALUES + 1)]
+    long = SchemaProperty.model_validate({"name": "s", "enum": many})
+    assert '"s" not in (' in (property_metrics(long)[0].predicate or "")
+    parquet(tmp_path / "t.parquet", "select * from (values ('A'), ('B'), ('C'), (NULL)) v(s)", 100)
+    (tmp_path / "c.yaml").write_text(ENUM_CONTRACT)
+    result = run_cli("test", str(tmp_path / "c.yaml"), "--json", cwd=tmp_path)
+    checks = {c["name"]: c for run in json.loads(result.stdout)["results"].values() for c in run["checks"]}
+    # NULL is neither in the enum nor invalid; C is both (NOT IN and the chain agree on that).
+    assert (checks["s in enum"]["verdict"], checks["s in enum"]["measured"]) == ("failed", 1)
+    assert [r["s"] for r in checks["s in enum"]["samples"]] == ["C"]
+    assert (checks["invalid"]["verdict"], checks["invalid"]["measured"]) == ("passed", 0)
+
+
+ENUM_CONTRACT = """\
+apiVersion: v3.2.0
+kind: DataContract
+id: enum
+version: 1.0.0
+status: active
+servers: [{server: local, type: local, path: t.parquet, format: parquet}]
+schema:
+  - name: t
+    properties:
+      - name: s
+        logicalType: string
+        enum: [{value: A}, {value: B}]
+        quality:
+          - {metric: invalidValues, name: invalid, arguments: {validValues: [A, B, C]}, mustBe: 0}
+"""
+
+
+def test_a_contract_test_keeps_duckdb_within_its_memory_cap(tmp_path: Path) -> None:
+    """A composite key over 6 million rows: uncapped, DuckDB's buffers took this run to ~500 MiB."""
+    import os
+    import subprocess
+    import sys
+
+    rows = "select i // 4 as a, i % 4 as b, 'comment ' || (i % 1000) as c from range(6000000) t(i)"
+    parquet(tmp_path / "keys.parquet", rows, 122880)
+    (tmp_path / "c.yaml").write_text(KEYS_CONTRACT)
+    command = [sys.executable, "-m", "quanta.interfaces.cli.main", "test", "c.yaml", "--json"]
+    with (tmp_path / "out.json").open("wb") as out:
+        process = subprocess.Popen(command, cwd=tmp_path, stdout=out, env={**os.environ, "NO_COLOR": "1"})
+        _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "out.json").read_text()
+    assert usage.ru_maxrss / 1024 < 420  # MiB: Python and its imports ~110, DuckDB capped at 300 MB
+    assert not (tmp_path / ".tmp").exists()  # DuckDB's default spill folder is never the user's cwd
+
+
+KEYS_CONTRACT = """\
+apiVersion: v3.2.0
+kind: DataContract
+id: keys
+version: 1.0.0
+status: active
+servers: [{server: local, type: local, path: keys.parquet, format: parquet}]
+schema:
+  - name: keys
+    properties:
+      - {name: a, logicalType: integer, primaryKey: true, primaryKeyPosition: 1}
+      - {name: b, logicalType: integer, primaryKey: true, primaryKeyPosition: 2}
+      - {name: c, logicalType: string, logicalTypeOptions: {maxLength: 20}}
+"""

@@ -548,6 +548,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             unreadable,
             with_environment,
         )
+        from quanta.contracts.execute import scan_engine_options
         from quanta.contracts.servers import choose_server
         from quanta.engines import get_engine
         from quanta.engines.duckdb import DuckDBEngine
@@ -565,7 +566,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         server = with_environment(choose_server(contract, server_name))
         contract = only_object(contract, options.schema_name)
         predicates = row_filters(contract, options.filter, options.filters)
-        engine = get_engine()
+        engine = get_engine(**scan_engine_options())
         assert isinstance(engine, DuckDBEngine)
         roots = search_roots(path.parent, Path.cwd())
         found = read_server(contract, server, roots, engine, json_format(server))

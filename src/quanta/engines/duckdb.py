@@ -23,6 +23,8 @@ class DuckDBEngine(Engine):
         super().__init__(**options)
         self.threads = options.get("threads")
         self.memory_limit = options.get("memory_limit")
+        self.temp_directory: str | None = options.get("temp_directory")
+        """Where DuckDB spills what does not fit in ``memory_limit`` (its default: ``.tmp`` in the cwd)."""
         self.allowed_directories: list[str] | None = options.get("allowed_directories")
         """Lock down: no file access outside these directories, no extensions, configuration locked."""
         self._database: duckdb.DuckDBPyConnection | None = None
@@ -58,6 +60,8 @@ class DuckDBEngine(Engine):
             config["threads"] = int(self.threads)
         if self.memory_limit:
             config["memory_limit"] = str(self.memory_limit)
+        if self.temp_directory:
+            config["temp_directory"] = str(self.temp_directory)
         database = duckdb.connect(":memory:", config=config)
         if self.allowed_directories is not None:
             listed = ", ".join(_literal(d.rstrip("/") + "/") for d in self.allowed_directories)
