@@ -20,6 +20,7 @@ from quanta.mesh_kpis import MeshKpis
 from quanta.mesh_lineage import MeshLineage
 from quanta.mesh_maturity import MeshMaturity
 from quanta.mesh_observability import MeshObservability
+from quanta.mesh_versions import older_version_problems
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
@@ -176,6 +177,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         ]
         validation.problems += self.policy_problems(valid)
         validation.problems += self.lineage_problems(valid)
+        validation.problems += older_version_problems(self.registry, validation.products)
         return validation
 
     def apply(self, paths: list[Path] | None = None, *, validation: Validation | None = None) -> ApplyReport:
@@ -323,10 +325,12 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return self.registry.products(domain=domain, type=type, status=status)
 
     def product(self, ref: str) -> ProductView:
-        """A registered product by id, optionally ``id@version``."""
+        """A registered product by id (the version consumers read, else the latest registered one),
+        optionally ``id@version``."""
         product_id, _, version = ref.partition("@")
-        descriptor = self.registry.descriptor(product_id, version or None)
+        self.registry.descriptor(product_id)  # an unknown id: the helpful NotFoundError
         [summary] = self.registry.products(ids=[product_id])
+        descriptor = self.registry.descriptor(product_id, version or summary.served_version)
         contracts = self._immutable(  # a registered version never changes
             ("contracts", product_id, descriptor.get("version")),
             lambda: self.registry.port_contracts(product_id, descriptor.get("version")),

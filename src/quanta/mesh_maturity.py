@@ -109,10 +109,13 @@ class MeshMaturity:
         return result
 
     def _registered_spec(self, product_id: str) -> tuple[DataProduct, dict[str, Contract]]:
-        """The latest registered version's descriptor and contracts, parsed once per version."""
+        """The descriptor and contracts of the version consumers read (the latest registered one
+        before any publish), parsed once per version."""
         from quanta.spec import Contract, DataProduct
 
-        descriptor = self.registry.descriptor(product_id)
+        descriptor = self.registry.descriptor(
+            product_id, self.registry.served_versions([product_id]).get(product_id)
+        )
         version = descriptor.get("version")
 
         def parse() -> tuple[DataProduct, dict[str, Contract]]:
@@ -225,8 +228,10 @@ class MaturityRecorder:
         if result.status in ("published", "failed"):
             before = self._mesh.registry.maturity_levels().get(loaded.product.id)
             trigger = "publish" if result.status == "published" else "build"
-            if self._mesh._score_registered(loaded.product.id, trigger).level != before:
-                self._mesh.keep_search_current([loaded.product.id])  # the marketplace's maturity facet
+            level = self._mesh._score_registered(loaded.product.id, trigger).level
+            # A publish changes the version search shows; a level change the marketplace's facet.
+            if result.status == "published" or level != before:
+                self._mesh.keep_search_current([loaded.product.id])
 
 
 def _facts(
