@@ -12,52 +12,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import run_cli
-
-PRODUCT = """\
-apiVersion: v1.0.0
-kind: DataProduct
-id: hr.staff
-name: Staff
-version: {version}
-domain: hr
-status: active
-type: source-aligned
-owner: erin
-description:
-  purpose: {purpose}
-inputPorts:
-  - name: people
-    source: {{type: file, path: data/people.csv, format: csv}}
-outputPorts:
-  - name: staff
-    contract: staff.odcs.yaml
-build:
-  transform: {{sql: transform.sql}}
-"""
-CONTRACT = """\
-apiVersion: v3.2.0
-kind: DataContract
-id: hr.staff.staff
-version: {version}
-status: active
-schema:
-  - name: staff
-    properties:
-      - name: staff_id
-        logicalType: integer
-        required: true
-      - name: name
-        logicalType: string
-    quality:
-      - metric: rowCount
-        mustBeLessThan: {most}
-"""
+from tests.test_validate_rules import CONTRACT, PRODUCT, write_hr
 
 
 def _release(root: Path, version: str, most: int, purpose: str) -> None:
-    folder = root / "domains" / "hr" / "staff"
-    (folder / "product.yaml").write_text(PRODUCT.format(version=version, purpose=purpose), encoding="utf-8")
-    (folder / "staff.odcs.yaml").write_text(CONTRACT.format(version=version, most=most), encoding="utf-8")
+    """hr.staff at ``version``, described by ``purpose``, whose contract wants fewer than ``most`` rows."""
+    product = PRODUCT.replace("version: 1.0.0", f"version: {version}").replace(
+        "owner: erin\n", f"owner: erin\ndescription:\n  purpose: {purpose}\n"
+    )
+    rules = f"    quality:\n      - metric: rowCount\n        mustBeLessThan: {most}\n"
+    write_hr(root, product, CONTRACT.replace("version: 1.0.0", f"version: {version}").format(rules=rules))
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +31,7 @@ def failed_twice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("served") / "ws"
     Mesh.init(root)
-    (root / "data").mkdir()
-    (root / "data" / "people.csv").write_text("id,name\n1,Ana\n2,Bo\n3,Cy\n", encoding="utf-8")
-    (root / "domains" / "hr" / "staff").mkdir(parents=True)
-    (root / "domains/hr/staff/transform.sql").write_text("select id as staff_id, name from people\n")
-    for version, most, built in [("1.0.0", 100, 0), ("1.0.1", 2, 1), ("1.0.2", 3, 1)]:
+    for version, most, built in [("1.0.0", 100, 0), ("1.0.1", 1, 1), ("1.0.2", 2, 1)]:
         _release(root, version, most, "Everyone who works here." if built == 0 else "Zanzibarian payroll.")
         assert run_cli("apply", cwd=root).returncode == 0
         result = run_cli("build", "hr.staff", cwd=root)

@@ -55,16 +55,21 @@ OK_RULES = """\
 """
 
 
+def write_hr(root: Path, product: str = PRODUCT, contract: str = CONTRACT.format(rules=OK_RULES)) -> None:
+    """The user's own domain ``hr`` in the workspace at ``root``: one product reading a CSV."""
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data" / "people.csv").write_text("id,name,dept\n1,Ana,eng\n2,Bo,ops\n", encoding="utf-8")
+    folder = root / "domains" / "hr" / "staff"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "product.yaml").write_text(product, encoding="utf-8")
+    (folder / "transform.sql").write_text(TRANSFORM, encoding="utf-8")
+    (folder / "staff.odcs.yaml").write_text(contract, encoding="utf-8")
+
+
 @pytest.fixture
 def hr(workspace: Path) -> Path:
-    """A workspace with the user's own domain ``hr`` (one product reading a CSV)."""
-    (workspace / "data").mkdir()
-    (workspace / "data" / "people.csv").write_text("id,name,dept\n1,Ana,eng\n2,Bo,ops\n", encoding="utf-8")
-    folder = workspace / "domains" / "hr" / "staff"
-    folder.mkdir(parents=True)
-    (folder / "product.yaml").write_text(PRODUCT, encoding="utf-8")
-    (folder / "transform.sql").write_text(TRANSFORM, encoding="utf-8")
-    (folder / "staff.odcs.yaml").write_text(CONTRACT.format(rules=OK_RULES), encoding="utf-8")
+    """A workspace with the user's own domain ``hr``."""
+    write_hr(workspace)
     return workspace
 
 
