@@ -109,3 +109,10 @@ def test_apply_refuses_an_older_version_where_it_is_written(failed_twice: Path) 
     ) in out
     assert "hint: versions only go up, also past failed builds: use 1.0.3 or later" in out
     assert "Traceback" not in out
+
+
+def test_notebooks_show_the_served_version(failed_twice: Path) -> None:
+    import quanta
+
+    staff = quanta.connect(workspace=failed_twice).product("hr.staff")
+    assert "<b>hr.staff</b> 1.0.0 · " in staff._repr_html_()
