@@ -58,7 +58,7 @@ def test_show_reads_the_served_version_and_marks_failed_versions(failed_twice: P
     assert re.search(r"1\.0\.2 \S+ \S+ local-admin not published: contract failed", shown)
 
 
-def test_api_product_resource_and_maturity_name_the_served_version(failed_twice: Path) -> None:
+def test_api_product_resource_and_search_follow_the_served_version(failed_twice: Path) -> None:
     from quanta.interfaces.api import create_app
     from quanta.mesh import Mesh
 
