@@ -329,6 +329,9 @@ class OneProductRegistry:
     def maturity_levels(self) -> dict[str, str]:
         return {}  # not scored yet
 
+    def served_versions(self, product_ids: list[str] | None = None) -> dict[str, str]:
+        return {}  # never published: search shows the latest registered version
+
 
 GLOSSARY_PRODUCT = {
     "id": "finance.ledger",

@@ -20,6 +20,7 @@ from quanta.mesh_kpis import MeshKpis
 from quanta.mesh_lineage import MeshLineage
 from quanta.mesh_maturity import MeshMaturity
 from quanta.mesh_observability import MeshObservability
+from quanta.mesh_versions import older_version_problems
 from quanta.settings import Settings
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
@@ -178,6 +179,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         ]
         validation.problems += self.policy_problems(valid)
         validation.problems += self.lineage_problems(valid)
+        validation.problems += older_version_problems(self.registry, validation.products)
         return validation
 
     def apply(self, paths: list[Path] | None = None, *, validation: Validation | None = None) -> ApplyReport:
@@ -325,10 +327,12 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return self.registry.products(domain=domain, type=type, status=status)
 
     def product(self, ref: str) -> ProductView:
-        """A registered product by id, optionally ``id@version``."""
+        """A registered product by id (the version consumers read, else the latest registered one),
+        optionally ``id@version``."""
         product_id, _, version = ref.partition("@")
-        descriptor = self.registry.descriptor(product_id, version or None)
+        self.registry.descriptor(product_id)  # an unknown id: the helpful NotFoundError
         [summary] = self.registry.products(ids=[product_id])
+        descriptor = self.registry.descriptor(product_id, version or summary.served_version)
         contracts = self._immutable(  # a registered version never changes
             ("contracts", product_id, descriptor.get("version")),
             lambda: self.registry.port_contracts(product_id, descriptor.get("version")),
@@ -539,6 +543,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return {target: self._test_product(target, options.selection or Selection())}
 
     def _test_file(self, path: Path, server_name: str | None, options: TestOptions) -> dict[str, Run]:
+        from quanta.contracts.execute import scan_engine_options
         from quanta.contracts.overrides import (
             filtered,
             json_format,
@@ -548,7 +553,6 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
             unreadable,
             with_environment,
         )
-        from quanta.contracts.execute import scan_engine_options
         from quanta.contracts.servers import choose_server
         from quanta.engines import get_engine
         from quanta.engines.duckdb import DuckDBEngine

@@ -58,10 +58,14 @@ class MeshMaturity:
         def slo_attainment(self, product_id: str, days: int = 30) -> float | None: ...
         def _immutable(self, key: tuple[Any, ...], load: Callable[[], Any]) -> Any: ...
 
-    def maturity(self, product_id: str, *, record: bool = True) -> Maturity:
+    def maturity(self, product_id: str, *, record: bool = True, served: bool = False) -> Maturity:
         """The DATSIS score of the product's latest registered version, every criterion explained;
-        stored (when it changed) unless ``record`` is False."""
+        stored (when it changed) unless ``record`` is False. ``served``: of the version consumers read
+        instead (never stored when that is not the latest: the trend follows registered versions)."""
         self._may_see_maturity(product_id)
+        version = self.registry.served_versions([product_id]).get(product_id) if served else None
+        if version is not None and version != self.registry.descriptor(product_id).get("version"):
+            return self._score_registered(product_id, None, version)
         return self._score_registered(product_id, "demand" if record else None)
 
     def maturity_all(self, offset: int = 0, limit: int | None = None) -> tuple[list[Maturity], int]:
@@ -95,10 +99,10 @@ class MeshMaturity:
 
     # --- facts ----------------------------------------------------------------------------------
 
-    def _score_registered(self, product_id: str, trigger: str | None) -> Maturity:
+    def _score_registered(self, product_id: str, trigger: str | None, version: str | None = None) -> Maturity:
         from quanta.discovery.datsis import score
 
-        product, contracts = self._registered_spec(product_id)
+        product, contracts = self._registered_spec(product_id, version)
         product_file, contract_files = self._files(product)
         facts = _facts(
             product, contracts, self._observed(product_id, product.version), product_file, contract_files
@@ -108,11 +112,14 @@ class MeshMaturity:
             self.registry.record_maturity(result.record(trigger))
         return result
 
-    def _registered_spec(self, product_id: str) -> tuple[DataProduct, dict[str, Contract]]:
-        """The latest registered version's descriptor and contracts, parsed once per version."""
+    def _registered_spec(
+        self, product_id: str, version: str | None = None
+    ) -> tuple[DataProduct, dict[str, Contract]]:
+        """A registered version's descriptor and contracts (the latest by default), parsed once per
+        version."""
         from quanta.spec import Contract, DataProduct
 
-        descriptor = self.registry.descriptor(product_id)
+        descriptor = self.registry.descriptor(product_id, version)
         version = descriptor.get("version")
 
         def parse() -> tuple[DataProduct, dict[str, Contract]]:
@@ -225,8 +232,10 @@ class MaturityRecorder:
         if result.status in ("published", "failed"):
             before = self._mesh.registry.maturity_levels().get(loaded.product.id)
             trigger = "publish" if result.status == "published" else "build"
-            if self._mesh._score_registered(loaded.product.id, trigger).level != before:
-                self._mesh.keep_search_current([loaded.product.id])  # the marketplace's maturity facet
+            level = self._mesh._score_registered(loaded.product.id, trigger).level
+            # A publish changes the version search shows; a level change the marketplace's facet.
+            if result.status == "published" or level != before:
+                self._mesh.keep_search_current([loaded.product.id])
 
 
 def _facts(

@@ -540,6 +540,6 @@ def _quote(identifier: str) -> str:
 
 def _failure_message(product_id: str, run: Run) -> str:
     failed = run.failures
-    listed = "; ".join(f"{c.name} (measured {c.measured}, expected {c.threshold})" for c in failed[:5])
+    listed = "; ".join(f"{c.name} ({c.outcome()})" for c in failed[:5])
     more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
     return f"{product_id}: contract checks failed, nothing published: {listed}{more}"

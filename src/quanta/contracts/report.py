@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from quanta.contracts.run import Check, Run
+from quanta.contracts.run import Run
 
 
 def junit(runs: dict[str, Run]) -> str:
@@ -26,13 +26,13 @@ def junit(runs: dict[str, Run]) -> str:
                 suite, "testcase", classname=f"{target}.{check.object or ''}", name=check.name
             )
             if check.verdict == "failed":
-                failure = ET.SubElement(case, "failure", message=_message(check), type=check.kind)
-                failure.text = _message(check)
+                failure = ET.SubElement(case, "failure", message=check.outcome(), type=check.kind)
+                failure.text = check.outcome()
             elif check.verdict == "error":
                 ET.SubElement(case, "error", message=check.message or "error", type=check.kind)
             elif check.verdict == "warning":
                 out = ET.SubElement(case, "system-out")
-                out.text = f"warning: {_message(check)}"
+                out.text = f"warning: {check.outcome()}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -45,12 +45,5 @@ def github_annotations(runs: dict[str, Run], source: dict[str, str]) -> str:
             if check.verdict in ("failed", "error", "warning"):
                 level = "warning" if check.verdict == "warning" else "error"
                 where = f" file={source[target]}" if target in source else ""
-                lines.append(f"::{level}{where},title={target}: {check.name}::{_message(check)}")
+                lines.append(f"::{level}{where},title={target}: {check.name}::{check.outcome()}")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-def _message(check: Check) -> str:
-    if check.message and check.measured is None:
-        return check.message
-    text = f"measured {check.measured}, expected {check.threshold}"
-    return f"{text} ({check.message})" if check.message else text

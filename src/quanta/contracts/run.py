@@ -31,6 +31,14 @@ class Check:
     message: str | None = None
     samples: list[dict[str, Any]] | None = None
 
+    def outcome(self) -> str:
+        """The result in words: the engine's message when nothing was measured (the rule could not
+        run), else what was measured against what was expected."""
+        if self.message and self.measured is None:
+            return self.message
+        text = f"measured {self.measured}, expected {self.threshold}"
+        return f"{text} ({self.message})" if self.message else text
+
     def to_dict(self) -> dict[str, Any]:
         return {
             k: (str(v) if k == "measured" and v is not None and not isinstance(v, (int, float)) else v)

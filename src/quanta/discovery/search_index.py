@@ -150,9 +150,9 @@ def vocabulary(texts: tuple[str, ...]) -> set[str]:
 
 
 def document_for(registry: Registry, product_id: str, maturity: str | None = None) -> ProductDocument:
-    """Flatten the latest registered version of a product and its output ports' contracts; ``maturity``
-    is its DATSIS level (else a ``maturity`` custom property)."""
-    descriptor = registry.descriptor(product_id)
+    """Flatten the version consumers read (the latest registered one before any publish) of a product
+    and its output ports' contracts; ``maturity`` is its DATSIS level (else a ``maturity`` property)."""
+    descriptor = registry.descriptor(product_id, registry.served_versions([product_id]).get(product_id))
     contracts = registry.port_contracts(product_id, descriptor.get("version"))
     parts = _description(descriptor.get("description"))
     tags, glossary, columns = list(descriptor.get("tags") or []), _glossary(descriptor), list[ColumnText]()

@@ -78,6 +78,17 @@ class ProductSummary:
     owner: str | None
     latest_version: str
     updated_at: datetime
+    served_version: str | None = None
+    """The version consumers read (its current publish); None before the first publish."""
+
+    @property
+    def version_label(self) -> str:
+        """The served version, and the latest registered one when that is not what is served."""
+        if self.served_version is None:
+            return f"{self.latest_version} (not published)"
+        if self.served_version == self.latest_version:
+            return self.served_version
+        return f"{self.served_version} ({self.latest_version} not published)"
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,17 @@ class VersionInfo:
     created_at: datetime
     created_by: str
     fingerprint: str
+    outcome: str = "published"
+    """``published``, or why not: ``contract failed``, ``build failed``, ``not built yet``."""
+
+    @property
+    def published(self) -> bool:
+        return self.outcome == "published"
+
+    @property
+    def label(self) -> str:
+        """``1.0.8 (not published: contract failed)`` for a version consumers never read."""
+        return self.version if self.published else f"{self.version} (not published: {self.outcome})"
 
 
 @dataclass(frozen=True)
@@ -202,10 +224,12 @@ class Registry(
         if existing is not None:
             if existing.fingerprint == digest:
                 return Registration(product.id, version, "unchanged")
-            bumped = semver.Version.parse(version).bump_patch()
+            newest = max(
+                semver.Version.parse(version), semver.Version.parse(row.latest_version if row else version)
+            )
             raise RegistryError(
                 f"{product.id} {version} is already registered with different content",
-                hint=f"versions are immutable: bump the version (e.g. {bumped})",
+                hint=f"versions are immutable: bump the version above {newest} (e.g. {newest.bump_patch()})",
             )
         previous = None
         if row is not None:
@@ -334,15 +358,26 @@ class Registry(
             query = query.where(Product.type == type)
         if status:
             query = query.where(Product.status == status)
+        served = self.served_versions(ids)
         with self.session() as s:
             return [
                 ProductSummary(
-                    p.id, p.domain, p.name, p.type, p.status, p.owner, p.latest_version, p.updated_at
+                    p.id,
+                    p.domain,
+                    p.name,
+                    p.type,
+                    p.status,
+                    p.owner,
+                    p.latest_version,
+                    p.updated_at,
+                    served.get(p.id),
                 )
                 for p in s.scalars(query)
             ]
 
     def versions(self, product_id: str) -> list[VersionInfo]:
+        """Every registered version, oldest first, each with whether its data was ever published."""
+        outcomes = self.build_outcomes(product_id)
         with self.session() as s:
             self._product(s, product_id)
             rows = s.scalars(
@@ -351,7 +386,15 @@ class Registry(
                 .order_by(ProductVersion.id)
             )
             return [
-                VersionInfo(r.product_id, r.version, r.created_at, r.created_by, r.fingerprint) for r in rows
+                VersionInfo(
+                    r.product_id,
+                    r.version,
+                    r.created_at,
+                    r.created_by,
+                    r.fingerprint,
+                    outcomes.get(r.version, "not built yet"),
+                )
+                for r in rows
             ]
 
     def descriptor(self, product_id: str, version: str | None = None) -> dict[str, Any]:

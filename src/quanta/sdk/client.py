@@ -156,7 +156,9 @@ class Product:
             for c in self.schema
         )
         return (
-            f"<div><b>{html.escape(self.id)}</b> {html.escape(product['latest_version'])} · "
+            # The version notebooks read; the latest registered one only before the first publish.
+            f"<div><b>{html.escape(self.id)}</b> "
+            f"{html.escape(product.get('served_version') or product['latest_version'])} · "
             f"{html.escape(str(product['type']))} · owner {html.escape(str(product['owner']))}"
             f"<p>{html.escape(purpose)}</p><table><tr><th>column</th><th>type</th><th>classification</th>"
             f"<th>description</th></tr>{rows}</table></div>"

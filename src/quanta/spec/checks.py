@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from quanta.errors import Problem
-from quanta.spec.contract import Contract, QualityRule, SchemaObject
+from quanta.spec.contract import QualityRule
 from quanta.spec.loader import LoadedContract, LoadedProduct
 from quanta.spec.product import PRODUCT_ID, DataProduct
 from quanta.spec.yamlsource import Document, JsonPath
@@ -304,7 +304,6 @@ def check_contract(loaded: LoadedContract) -> list[Problem]:
                 problems += _check_rule(doc, ("schema", oi, "properties", pi, "quality", qi), rule)
         for qi, rule in enumerate(obj.quality or []):
             problems += _check_rule(doc, ("schema", oi, "quality", qi), rule)
-        problems += _check_relationships(doc, contract, oi, obj)
     return problems
 
 
@@ -336,31 +335,6 @@ def _check_rule(doc: Document, path: JsonPath, rule: QualityRule) -> list[Proble
     between = rule.must_be_between or rule.must_not_be_between
     if between and len(between) == 2 and between[0] > between[1]:
         problems.append(doc.problem(path, "range is reversed", "put the smaller number first"))
-    return problems
-
-
-def _check_relationships(doc: Document, contract: Contract, oi: int, obj: SchemaObject) -> list[Problem]:
-    problems: list[Problem] = []
-    local_objects = {o.name: o for o in contract.objects}
-    refs: list[tuple[JsonPath, str]] = []
-    for ri, rel in enumerate(obj.relationships or []):
-        for end in ("from_", "to"):
-            value = getattr(rel, end)
-            for item in value if isinstance(value, list) else [value] if value else []:
-                refs.append((("schema", oi, "relationships", ri, end.rstrip("_")), item))
-    for pi, prop in enumerate(obj.properties or []):
-        for ri, rel in enumerate(prop.relationships or []):
-            targets = rel.to if isinstance(rel.to, list) else [rel.to] if rel.to else []
-            refs += [(("schema", oi, "properties", pi, "relationships", ri, "to"), t) for t in targets]
-    for path, ref in refs:
-        if "/" in ref or "." not in ref:
-            continue  # fully qualified id references are resolved by the contracts engine
-        table, _, column = ref.rpartition(".")
-        target = local_objects.get(table)
-        if target is not None and target.find_property(column) is None:
-            problems.append(
-                doc.problem(path, f"relationship points to {ref!r} but {table!r} has no property {column!r}")
-            )
     return problems
 
 

@@ -45,6 +45,18 @@ class LoadedProduct:
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def transform_files(self) -> list[Path]:
+        """The SQL or Python file the build transform names (whether or not it exists)."""
+        transform = self.product.build.transform if self.product.build else None
+        if transform is None:
+            return []
+        sql = (transform.sql or "").strip()
+        files = [self.folder / sql] if sql.endswith(".sql") and "\n" not in sql else []
+        if transform.python:
+            files.append(self.folder / transform.python.partition(":")[0])
+        return files
+
 
 QUANTA_PRODUCT_KEYS = frozenset({"type", "owner", "build"})
 QUANTA_PORT_KEYS = frozenset({"product", "source", "contract", "object", "port"})

@@ -17,6 +17,7 @@ from quanta.spec.loader import (
     load_product_doc,
     not_a_mapping,
 )
+from quanta.spec.rule_references import Scope, Tables, columns_of, reference_problems
 from quanta.spec.yamlsource import Document, load_file
 
 
@@ -51,11 +52,13 @@ class Validation:
         def inside(source: str | None) -> bool:
             return source is not None and Path(source).resolve() in files
 
-        bound = {
-            c.path.resolve() for p in self.products if p.path.resolve() in files for c in p.contracts.values()
+        chosen = [p for p in self.products if p.path.resolve() in files]
+        # A product's contracts and transform file belong to it: their problems are its problems.
+        bound = {c.path.resolve() for p in chosen for c in p.contracts.values()} | {
+            f.resolve() for p in chosen for f in p.transform_files
         }
         return Validation(
-            products=[p for p in self.products if p.path.resolve() in files],
+            products=chosen,
             contracts=[c for c in self.contracts if c.path.resolve() in files | bound],
             problems=[
                 p
@@ -118,7 +121,27 @@ def validate_files(
     result.products = pending
     result.contracts = [c for c in contracts_by_path.values() if c is not None]
     result.problems.extend(_cross_file_problems(result))
+    result.problems.extend(_rule_reference_problems(result))
     return result
+
+
+def _rule_reference_problems(result: Validation) -> list[Problem]:
+    """Rules and relationships naming columns or tables that do not exist, each contract judged
+    with what its products' builds can read (input ports) and the other contracts' objects."""
+    objects: Tables = {}
+    for c in result.contracts:
+        for obj in c.contract.objects:
+            objects[obj.name.lower()] = (objects.get(obj.name.lower()) or set()) | columns_of(obj)
+    inputs: dict[int, Tables] = {}
+    for p in result.products:
+        ports: Tables = {port.name.lower(): None for port in p.product.input_ports or []}
+        for c in p.contracts.values():
+            inputs[id(c)] = {**inputs.get(id(c), {}), **ports}
+    problems = []
+    for c in result.contracts:
+        readable = inputs.get(id(c), {})
+        problems += reference_problems(c, Scope(readable, objects, strict=id(c) in inputs))
+    return problems
 
 
 def _load_product(

@@ -66,7 +66,8 @@ def search(
 
 @router.get("/products/{product_id}", response_model=ProductDetail)
 def get_product(caller: CallerDep, product_id: str) -> dict[str, object]:
-    """A product: its latest descriptor and contracts, versions and consumers."""
+    """A product: the descriptor and contracts of the version consumers read (``served_version``),
+    every registered version with its ``outcome``, and consumers."""
     with caller.act() as mesh:
         view = mesh.product(product_id)
     return {

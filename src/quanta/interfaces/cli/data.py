@@ -236,8 +236,12 @@ def quarantine_show(
     render.out.print(f"{product_id} run {run_id}: {render.escape(run.error or '') if run else ''}")
     render.table(
         "Checks",
-        ["check", "verdict", "measured", "expected"],
-        [(c["name"], c["verdict"], c.get("measured"), c.get("threshold")) for c in checks],
+        ["check", "verdict", "measured", "expected", "note"],
+        # A rule that could not run measured nothing: its note is the engine's message.
+        [
+            (c["name"], c["verdict"], c.get("measured"), c.get("threshold"), c.get("message") or "")
+            for c in checks
+        ],
     )
 
 

@@ -14,7 +14,7 @@ def show_product(view: ProductView) -> None:
     d, s = view.descriptor, view.summary
     description = d.get("description") or {}
     lines = [
-        f"[bold]{render.escape(s.name)}[/bold]  {render.escape(s.id)} {s.latest_version}",
+        f"[bold]{render.escape(s.name)}[/bold]  {render.escape(s.id)} {render.escape(s.version_label)}",
         f"type: {s.type}   status: {s.status}   owner: {s.owner or '—'}   domain: {s.domain}",
     ]
     for key in ("purpose", "limitations", "usage"):
@@ -56,8 +56,16 @@ def show_product(view: ProductView) -> None:
             )
     render.table(
         "Versions",
-        ["version", "registered", "by"],
-        [(v.version, v.created_at, v.created_by) for v in view.versions],
+        ["version", "registered", "by", "data"],
+        [
+            (
+                v.version,
+                v.created_at,
+                v.created_by,
+                v.outcome if v.published else f"not published: {v.outcome}",
+            )
+            for v in view.versions
+        ],
     )
     if view.consumers:
         render.out.print(f"consumed by: {', '.join(view.consumers)}")

@@ -108,7 +108,7 @@ def list_products(
     render.table(
         None,
         ["id", "version", "type", "status", "owner"],
-        [(p.id, p.latest_version, p.type, p.status, p.owner) for p in products],
+        [(p.id, p.version_label, p.type, p.status, p.owner) for p in products],
     )
     if not products:
         render.err.print("no products registered yet: run 'quanta apply'")

@@ -24,10 +24,11 @@ SPAN = 20
 
 @router.get("/products/{product_id}/panels/maturity", response_class=HTMLResponse)
 def maturity_panel(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
-    """The product's DATSIS score, computed now (and stored when it changed), with its trend."""
+    """The DATSIS score of the version consumers read, computed now (and stored when it changed), with
+    its trend."""
     with caller.act() as mesh:
         viewer = Viewer.of(mesh, request)
-        maturity = mesh.maturity(product_id)
+        maturity = mesh.maturity(product_id, served=True)
         history = mesh.maturity_history(product_id, TREND_POINTS)
     return render(
         request,

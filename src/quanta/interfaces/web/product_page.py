@@ -61,6 +61,8 @@ class ChangelogEntry:
     at: datetime
     by: str
     changes: list[str]
+    label: str = ""
+    """The version, marked when its data was never published: ``1.0.8 (not published: ...)``."""
 
 
 def columns(contracts: dict[str, dict[str, Any]]) -> list[Column]:
@@ -230,7 +232,9 @@ def changelog(
             if i
             else ["first registered version"]
         )
-        entries.append(ChangelogEntry(version.version, version.created_at, version.created_by, changes))
+        entries.append(
+            ChangelogEntry(version.version, version.created_at, version.created_by, changes, version.label)
+        )
     return list(reversed(entries))
 
 
