@@ -186,18 +186,18 @@ schema:
 def test_a_contract_test_keeps_duckdb_within_its_memory_cap(tmp_path: Path) -> None:
     """A composite key over 6 million rows: uncapped, DuckDB's buffers took this run to ~500 MiB."""
     import os
-    import subprocess
     import sys
+
+    from tests.conftest import run_with_peak_rss
 
     rows = "select i // 4 as a, i % 4 as b, 'comment ' || (i % 1000) as c from range(6000000) t(i)"
     parquet(tmp_path / "keys.parquet", rows, 122880)
     (tmp_path / "c.yaml").write_text(KEYS_CONTRACT)
     command = [sys.executable, "-m", "quanta.interfaces.cli.main", "test", "c.yaml", "--json"]
     with (tmp_path / "out.json").open("wb") as out:
-        process = subprocess.Popen(command, cwd=tmp_path, stdout=out, env={**os.environ, "NO_COLOR": "1"})
-        _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "out.json").read_text()
-    assert usage.ru_maxrss / 1024 < 420  # MiB: Python and its imports ~110, DuckDB capped at 300 MB
+        code, peak = run_with_peak_rss(command, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"}, stdout=out)
+    assert code == 0, (tmp_path / "out.json").read_text()
+    assert peak / 2**20 < 420  # MiB: Python and its imports ~110, DuckDB capped at 300 MB
     assert not (tmp_path / ".tmp").exists()  # DuckDB's default spill folder is never the user's cwd
 
 

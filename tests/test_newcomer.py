@@ -146,3 +146,15 @@ def test_columns_without_a_classification_say_unclassified(ana_browser: TestClie
 def test_the_owner_is_shown_once(ana_browser: TestClient) -> None:
     text = ana_browser.get("/products/finance.revenue_by_nation").text
     assert text.count("Erin Okafor") == 1 and 'Erin Okafor <span class="muted">(erin)</span>' in text
+
+
+@pytest.mark.parametrize(
+    "sql", ['select "order_id from sales.orders', "select 'open from sales.orders", '(Ø"']
+)
+def test_an_unclosed_quote_is_a_parse_error_not_a_crash(built_demo: Path, sql: str) -> None:
+    """sqlglot reports an unclosed quote as a TokenError, which is not a ParseError (found by fuzzing
+    the wire protocol server); every parser of user SQL must say what is wrong instead of crashing."""
+    done = run_cli("query", sql, cwd=built_demo)
+    assert done.returncode == 1
+    assert "SQL does not parse" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr

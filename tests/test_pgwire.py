@@ -205,6 +205,8 @@ def test_masks_are_applied_and_named_in_notices(server: int) -> None:
         ("local-admin", "delete from sales.orders", "25006"),
         ("local-admin", "copy sales.orders from '/tmp/x.csv'", "25006"),
         ("local-admin", "selec 1", "42601"),
+        ("local-admin", 'select "order_id from sales.orders', "42601"),
+        ("local-admin", "select 'x", "42601"),
     ],
 )
 def test_errors_carry_sqlstates_and_the_connection_survives(

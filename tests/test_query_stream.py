@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import mesh_as, run_cli
+from tests.conftest import mesh_as, run_cli, run_with_peak_rss
 
 # ~3.6 billion rows at demo scale 0.01 (60,175 line items squared): far beyond memory if held whole.
 HUGE = "select * from sales.lineitems a cross join sales.lineitems b"
@@ -23,31 +22,17 @@ GIB = 1024**3
 
 
 def run_measured(*args: str, cwd: Path) -> tuple[str, str, int, float]:
-    """The real CLI as ``run_cli`` runs it, with its own peak resident memory (bytes, from
-    ``wait4``) and wall time."""
+    """The real CLI as ``run_cli`` runs it, with its own peak resident memory (bytes) and wall time."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     env.pop("QUANTA_DATABASE_URL", None)
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "quanta.interfaces.cli.main", *args],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=err,
-        )
-        deadline = started + 90
-        while (reaped := os.wait4(process.pid, os.WNOHANG))[0] == 0:
-            if time.monotonic() > deadline:
-                process.kill()
-                os.wait4(process.pid, 0)
-                pytest.fail(f"quanta {' '.join(args)} still running after 90 s")
-            time.sleep(0.05)
-        process.returncode = os.waitstatus_to_exitcode(reaped[1])
+        command = [sys.executable, "-m", "quanta.interfaces.cli.main", *args]
+        code, peak = run_with_peak_rss(command, cwd=cwd, env=env, timeout=90, stdout=out, stderr=err)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
-    assert process.returncode == 0, stderr
-    return stdout, stderr, reaped[2].ru_maxrss * 1024, time.monotonic() - started  # Linux: KiB
+    assert code == 0, stderr
+    return stdout, stderr, peak, time.monotonic() - started
 
 
 def test_query_of_a_huge_result_shows_the_first_rows_promptly_in_bounded_memory(built_demo: Path) -> None:

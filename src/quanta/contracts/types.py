@@ -48,11 +48,11 @@ def type_problem(prop: SchemaProperty, engine_type: str, where: str = "") -> str
 def _parts(engine_type: str) -> dict[str, str]:
     """A list's element type (under ``[]``) or a struct's member types, from DuckDB's type text."""
     from sqlglot import exp
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import SqlglotError
 
     try:
         parsed = exp.DataType.build(engine_type, dialect="duckdb")
-    except (ParseError, ValueError):  # a type sqlglot does not know: nothing nested to compare
+    except (SqlglotError, ValueError):  # a type sqlglot does not know: nothing nested to compare
         return {}
     if parsed.this == exp.DataType.Type.ARRAY and parsed.expressions:
         return {"[]": _text(parsed.expressions[0])}

@@ -56,11 +56,11 @@ def parse_one_statement(sql: str) -> exp.Expr:
     """The one statement in ``sql`` (DuckDB dialect); a parse error says where, and several
     statements are refused."""
     import sqlglot
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import SqlglotError
 
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except (ParseError, ValueError) as exc:
+    except (SqlglotError, ValueError) as exc:  # TokenError (an unclosed quote) is not a ParseError
         first = (getattr(exc, "errors", None) or [{}])[0]
         raise QueryError(
             f"SQL does not parse: {first.get('description') or exc} (line {first.get('line')}, "

@@ -57,12 +57,13 @@ def sql_problem(
     ``tables``) reads anything but those tables: no table functions, so no files."""
     import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import SqlglotError
 
     try:
         statements = [s for s in sqlglot.parse(sql, read=SQL_DIALECT) if s is not None]
-    except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
+    except SqlglotError as exc:  # an unclosed quote is a TokenError, not a ParseError
+        errors = getattr(exc, "errors", None)
+        first = errors[0] if errors else {}
         return (
             f"SQL does not parse: {first.get('description') or exc}",
             first.get("line"),

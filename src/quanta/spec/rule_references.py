@@ -106,7 +106,7 @@ def _sql_problems(
     columns. Parse errors are reported by the contract checks."""
     import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import OptimizeError, ParseError
+    from sqlglot.errors import OptimizeError, SqlglotError
     from sqlglot.optimizer.qualify import qualify
 
     from quanta.spec.checks import SQL_DIALECT
@@ -114,7 +114,7 @@ def _sql_problems(
     sql = query.replace("{object}", _quoted(obj.name)).replace("{property}", _quoted(column or ""))
     try:
         statement = sqlglot.parse_one(sql, read=SQL_DIALECT)
-    except ParseError:
+    except SqlglotError:  # an unclosed quote is a TokenError, not a ParseError
         return []
     ctes = {c.alias_or_name.lower() for c in statement.find_all(exp.CTE)}
     read = [t for t in statement.find_all(exp.Table) if t.name.lower() not in ctes]

@@ -175,7 +175,7 @@ def _catalog_sql(sql: str, principal: str) -> str:
 
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:
         return sql  # DuckDB gives the positioned error
     users = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
     if isinstance(tree, exp.Select):

@@ -22,7 +22,7 @@ def is_catalog_query(sql: str) -> bool:
 
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:
         return False  # the governed parser gives the positioned error
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
@@ -42,9 +42,10 @@ def bind_parameters(sql: str, values: list[bytes | None], oids: list[int], forma
 
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.ParseError as exc:
+    except sqlglot.errors.SqlglotError as exc:
         raise WireError(
-            f"syntax error: {exc.errors[0]['description'] if exc.errors else exc}", "42601"
+            f"syntax error: {(getattr(exc, 'errors', None) or [{'description': exc}])[0]['description']}",
+            "42601",
         ) from None
 
     def literal(node: exp.Expr) -> exp.Expr:
