@@ -79,6 +79,19 @@ def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build_demo(tmp_path_factory.mktemp("demo") / "mesh")
 
 
+@pytest.fixture(scope="module")
+def granted_demo(built_demo: Path) -> Path:
+    """The built demo mesh where ana holds the red team's column-scoped grant on customers.customers
+    (customer_id, name, phone, market_segment: name hashed, phone showing its last 4 digits)."""
+    as_ana = mesh_as(built_demo, "ana")
+    columns = ["customer_id", "name", "phone", "market_segment"]
+    request = as_ana.request_access("customers.customers", "churn analysis", columns=columns)
+    from quanta.mesh import Mesh
+
+    Mesh.open(built_demo).decide_access(request, True, "ok")
+    return built_demo
+
+
 @pytest.fixture
 def own_demo(tmp_path: Path) -> Path:
     """A built demo mesh for one test, which may register new versions (they cannot be taken back)."""

@@ -22,13 +22,8 @@ NAME = "Customer#000000001"
 
 
 @pytest.fixture(scope="module")
-def root(built_demo: Path) -> Path:
-    as_ana = mesh_as(built_demo, "ana")
-    request = as_ana.request_access(
-        "customers.customers", "churn analysis", columns=["customer_id", "name", "phone", "market_segment"]
-    )
-    Mesh.open(built_demo).decide_access(request, True, "ok")
-    return built_demo
+def root(granted_demo: Path) -> Path:
+    return granted_demo
 
 
 def denied(root: Path, user: str, sql: str) -> str:

@@ -8,8 +8,7 @@ import typer
 
 from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, app, open_mesh
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from quanta.interfaces.cli.serve import LOOPBACK
 
 
 @app.command()
