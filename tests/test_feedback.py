@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from quanta.errors import NotFoundError, PermissionDenied
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
-from quanta.mesh_kpis import FeedbackError
+from quanta.mesh.kpis import FeedbackError
 from quanta.registry import Registry
 from tests.conftest import mesh_as, run_cli
 from tests.test_registry import registry_backends

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from quanta.errors import PermissionDenied
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
-from quanta.mesh_kpis import KpiError
+from quanta.mesh.kpis import KpiError
 from quanta.observability.kpis import compute
 from quanta.query.products import AccessDenied
 from quanta.registry import Registry

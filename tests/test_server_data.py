@@ -12,9 +12,9 @@ import duckdb
 import pytest
 
 from quanta.build.sources import SourceError, first_matching
+from quanta.contracts.server_data import resolve_file, search_roots
 from quanta.contracts.servers import ServerError
 from quanta.contracts.sla import as_datetime
-from quanta.mesh_server_data import resolve_file, search_roots
 from tests.conftest import run_cli
 
 HEAD = """\

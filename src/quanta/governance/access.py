@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from quanta.governance.model import Governance, Principal
 from quanta.registry.governance import GrantRecord
@@ -31,6 +32,13 @@ class ProductFacts:
     domain: str
     kind: str | None
     visibility: str | None
+
+    @classmethod
+    def of(cls, product_id: str, descriptor: dict[str, Any]) -> ProductFacts:
+        """The facts of a registered descriptor (ODPS: ``domain``, ``type``, a ``visibility`` property)."""
+        custom = {c.get("property"): c.get("value") for c in descriptor.get("customProperties") or []}
+        domain = descriptor.get("domain") or product_id.partition(".")[0]
+        return cls(product_id, domain, descriptor.get("type"), custom.get("visibility"))
 
     @property
     def effective_visibility(self) -> str:

@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Query, Request
 
 from quanta.errors import AuthenticationError, PermissionDenied
 from quanta.mesh import Mesh
-from quanta.mesh_governance import acting_as
+from quanta.mesh.core import acting_as
 
 
 @dataclass(frozen=True)

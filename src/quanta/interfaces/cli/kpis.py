@@ -10,7 +10,7 @@ from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 
 if TYPE_CHECKING:
-    from quanta.mesh_kpis import ProductFeedback
+    from quanta.mesh.kpis import ProductFeedback
     from quanta.observability.kpis import Kpis
 
 

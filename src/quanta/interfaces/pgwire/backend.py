@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from quanta.mesh import Mesh
-    from quanta.mesh_grants import ScramSignIn
+    from quanta.mesh.grants import ScramSignIn
 
 SERVER_VERSION = "15.0 (Quanta)"
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
@@ -97,7 +97,7 @@ class MeshBackend:
 
     def query(self, principal: str, sql: str) -> Answer:
         """Product data through the governed query service, as ``principal``."""
-        from quanta.mesh_governance import acting_as
+        from quanta.mesh.core import acting_as
 
         with acting_as(principal):
             try:
@@ -231,7 +231,7 @@ def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
     """Empty tables named and typed like the products ``principal`` may read, with their descriptions."""
     import duckdb
 
-    from quanta.mesh_governance import acting_as
+    from quanta.mesh.core import acting_as
     from quanta.spec.contract import Contract
     from quanta.spec.formats.sql import dialect_named, statements
 

@@ -7,80 +7,62 @@ builds, incidents, grants, detections on landing, the search index) and the scor
 observer) and whenever someone looks. During a build, the candidate version is scored before it is
 published, for the publish policies (``input.maturity``).
 
-A mixin of :class:`quanta.mesh.Mesh`.
+An area of the :class:`~quanta.mesh.Mesh` facade.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quanta.errors import NotFoundError, PermissionDenied
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from quanta.build.runner import BuildResult
     from quanta.discovery.datsis import Maturity
     from quanta.discovery.datsis_facts import Facts, Observed
-    from quanta.discovery.search import SearchResult
-    from quanta.governance.access import Access, ProductFacts
-    from quanta.governance.model import Principal
-    from quanta.registry import ProductSummary, Registry
+    from quanta.mesh.core import MeshCore
+    from quanta.mesh.discovery import DiscoveryArea
+    from quanta.mesh.observability import ObservabilityArea
     from quanta.registry.maturity import MaturityRecord
-    from quanta.settings import Settings
     from quanta.spec import Contract, DataProduct, LoadedProduct
-    from quanta.workspace import Workspace
+    from quanta.spec.documents import JsonObject
 
 log = logging.getLogger(__name__)
 _RUNS = 20
 
 
-class MeshMaturity:
-    """Mixin of ``Mesh``: DATSIS scores, their history, and the maturity of a version being built."""
+class MaturityArea:
+    """DATSIS scores, their history, and the maturity of a version being built."""
 
-    workspace: Workspace | None
-    settings: Settings
-
-    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
-
-        @property
-        def registry(self) -> Registry: ...
-
-        def principal(self, principal_id: str | None = None) -> Principal: ...
-        def access(self, principal: Principal, product_id: str) -> Access: ...
-        def product_facts(self, product_id: str) -> ProductFacts: ...
-        def products(self) -> list[ProductSummary]: ...
-        def keep_search_current(self, product_ids: list[str]) -> None: ...
-        def resolve(self, ref: str) -> Any: ...
-        def search(self, query: str, *, limit: int = 20) -> SearchResult: ...
-        def slo_attainment(self, product_id: str, days: int = 30) -> float | None: ...
-        def _immutable(self, key: tuple[Any, ...], load: Callable[[], Any]) -> Any: ...
+    def __init__(self, core: MeshCore, discovery: DiscoveryArea, health: ObservabilityArea) -> None:
+        self.core = core
+        self._discovery, self._health = discovery, health
 
     def maturity(self, product_id: str, *, record: bool = True, served: bool = False) -> Maturity:
         """The DATSIS score of the product's latest registered version, every criterion explained;
         stored (when it changed) unless ``record`` is False. ``served``: of the version consumers read
         instead (never stored when that is not the latest: the trend follows registered versions)."""
         self._may_see_maturity(product_id)
-        version = self.registry.served_versions([product_id]).get(product_id) if served else None
-        if version is not None and version != self.registry.descriptor(product_id).get("version"):
+        version = self.core.registry.served_versions([product_id]).get(product_id) if served else None
+        if version is not None and version != self.core.registry.descriptor(product_id).get("version"):
             return self._score_registered(product_id, None, version)
         return self._score_registered(product_id, "demand" if record else None)
 
     def maturity_all(self, offset: int = 0, limit: int | None = None) -> tuple[list[Maturity], int]:
         """Scores of the products the acting principal may see (a page of them), and their number."""
-        visible = [p.id for p in self.products() if self._maturity_visible(p.id)]
+        visible = [p.id for p in self.core.registry.products() if self._maturity_visible(p.id)]
         chosen = visible[offset : None if limit is None else offset + limit]
         return [self._score_registered(pid, "demand") for pid in chosen], len(visible)
 
     def maturity_history(self, product_id: str, limit: int = 100) -> list[MaturityRecord]:
         """The stored scores of the product, oldest first: its trend."""
-        self.product_facts(product_id)  # an unknown id is a 404, not an empty history
+        self.core.product_facts(product_id)  # an unknown id is a 404, not an empty history
         self._may_see_maturity(product_id)
-        return self.registry.maturity_history(product_id, limit)
+        return self.core.registry.maturity_history(product_id, limit)
 
-    def maturity_for_build(self, loaded: LoadedProduct, detections: list[dict[str, Any]]) -> dict[str, Any]:
+    def maturity_for_build(self, loaded: LoadedProduct, detections: list[JsonObject]) -> JsonObject:
         """``input.maturity`` for the publish policies: the version being built, scored before it is
         published (its data passed the contract; ``detections`` are what landed). Fails closed: when
         scoring breaks, the policies see level 0 and the error."""
@@ -109,7 +91,7 @@ class MeshMaturity:
         )
         result = score(facts)
         if trigger is not None:
-            self.registry.record_maturity(result.record(trigger))
+            self.core.registry.record_maturity(result.record(trigger))
         return result
 
     def _registered_spec(
@@ -119,24 +101,24 @@ class MeshMaturity:
         version."""
         from quanta.spec import Contract, DataProduct
 
-        descriptor = self.registry.descriptor(product_id, version)
+        descriptor = self.core.registry.descriptor(product_id, version)
         version = descriptor.get("version")
 
         def parse() -> tuple[DataProduct, dict[str, Contract]]:
-            contracts = self.registry.port_contracts(product_id, version)
+            contracts = self.core.registry.port_contracts(product_id, version)
             return DataProduct.model_validate(descriptor), {
                 port: Contract.model_validate(doc) for port, doc in contracts.items()
             }
 
-        parsed: tuple[DataProduct, dict[str, Contract]] = self._immutable(
+        parsed: tuple[DataProduct, dict[str, Contract]] = self.core.immutable(
             ("maturity-spec", product_id, version), parse
         )
         return parsed
 
-    def _candidate_facts(self, loaded: LoadedProduct, detections: list[dict[str, Any]]) -> Facts:
+    def _candidate_facts(self, loaded: LoadedProduct, detections: list[JsonObject]) -> Facts:
         product = loaded.product
         observed = self._observed(product.id, product.version, candidate=True, detections=detections)
-        relative = self.workspace.relative if self.workspace else str
+        relative = self.core.workspace.relative if self.core.workspace else str
         files = {port: relative(c.path) for port, c in loaded.contracts.items()}
         contracts = {port: c.contract for port, c in loaded.contracts.items()}
         return _facts(product, contracts, observed, relative(loaded.path), files)
@@ -147,12 +129,12 @@ class MeshMaturity:
         version: str | None,
         *,
         candidate: bool = False,
-        detections: list[dict[str, Any]] | None = None,
+        detections: list[JsonObject] | None = None,
     ) -> Observed:
         from quanta.discovery.datsis_facts import Observed, RunOutcome
 
-        publishes = self.registry.publishes(product_id)
-        runs = [r for r in self.registry.runs(product_id, _RUNS) if r.status not in ("running",)]
+        publishes = self.core.registry.publishes(product_id)
+        runs = [r for r in self.core.registry.runs(product_id, _RUNS) if r.status not in ("running",)]
         outcomes = [RunOutcome(r.id, r.status, r.error, "snapshot" in r.details) for r in runs]
         if candidate:  # this build's data passed its contract: it counts as a passing build
             outcomes.insert(0, RunOutcome("this build", "published"))
@@ -164,9 +146,9 @@ class MeshMaturity:
             published_versions=tuple(versions),
             runs=tuple(outcomes),
             previous_readable=self._previous_readable(product_id, versions),
-            slo_attainment=self.slo_attainment(product_id, days=30),
-            open_incidents=tuple(i.title for i in self.registry.open_incidents(product_id)),
-            grants=tuple(self.registry.grants(product_id=product_id)),
+            slo_attainment=self._health.slo_attainment(product_id, days=30),
+            open_incidents=tuple(i.title for i in self.core.registry.open_incidents(product_id)),
+            grants=tuple(self.core.registry.grants(product_id=product_id)),
             detections=None if detections is None else tuple(detections),
             indexed=self._indexed(product_id),
             candidate=candidate,
@@ -177,14 +159,14 @@ class MeshMaturity:
         if len(distinct) < 2:
             return None
         try:
-            self.resolve(f"{product_id}@{distinct[1]}")
+            self.core.resolve(f"{product_id}@{distinct[1]}")
         except NotFoundError:
             return False
         return True
 
     def _indexed(self, product_id: str) -> bool | None:
         try:
-            hits = self.search(product_id, limit=5).hits
+            hits = self._discovery.search(product_id, limit=5).hits
         except Exception:  # the search index is derived data: when it fails, the criterion says so
             log.info("the search index could not be asked about %s", product_id, exc_info=True)
             return None
@@ -195,7 +177,7 @@ class MeshMaturity:
         folder ``domains/<domain>/<name>/`` when it holds the product, else the bare file names."""
         domain, _, name = product.id.partition(".")
         folder = f"domains/{domain}/{name}"
-        if self.workspace is None or not (self.workspace.root / folder / "product.yaml").is_file():
+        if self.core.workspace is None or not (self.core.workspace.root / folder / "product.yaml").is_file():
             return "product.yaml", {}
         ports = product.output_ports or []
         return f"{folder}/product.yaml", {p.name: f"{folder}/{p.contract}" for p in ports if p.contract}
@@ -205,8 +187,8 @@ class MeshMaturity:
     def _maturity_visible(self, product_id: str) -> bool:
         """Like the catalog: every product's metadata is visible, except to partners, who see only
         what was shared into their space."""
-        principal = self.principal()
-        return principal.space is None or self.access(principal, product_id).allowed
+        principal = self.core.principal()
+        return principal.space is None or self.core.access(principal, product_id).allowed
 
     def _may_see_maturity(self, product_id: str) -> None:
         """Refuse partners a product not shared with them; unknown ids are refused (404, with a "did you
@@ -222,20 +204,20 @@ class MaturityRecorder:
     """A build observer: stores the new score of every product a build published or failed (a failure
     lowers Trustworthy), so the trend shows both."""
 
-    def __init__(self, mesh: MeshMaturity) -> None:
-        self._mesh = mesh
+    def __init__(self, area: MaturityArea) -> None:
+        self._area = area
 
     def build_started(self, loaded: LoadedProduct, run_id: str, at: datetime) -> None:
         return None
 
     def build_finished(self, loaded: LoadedProduct, result: BuildResult, started: datetime) -> None:
         if result.status in ("published", "failed"):
-            before = self._mesh.registry.maturity_levels().get(loaded.product.id)
+            before = self._area.core.registry.maturity_levels().get(loaded.product.id)
             trigger = "publish" if result.status == "published" else "build"
-            level = self._mesh._score_registered(loaded.product.id, trigger).level
+            level = self._area._score_registered(loaded.product.id, trigger).level
             # A publish changes the version search shows; a level change the marketplace's facet.
             if result.status == "published" or level != before:
-                self._mesh.keep_search_current([loaded.product.id])
+                self._area._discovery.keep_search_current([loaded.product.id])
 
 
 def _facts(

@@ -1,21 +1,22 @@
-"""Grants of the ``Mesh`` facade: access requests and grants, partner-space shares, API tokens.
+"""Grants: access requests and their decisions, partner-space shares, API tokens, subscriptions.
 
-A mixin of :class:`quanta.mesh.Mesh` (through :class:`~quanta.mesh_governance.MeshGovernance`, whose
-principals, policies and product facts it uses); interfaces call these methods on the ``Mesh``.
+An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta.mesh.core.MeshCore`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quanta.errors import NotFoundError
-from quanta.mesh_governance import MeshGovernance, contract_objects
+from quanta.mesh.governance import contract_objects
 
 if TYPE_CHECKING:
     from quanta.governance.model import Principal
     from quanta.governance.scram import ServerExchange, Verifier
+    from quanta.mesh.core import MeshCore
     from quanta.registry.governance import GrantRecord, TokenRecord
+    from quanta.spec.documents import JsonObject
 
 
 @dataclass(frozen=True)
@@ -27,31 +28,34 @@ class ScramSignIn:
     verifiers: list[Verifier]
 
 
-class MeshGrants(MeshGovernance):
-    """Mixin of ``Mesh``: who was given what, for how long, and the tokens that prove who asks."""
+class GrantsArea:
+    """Who was given what, for how long, and the tokens that prove who asks."""
+
+    def __init__(self, core: MeshCore) -> None:
+        self.core = core
 
     def share(self, space_id: str, product_id: str, days: int = 365) -> GrantRecord:
         """Share a product into a partner space (stewards and the product's domain owners), if the share
         policies allow it (no restricted or pii data goes to partners)."""
         from quanta.governance.model import GovernanceError
 
-        actor = self.principal()
-        domain = self.product_facts(product_id).domain
+        actor = self.core.principal()
+        domain = self.core.product_facts(product_id).domain
         if not (actor.can("manage_spaces") or actor.can("approve_access", domain)):
             raise GovernanceError(f"{actor.id} may not share {product_id}", hint="ask a governance steward")
-        if self.governance.space(space_id) is None:
-            known = ", ".join(s.id for s in self.governance.spec.spaces) or "none"
+        if self.core.governance.space(space_id) is None:
+            known = ", ".join(s.id for s in self.core.governance.spec.spaces) or "none"
             raise GovernanceError(f"unknown space {space_id!r}", hint=f"spaces in governance.yaml: {known}")
-        refused = self._share_refusals(space_id, product_id)
+        refused = self.core.share_refusals(space_id, product_id)
         if refused:
-            self.registry.audit("share", actor.id, product_id, "deny", domain=domain,
+            self.core.registry.audit("share", actor.id, product_id, "deny", domain=domain,
                                 details={"space": space_id, "policies": refused})  # fmt: skip
             raise GovernanceError("sharing refused by policy: " + "; ".join(refused), hint="quanta policy ls")
-        request = self.registry.request_grant(
+        request = self.core.registry.request_grant(
             f"space:{space_id}", product_id, [], f"shared into {space_id}", days
         )
-        grant = self.registry.decide_grant(request, "granted", actor.id, "share")
-        self.registry.audit(
+        grant = self.core.registry.decide_grant(request, "granted", actor.id, "share")
+        self.core.registry.audit(
             "share", actor.id, product_id, "allow", domain=domain, details={"space": space_id}
         )
         return grant
@@ -69,8 +73,8 @@ class MeshGrants(MeshGovernance):
         from quanta.governance import scram
         from quanta.governance.model import CONSUMER_SCOPES, SCOPES, GovernanceError
 
-        actor = self.principal()
-        owner = self.principal(principal_id) if principal_id else actor
+        actor = self.core.principal()
+        owner = self.core.principal(principal_id) if principal_id else actor
         if owner.id != actor.id and not actor.can("impersonate"):
             raise GovernanceError(
                 f"{actor.id} may not create tokens for {owner.id}", hint="ask a platform admin"
@@ -93,8 +97,8 @@ class MeshGrants(MeshGovernance):
         token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         digest = hashlib.sha256(secret.encode()).hexdigest()
         wire = scram.verifier(f"qt_{token_id}_{secret}", scram.salt_for(owner.id))
-        record = self.registry.add_token(token_id, owner.id, name, digest, chosen, days, wire)
-        self.registry.audit(
+        record = self.core.registry.add_token(token_id, owner.id, name, digest, chosen, days, wire)
+        self.core.registry.audit(
             "token.create", actor.id, owner.id, "allow", details={"token": token_id, "scopes": chosen}
         )
         return f"qt_{token_id}_{secret}", record
@@ -110,7 +114,7 @@ class MeshGrants(MeshGovernance):
         token_id, _, secret = rest.partition("_")
         if prefix != "qt" or not token_id or not secret:
             raise AuthenticationError("not a Quanta API token", hint="tokens look like qt_<id>_<secret>")
-        found = self.registry.token(token_id)
+        found = self.core.registry.token(token_id)
         digest = hashlib.sha256(secret.encode()).hexdigest()
         if found is None or not hmac.compare_digest(found[1], digest):
             raise AuthenticationError(
@@ -126,8 +130,8 @@ class MeshGrants(MeshGovernance):
                 f"token {token_id} expired on {record.expires_at:%Y-%m-%d %H:%M} UTC",
                 hint="create a new one: quanta token create NAME",
             )
-        principal = self.principal(record.principal)
-        self.registry.token_used(token_id)
+        principal = self.core.principal(record.principal)
+        self.core.registry.token_used(token_id)
         return principal, record.scopes
 
     def scram_sign_in(self, principal_id: str) -> ScramSignIn:
@@ -135,7 +139,7 @@ class MeshGrants(MeshGovernance):
         the principal's active tokens (the wire protocol's sign-in: the token is the password)."""
         from quanta.governance.scram import ServerExchange, Verifier, salt_for
 
-        active = [(r, v) for r, v in self.registry.scram_verifiers(principal_id) if r.status == "active"]
+        active = [(r, v) for r, v in self.core.registry.scram_verifiers(principal_id) if r.status == "active"]
         records = [r for r, _ in active]
         verifiers = [Verifier.parse(v) for _, v in active]
         return ScramSignIn(ServerExchange(salt_for(principal_id)), records, verifiers)
@@ -143,22 +147,24 @@ class MeshGrants(MeshGovernance):
     def scram_signed_in(self, sign_in: ScramSignIn, index: int) -> tuple[Principal, list[str]]:
         """The principal and scopes of the token a finished exchange proved (recorded as used)."""
         record = sign_in.records[index]
-        self.registry.token_used(record.id)
-        return self.principal(record.principal), record.scopes
+        self.core.registry.token_used(record.id)
+        return self.core.principal(record.principal), record.scopes
 
     def tokens(self) -> list[TokenRecord]:
-        actor = self.principal()
-        return self.registry.tokens(None if actor.can("impersonate") else actor.id)
+        actor = self.core.principal()
+        return self.core.registry.tokens(None if actor.can("impersonate") else actor.id)
 
     def revoke_token(self, token_id: str) -> TokenRecord:
         from quanta.governance.model import GovernanceError
 
-        actor = self.principal()
-        mine = {t.id for t in self.registry.tokens(actor.id)}
+        actor = self.core.principal()
+        mine = {t.id for t in self.core.registry.tokens(actor.id)}
         if token_id not in mine and not actor.can("impersonate"):
             raise GovernanceError(f"{actor.id} may not revoke token {token_id}", hint="see quanta token ls")
-        record = self.registry.revoke_token(token_id)
-        self.registry.audit("token.revoke", actor.id, record.principal, "revoke", details={"token": token_id})
+        record = self.core.registry.revoke_token(token_id)
+        self.core.registry.audit(
+            "token.revoke", actor.id, record.principal, "revoke", details={"token": token_id}
+        )
         return record
 
     # --- access requests ------------------------------------------------------------------------
@@ -168,15 +174,15 @@ class MeshGrants(MeshGovernance):
     ) -> int:
         from quanta.governance.model import GovernanceError
 
-        principal = self.principal()
-        self.product_facts(product_id)  # raises for an unknown product
+        principal = self.core.principal()
+        self.core.product_facts(product_id)  # raises for an unknown product
         if not purpose.strip():
             raise GovernanceError(
                 "an access request needs a purpose", hint="--purpose 'what you will do with it'"
             )
         if days < 1 or days > 365:
             raise GovernanceError(f"duration {days} days is out of range", hint="ask for 1 to 365 days")
-        contracts = self.registry.port_contracts(product_id, None)
+        contracts = self.core.registry.port_contracts(product_id, None)
         objects = [o for c in contracts.values() for o in contract_objects(c)]
         known = {p.column for o in objects for p in o.properties or []}
         unknown = sorted(set(columns or []) - known)
@@ -187,15 +193,15 @@ class MeshGrants(MeshGovernance):
             )
         refused = self._access_refusals(principal, product_id, contracts, purpose, columns or [], days)
         if refused:
-            self.registry.audit(
+            self.core.registry.audit(
                 "access.request", principal.id, product_id, "deny", domain=product_id.partition(".")[0],
                 details={"purpose": purpose, "columns": columns or [], "policies": refused},
             )  # fmt: skip
             raise GovernanceError(
                 "access request refused by policy: " + "; ".join(refused), hint="quanta policy ls"
             )
-        grant_id = self.registry.request_grant(principal.id, product_id, columns or [], purpose, days)
-        self.registry.audit(
+        grant_id = self.core.registry.request_grant(principal.id, product_id, columns or [], purpose, days)
+        self.core.registry.audit(
             "access.request", principal.id, product_id, "requested", domain=product_id.partition(".")[0],
             details={"request": grant_id, "purpose": purpose, "columns": columns or [], "days": days},
         )  # fmt: skip
@@ -205,14 +211,14 @@ class MeshGrants(MeshGovernance):
         self,
         principal: Principal,
         product_id: str,
-        contracts: dict[str, Any],
+        contracts: JsonObject,
         purpose: str,
         columns: list[str],
         days: int,
     ) -> list[str]:
         """What the access-time policies say about a request (their deny messages)."""
         document = {
-            "product": self.registry.descriptor(product_id, None),
+            "product": self.core.registry.descriptor(product_id, None),
             "contracts": contracts,
             "principal": {
                 "id": principal.id,
@@ -223,17 +229,17 @@ class MeshGrants(MeshGovernance):
             },
             "request": {"purpose": purpose, "columns": columns, "days": days},
         }
-        decisions = self.policies.evaluate("access", document)
+        decisions = self.core.policies.evaluate("access", document)
         return [m for d in decisions if d.outcome == "deny" for m in d.messages]
 
     def decide_access(self, request_id: int, approve: bool, reason: str | None = None) -> GrantRecord:
         from quanta.governance.model import GovernanceError
 
-        actor = self.principal()
-        request = next((g for g in self.registry.grants() if g.id == request_id), None)
+        actor = self.core.principal()
+        request = next((g for g in self.core.registry.grants() if g.id == request_id), None)
         if request is None:
             raise NotFoundError(f"no access request {request_id}", hint="see quanta access ls")
-        domain = self.product_facts(request.product_id).domain
+        domain = self.core.product_facts(request.product_id).domain
         if not actor.can("approve_access", domain):
             raise GovernanceError(
                 f"{actor.id} may not decide access to {request.product_id}", hint="ask its owner"
@@ -242,10 +248,10 @@ class MeshGrants(MeshGovernance):
             raise GovernanceError(
                 f"request {request_id} is already {request.status}", hint="see quanta access ls"
             )
-        decided = self.registry.decide_grant(
+        decided = self.core.registry.decide_grant(
             request_id, "granted" if approve else "rejected", actor.id, reason
         )
-        self.registry.audit(
+        self.core.registry.audit(
             "access.grant" if approve else "access.reject", actor.id, request.product_id,
             "allow" if approve else "deny", domain=domain,
             details={"request": request_id, "principal": request.principal, "reason": reason},
@@ -255,15 +261,15 @@ class MeshGrants(MeshGovernance):
     def revoke_access(self, grant_id: int, reason: str | None = None) -> GrantRecord:
         from quanta.governance.model import GovernanceError
 
-        actor = self.principal()
-        grant = next((g for g in self.registry.grants() if g.id == grant_id), None)
+        actor = self.core.principal()
+        grant = next((g for g in self.core.registry.grants() if g.id == grant_id), None)
         if grant is None:
             raise NotFoundError(f"no grant {grant_id}", hint="see quanta access ls")
-        domain = self.product_facts(grant.product_id).domain
+        domain = self.core.product_facts(grant.product_id).domain
         if not actor.can("approve_access", domain) and actor.id != grant.principal:
             raise GovernanceError(f"{actor.id} may not revoke grant {grant_id}", hint="ask its owner")
-        revoked = self.registry.decide_grant(grant_id, "revoked", actor.id, reason)
-        self.registry.audit(
+        revoked = self.core.registry.decide_grant(grant_id, "revoked", actor.id, reason)
+        self.core.registry.audit(
             "access.revoke", actor.id, grant.product_id, "deny", domain=domain,
             details={"grant": grant_id, "principal": grant.principal, "reason": reason},
         )  # fmt: skip
@@ -273,22 +279,22 @@ class MeshGrants(MeshGovernance):
 
     def subscribe(self, product_id: str) -> bool:
         """Follow a product (new versions, publishes, failures, breaking changes upstream)."""
-        self.product_facts(product_id)  # raises for an unknown product
-        return self.registry.subscribe(self.principal().id, product_id)
+        self.core.product_facts(product_id)  # raises for an unknown product
+        return self.core.registry.subscribe(self.core.principal().id, product_id)
 
     def unsubscribe(self, product_id: str) -> bool:
-        return self.registry.unsubscribe(self.principal().id, product_id)
+        return self.core.registry.unsubscribe(self.core.principal().id, product_id)
 
     def subscriptions(self) -> list[str]:
-        return self.registry.subscriptions(self.principal().id)
+        return self.core.registry.subscriptions(self.core.principal().id)
 
-    def notifications(self, limit: int = 50) -> list[dict[str, Any]]:
+    def notifications(self, limit: int = 50) -> list[JsonObject]:
         """What happened to the products the acting principal follows, newest first."""
         followed = set(self.subscriptions())
         if not followed:
             return []
         found = []
-        for event in self.registry.events(limit=2000):
+        for event in self.core.registry.events(limit=2000):
             upstream = event.payload.get("upstream") if event.kind == "contract.breaking_change" else None
             product = upstream or event.subject
             if event.kind in NOTIFIED and (product in followed or event.subject in followed):
@@ -304,8 +310,8 @@ class MeshGrants(MeshGovernance):
     def access_requests(self, product_id: str | None = None) -> list[GrantRecord]:
         """Requests and grants the acting principal may see: its own, and those on products of the
         domains it approves for (all of them, for stewards and admins)."""
-        actor = self.principal()
-        found = self.registry.grants(product_id=product_id)
+        actor = self.core.principal()
+        found = self.core.registry.grants(product_id=product_id)
         if actor.can("read_any_product"):
             return found
         return [

@@ -1,6 +1,6 @@
 """Platform KPIs, consumer feedback and Prometheus metrics in the ``Mesh`` facade.
 
-A mixin of :class:`quanta.mesh.Mesh`. Who sees what: platform admins and governance stewards see
+An area of the ``Mesh`` facade. Who sees what: platform admins and governance stewards see
 the KPIs and metrics of the whole platform, domain owners the KPIs of their domains; anyone who may
 read a product may rate it; its author, the owners of its domain and stewards may delete a feedback.
 """
@@ -15,14 +15,11 @@ from quanta.governance.model import PLATFORM_ROLES
 
 if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
-    from quanta.governance.access import Access, ProductFacts
-    from quanta.governance.model import Governance, Principal
+    from quanta.governance.model import Principal
+    from quanta.mesh.core import MeshCore
     from quanta.observability.kpis import Kpis
     from quanta.observability.metrics import PlatformMetrics
-    from quanta.registry import Registry
     from quanta.registry.feedback import FeedbackRecord, ProductFeedback
-    from quanta.settings import Settings
-    from quanta.workspace import Workspace
 
 """Roles that see the KPIs and metrics of every domain (the role matrix has no KPI permission)."""
 MAX_COMMENT = 2000
@@ -40,37 +37,23 @@ class KpiError(QuantaError):
     status = 422
 
 
-class MeshKpis:
-    """Mixin of ``Mesh``: platform KPIs, consumer feedback, Prometheus metrics."""
+class KpisArea:
+    """Platform KPIs, consumer feedback, Prometheus metrics."""
 
-    workspace: Workspace | None
-    settings: Settings
-
-    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
-
-        @property
-        def registry(self) -> Registry: ...
-
-        @property
-        def governance(self) -> Governance: ...
-
-        def principal(self, principal_id: str | None = None) -> Principal: ...
-
-        def access(self, principal: Principal, product_id: str) -> Access: ...
-
-        def product_facts(self, product_id: str) -> ProductFacts: ...
+    def __init__(self, core: MeshCore) -> None:
+        self.core = core
 
     def metrics_observer(self) -> BuildObserver | None:
         """The build observer that tallies each build's checks for the metrics and KPIs."""
         from quanta.observability.metrics import BuildMetricsObserver
 
-        return BuildMetricsObserver(self.registry)
+        return BuildMetricsObserver(self.core.registry)
 
     # --- KPIs and metrics -------------------------------------------------------------------------
 
     def kpi_domains(self) -> list[str] | None:
         """The domains whose KPIs the acting principal sees (None: the whole platform)."""
-        actor = self.principal()
+        actor = self.core.principal()
         if actor.space is None and actor.roles & PLATFORM_ROLES:
             return None
         if actor.space is None and "domain_owner" in actor.roles and actor.domains:
@@ -88,14 +71,14 @@ class MeshKpis:
         if not 1 <= days <= 3650:
             raise KpiError(f"a period of {days} days is out of range (at since)", hint="use 1 to 3650 days")
         domains = self.kpi_domains()
-        return compute(self.registry, days=days, domains=domains, members=self._members())
+        return compute(self.core.registry, days=days, domains=domains, members=self._members())
 
     def _members(self) -> dict[str, frozenset[str]]:
         """Principals of governance.yaml who produce or own in domains (their use of those domains'
         products is not consumption), with those domains."""
         found = {}
-        for spec in self.governance.spec.principals:
-            principal = self.principal(spec.id)
+        for spec in self.core.governance.spec.principals:
+            principal = self.core.principal(spec.id)
             if principal.roles & {"domain_owner", "producer"} and principal.domains:
                 found[principal.id] = principal.domains
         return found
@@ -103,7 +86,7 @@ class MeshKpis:
     def platform_metrics(self, accept: str | None = None) -> tuple[bytes, str]:
         """The Prometheus exposition (body, content type) for platform admins and stewards: the
         metrics name every product, so they are platform-wide or nothing."""
-        actor = self.principal()
+        actor = self.core.principal()
         if actor.space is not None or not actor.roles & PLATFORM_ROLES:
             raise PermissionDenied(
                 f"{actor.id} may not read the platform metrics",
@@ -115,7 +98,7 @@ class MeshKpis:
     def _platform_metrics(self) -> PlatformMetrics:
         from quanta.observability.metrics import PlatformMetrics
 
-        return PlatformMetrics(self.registry)
+        return PlatformMetrics(self.core.registry)
 
     # --- feedback -------------------------------------------------------------------------------
 
@@ -123,12 +106,15 @@ class MeshKpis:
         """Ratings and comments of a product, newest first, and what the acting principal may do."""
         from quanta.registry.feedback import ProductFeedback, RatingSummary
 
-        actor, facts = self.principal(), self.product_facts(product_id)  # unknown product: NotFoundError
-        access = self.access(actor, product_id)
+        actor, facts = (
+            self.core.principal(),
+            self.core.product_facts(product_id),
+        )  # unknown product: NotFoundError
+        access = self.core.access(actor, product_id)
         if actor.space is not None and not access.allowed:  # partners see only what was shared
             raise PermissionDenied(f"{product_id} is not shared with {actor.id}", hint="ask your contact")
-        entries = self.registry.feedback(product_id)
-        [summary] = self.registry.rating_summaries([product_id]) or [
+        entries = self.core.registry.feedback(product_id)
+        [summary] = self.core.registry.rating_summaries([product_id]) or [
             RatingSummary(product_id, 0, None, {n: 0 for n in range(1, 6)}, 0)
         ]
         return ProductFeedback(
@@ -143,7 +129,7 @@ class MeshKpis:
 
     def rate(self, product_id: str, rating: int | None = None, comment: str | None = None) -> FeedbackRecord:
         """Rate a product 1-5 and/or comment on it; a second call updates the principal's feedback."""
-        actor = self.principal()
+        actor = self.core.principal()
         checked = _checked_comment(comment)
         if rating is None and checked is None:
             raise FeedbackError("give a rating, a comment or both", hint="--rate 1..5 and/or --comment TEXT")
@@ -151,31 +137,33 @@ class MeshKpis:
             raise FeedbackError(
                 f"rating {rating} is out of range (at rating)", hint="rate from 1 (poor) to 5 (excellent)"
             )
-        facts = self.product_facts(product_id)
-        access = self.access(actor, product_id)
+        facts = self.core.product_facts(product_id)
+        access = self.core.access(actor, product_id)
         if not access.allowed:
             raise PermissionDenied(
                 f"{actor.id} may not rate {product_id}: {access.reason}",
                 hint=f"only those who may read a product rate it; ask for access: quanta access request "
                 f"{product_id} --purpose '...'",
             )
-        record, created = self.registry.put_feedback(product_id, actor.id, rating, checked)
+        record, created = self.core.registry.put_feedback(product_id, actor.id, rating, checked)
         details = {"feedback": record.id, "rating": rating, "comment": checked is not None, "new": created}
-        self.registry.audit("feedback", actor.id, product_id, "allow", domain=facts.domain, details=details)
+        self.core.registry.audit(
+            "feedback", actor.id, product_id, "allow", domain=facts.domain, details=details
+        )
         return record
 
     def delete_feedback(self, product_id: str, feedback_id: int) -> FeedbackRecord:
         """Delete a feedback: its author, or a moderator (the product's domain owners, stewards)."""
-        actor, facts = self.principal(), self.product_facts(product_id)
-        record = self.registry.feedback_by_id(product_id, feedback_id)
+        actor, facts = self.core.principal(), self.core.product_facts(product_id)
+        record = self.core.registry.feedback_by_id(product_id, feedback_id)
         if record.principal != actor.id and not self._may_moderate(actor, facts.domain):
             raise PermissionDenied(
                 f"{actor.id} may not delete feedback {feedback_id} by {record.principal}",
                 hint=f"its author, the owners of domain {facts.domain} and governance stewards can",
             )
-        self.registry.delete_feedback(feedback_id)
+        self.core.registry.delete_feedback(feedback_id)
         details = {"feedback": feedback_id, "author": record.principal, "rating": record.rating}
-        self.registry.audit(
+        self.core.registry.audit(
             "feedback.delete", actor.id, product_id, "allow", domain=facts.domain, details=details
         )
         return record

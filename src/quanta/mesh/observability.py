@@ -1,7 +1,7 @@
 """Health of every product in the ``Mesh`` facade: run history, freshness against SLAs, anomalies,
 incidents and alert sinks.
 
-A mixin of :class:`quanta.mesh.Mesh`. Who sees what: the health and incidents of a product are shown
+An area of the ``Mesh`` facade. Who sees what: the health and incidents of a product are shown
 to whoever may read the product (they tell about its data); alert deliveries to platform admins and
 governance stewards. ``alerts.yaml`` at the workspace root configures sinks and routes.
 """
@@ -10,57 +10,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quanta.errors import PermissionDenied
 
 if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
     from quanta.build.runner import BuildResult
-    from quanta.governance.access import Access, ProductFacts
-    from quanta.governance.model import Governance, Principal
+    from quanta.engines.base import ColumnStats, TableScan
+    from quanta.mesh.core import MeshCore
     from quanta.observability.alerts.config import AlertsConfig, Audience
     from quanta.observability.alerts.delivery import Deliverer, DeliveryReport
     from quanta.observability.health import ProductHealth, Sla
     from quanta.observability.monitor import HealthMonitor
-    from quanta.registry import ProductSummary, Registry
     from quanta.registry.observability import DeliveryRecord, IncidentRecord, ProfileRecord
-    from quanta.settings import Settings
     from quanta.spec import LoadedProduct
-    from quanta.storage import Warehouse
-    from quanta.workspace import Workspace
 
 
-class MeshObservability:
-    """Mixin of ``Mesh``: product health, incidents, alerts."""
+class ObservabilityArea:
+    """Product health, incidents, alerts."""
 
-    workspace: Workspace | None
-    settings: Settings
-
-    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
-
-        @property
-        def registry(self) -> Registry: ...
-
-        @property
-        def warehouse(self) -> Warehouse: ...
-
-        @property
-        def governance(self) -> Governance: ...
-
-        def principal(self, principal_id: str | None = None) -> Principal: ...
-
-        def access(self, principal: Principal, product_id: str) -> Access: ...
-
-        def product_facts(self, product_id: str) -> ProductFacts: ...
-
-        def products(
-            self, domain: str | None = None, type: str | None = None, status: str | None = None
-        ) -> list[ProductSummary]: ...
+    def __init__(self, core: MeshCore) -> None:
+        self.core = core
+        self._alerts: tuple[int | None, AlertsConfig] | None = None
 
     # --- wiring ---------------------------------------------------------------------------------
-
-    _alerts: tuple[int | None, AlertsConfig] | None = None
 
     @property
     def alerts_config(self) -> AlertsConfig:
@@ -68,7 +42,7 @@ class MeshObservability:
         routes); raises a positioned error when it is invalid."""
         from quanta.observability.alerts.config import FILE, AlertsConfig
 
-        root = self.workspace.root if self.workspace else None
+        root = self.core.workspace.root if self.core.workspace else None
         path = root / FILE if root else None
         stamp = path.stat().st_mtime_ns if path is not None and path.exists() else None
         if self._alerts is None or self._alerts[0] != stamp:
@@ -79,13 +53,13 @@ class MeshObservability:
     def alert_deliverer(self) -> Deliverer:
         from quanta.observability.alerts.delivery import Deliverer
 
-        return Deliverer(self.registry, lambda: self.alerts_config)
+        return Deliverer(self.core.registry, lambda: self.alerts_config)
 
     @cached_property
     def health_monitor(self) -> HealthMonitor:
         from quanta.observability.monitor import HealthMonitor
 
-        return HealthMonitor(self.registry, self.sla, self._audience, self._routes, self.alert_deliverer)
+        return HealthMonitor(self.core.registry, self.sla, self._audience, self._routes, self.alert_deliverer)
 
     def _routes(self) -> AlertsConfig:
         """The alert routes; an invalid file routes nothing (and says so in the log) rather than
@@ -114,7 +88,7 @@ class MeshObservability:
         from quanta.spec.contract import Contract
 
         found = []
-        for document in self.registry.port_contracts(product_id).values():
+        for document in self.core.registry.port_contracts(product_id).values():
             contract = Contract.model_validate(document)
             for prop in contract.sla_properties or []:
                 limit = duration(prop) if prop.property in ("latency", "freshness") else None
@@ -131,10 +105,10 @@ class MeshObservability:
     ) -> list[IncidentRecord]:
         """Judge the freshness of every published product (or one) now: open, keep or close freshness
         incidents. Returns the open incidents afterwards (of the products the principal may read)."""
-        ids = [product_id] if product_id else sorted(p.id for p in self.products())
+        ids = [product_id] if product_id else sorted(p.id for p in self.core.registry.products())
         for pid in ids:
             self.health_monitor.check(pid, now)
-        found = self.registry.incidents(product_id, "open", limit=1000)
+        found = self.core.registry.incidents(product_id, "open", limit=1000)
         visible = set(self._visible(sorted({i.product_id for i in found})))
         return [i for i in found if i.product_id in visible]
 
@@ -143,7 +117,7 @@ class MeshObservability:
         from quanta.observability.health import product_health
 
         self._may_see(product_id)
-        return product_health(self.registry, product_id, self.sla(product_id), now, days)
+        return product_health(self.core.registry, product_id, self.sla(product_id), now, days)
 
     def health(self, now: datetime | None = None) -> list[ProductHealth]:
         """The health of every product the acting principal may read."""
@@ -151,7 +125,7 @@ class MeshObservability:
 
     def readable_products(self) -> list[str]:
         """Ids of the products the acting principal may read (and so see the health of), sorted."""
-        return self._visible(sorted(p.id for p in self.products()))
+        return self._visible(sorted(p.id for p in self.core.registry.products()))
 
     def slo_attainment(self, product_id: str, days: int = 30) -> float | None:
         """Share (0..1) of the last ``days`` in which the product met its freshness SLA; None without
@@ -161,7 +135,9 @@ class MeshObservability:
         sla = self.sla(product_id)
         if sla is None:
             return None
-        points = timeline(self.registry.publishes(product_id), self.registry.profiles(product_id), sla)
+        points = timeline(
+            self.core.registry.publishes(product_id), self.core.registry.profiles(product_id), sla
+        )
         return slo_attainment(sla, points, datetime.now(UTC), days)
 
     # --- incidents ------------------------------------------------------------------------------
@@ -176,12 +152,12 @@ class MeshObservability:
         """Incidents of the products the acting principal may read, newest first."""
         if product_id:
             self._may_see(product_id)
-        found = self.registry.incidents(product_id, status, limit, kind=kind)
+        found = self.core.registry.incidents(product_id, status, limit, kind=kind)
         visible = set(self._visible(sorted({i.product_id for i in found})))
         return [i for i in found if i.product_id in visible]
 
     def incident(self, incident_id: int) -> IncidentRecord:
-        found = self.registry.incident(incident_id)
+        found = self.core.registry.incident(incident_id)
         self._may_see(found.product_id)
         return found
 
@@ -194,7 +170,7 @@ class MeshObservability:
     def flush_alerts(self, seconds: float = 3.0) -> None:
         """Give alerts raised in this process a few seconds to go out (a CLI about to exit); the rest
         stay in the outbox for ``quanta serve`` or the next command."""
-        due = bool(self.registry.deliveries(status="pending", limit=1))
+        due = bool(self.core.registry.deliveries(status="pending", limit=1))
         self.alert_deliverer.flush(seconds, kick=due)  # waits for a send under way in any case
 
     def alert_deliveries(
@@ -202,12 +178,12 @@ class MeshObservability:
     ) -> list[DeliveryRecord]:
         """The alert outbox, newest first (platform admins and governance stewards)."""
         self._may_administer_alerts()
-        return self.registry.deliveries(status, sink, limit)
+        return self.core.registry.deliveries(status, sink, limit)
 
     def retry_alerts(self, sink: str | None = None) -> int:
         """Send failed deliveries again (after the sink was fixed)."""
         self._may_administer_alerts()
-        return self.registry.retry_failed_deliveries(sink)
+        return self.core.registry.retry_failed_deliveries(sink)
 
     def test_alert(self, sink_name: str) -> str:
         """Send a test alert to one sink now, bypassing routes and the outbox; returns what was sent."""
@@ -219,7 +195,7 @@ class MeshObservability:
         if sink is None:
             known = ", ".join(sorted(self.alerts_config.sinks)) or "none (no alerts.yaml)"
             raise NotFoundError(f"no sink {sink_name!r}", hint=f"sinks in alerts.yaml: {known}")
-        message = f"A test of sink {sink_name}, sent by {self.principal().id}."
+        message = f"A test of sink {sink_name}, sent by {self.core.principal().id}."
         test = alert("incident.opened", None, "info", "Quanta test alert", message, datetime.now(UTC))
         sink.send(test)
         return test.id
@@ -227,8 +203,8 @@ class MeshObservability:
     # --- who sees what --------------------------------------------------------------------------
 
     def _may_see(self, product_id: str) -> None:
-        principal = self.principal()
-        decision = self.access(principal, product_id)
+        principal = self.core.principal()
+        decision = self.core.access(principal, product_id)
         if not decision.allowed:
             raise PermissionDenied(
                 f"{principal.id} may not see the health of {product_id}: {decision.reason}",
@@ -236,11 +212,11 @@ class MeshObservability:
             )
 
     def _visible(self, product_ids: list[str]) -> list[str]:
-        principal = self.principal()
-        return [pid for pid in product_ids if self.access(principal, pid).allowed]
+        principal = self.core.principal()
+        return [pid for pid in product_ids if self.core.access(principal, pid).allowed]
 
     def _may_administer_alerts(self) -> None:
-        actor = self.principal()
+        actor = self.core.principal()
         if not actor.can("impersonate"):
             raise PermissionDenied(
                 f"{actor.id} may not manage alert deliveries", hint="platform admins and stewards can"
@@ -250,15 +226,15 @@ class MeshObservability:
         """The product's owners (its owner, its domain's owners) and subscribers, for routes."""
         from quanta.observability.alerts.config import Audience
 
-        domain = self.product_facts(product_id).domain
-        [summary] = self.registry.products(ids=[product_id])
+        domain = self.core.product_facts(product_id).domain
+        [summary] = self.core.registry.products(ids=[product_id])
         owners = {summary.owner} if summary.owner else set()
-        for spec in self.governance.spec.principals:
-            principal = self.governance.principal(spec.id)
+        for spec in self.core.governance.spec.principals:
+            principal = self.core.governance.principal(spec.id)
             if "domain_owner" in principal.roles and domain in principal.domains:
                 owners.add(principal.id)
         return Audience(
-            product_id, domain, frozenset(owners), frozenset(self.registry.subscribers(product_id))
+            product_id, domain, frozenset(owners), frozenset(self.core.registry.subscribers(product_id))
         )
 
     def _profile(self, product_id: str, run_id: str) -> ProfileRecord | None:
@@ -266,13 +242,15 @@ class MeshObservability:
         newest value of a freshness element the metadata cannot answer)."""
         from quanta.registry.observability import ProfileRecord
 
-        publish = next((p for p in reversed(self.registry.publishes(product_id)) if p.run_id == run_id), None)
+        publish = next(
+            (p for p in reversed(self.core.registry.publishes(product_id)) if p.run_id == run_id), None
+        )
         if publish is None:
             return None
         port, snapshot = next(iter(publish.snapshots.items()))
-        stats = self.warehouse.column_stats(product_id, port, snapshot)
-        scan = self.warehouse.scan(product_id, port, snapshot)
-        size = self.warehouse.snapshot(product_id, port, snapshot).properties.get("total-files-size")
+        stats = self.core.warehouse.column_stats(product_id, port, snapshot)
+        scan = self.core.warehouse.scan(product_id, port, snapshot)
+        size = self.core.warehouse.snapshot(product_id, port, snapshot).properties.get("total-files-size")
         sla = self.sla(product_id)
         newest = _newest(sla.element.rpartition(".")[2], stats, scan) if sla and sla.element else None
         return ProfileRecord(
@@ -288,7 +266,7 @@ class MeshObservability:
         )
 
 
-def _newest(column: str, stats: dict[str, Any], scan: Any) -> datetime | None:
+def _newest(column: str, stats: dict[str, ColumnStats], scan: TableScan) -> datetime | None:
     """The newest value of ``column``: the manifests' upper bound when exact, else a max() query."""
     from datetime import date
 
@@ -312,8 +290,8 @@ def _newest(column: str, stats: dict[str, Any], scan: Any) -> datetime | None:
 class _HealthObserver:
     """Tells health how each build ended (a build observer: never raises into the build)."""
 
-    def __init__(self, mesh: MeshObservability) -> None:
-        self._mesh = mesh
+    def __init__(self, area: ObservabilityArea) -> None:
+        self._area = area
 
     def build_started(self, loaded: LoadedProduct, run_id: str, at: datetime) -> None:
         return None
@@ -322,8 +300,8 @@ class _HealthObserver:
         from quanta.observability.monitor import BuildOutcome
 
         pid = result.product_id
-        profile = self._mesh._profile(pid, result.run_id) if result.status == "published" else None
+        profile = self._area._profile(pid, result.run_id) if result.status == "published" else None
         outcome = BuildOutcome(
             pid, result.version, result.run_id, result.status, result.error, dict(result.checks), profile
         )
-        self._mesh.health_monitor.after_build(outcome)
+        self._area.health_monitor.after_build(outcome)

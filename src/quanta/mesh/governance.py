@@ -1,19 +1,17 @@
-"""The governance half of the ``Mesh`` facade: principals, governed queries, access requests, audit.
+"""Governance: validate-time policies, the governed query service (masks, row filters, audit) and
+governed exports, the audit log.
 
-A mixin of :class:`quanta.mesh.Mesh`, split out so the facade stays readable; interfaces call these
-methods on the ``Mesh`` like any other.
+An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta.mesh.core.MeshCore`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from quanta.errors import NotFoundError
 from quanta.observability.metrics import observe_query
@@ -21,9 +19,8 @@ from quanta.observability.metrics import observe_query
 if TYPE_CHECKING:
     from quanta.engines.base import TableScan
     from quanta.errors import Problem
-    from quanta.governance.access import Access, ProductFacts
-    from quanta.governance.model import Governance, Principal
-    from quanta.governance.policies import PolicySet
+    from quanta.governance.model import Principal
+    from quanta.mesh.core import MeshCore
     from quanta.query.governed import (
         GovernedPlan,
         GovernedQueries,
@@ -32,59 +29,22 @@ if TYPE_CHECKING:
         ProductRead,
         QueryCall,
     )
-    from quanta.registry import Registry
     from quanta.registry.governance import AuditRecord
-    from quanta.settings import Settings
     from quanta.spec import LoadedProduct
-    from quanta.storage import Warehouse
-    from quanta.workspace import Workspace
+    from quanta.spec.contract import SchemaObject
+    from quanta.spec.documents import JsonObject
 
 
 _T = TypeVar("_T")
-_ACTING: ContextVar[str | None] = ContextVar("quanta_acting_principal", default=None)
 
 
-@contextmanager
-def acting_as(principal_id: str) -> Iterator[None]:
-    """Within the block, the facade acts for ``principal_id`` (a server sets this per request, after
-    authenticating a token), so one shared ``Mesh`` serves every caller with their own rights."""
-    token = _ACTING.set(principal_id)
-    try:
-        yield
-    finally:
-        _ACTING.reset(token)
+class GovernanceArea:
+    """What the acting principal may read, the governed query service that reads it, and the audit."""
 
-
-class MeshGovernance:
-    """Mixin of ``Mesh``: who is asking, what they may read, and the record of it."""
-
-    workspace: Workspace | None
-    settings: Settings
-
-    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
-
-        @property
-        def registry(self) -> Registry: ...
-
-        @property
-        def warehouse(self) -> Warehouse: ...
-
-        def resolve(self, ref: str) -> Any: ...
-
-    @cached_property
-    def governance(self) -> Governance:
-        from quanta.governance.model import Governance
-
-        return Governance.load(self.workspace.root if self.workspace else None)
-
-    @cached_property
-    def policies(self) -> PolicySet:
-        """Shipped global policies, the workspace's ``policies/`` and each ``domains/<d>/policies/``."""
-        from quanta.governance.policies import PolicySet
-
-        root = self.workspace.root if self.workspace else None
-        folders = [root / "policies", *sorted(root.glob("domains/*/policies"))] if root else []
-        return PolicySet.load([f for f in folders if f.is_dir()])
+    def __init__(self, core: MeshCore) -> None:
+        self.core = core
+        self._scans: dict[tuple[str, str, int], TableScan] = {}  # a snapshot's files never change
+        self._contracts: dict[tuple[str, str, str], SchemaObject] = {}  # nor a registered version
 
     def policy_problems(self, products: list[LoadedProduct]) -> list[Problem]:
         """Validate-time policy decisions as positioned problems on each product's descriptor."""
@@ -95,7 +55,7 @@ class MeshGovernance:
         for loaded in products:
             contracts = {name: c.contract for name, c in loaded.contracts.items()}
             document = policy_document(loaded.product, contracts)
-            for decision in self.policies.evaluate("validate", document, domain=loaded.product.domain):
+            for decision in self.core.policies.evaluate("validate", document, domain=loaded.product.domain):
                 if decision.outcome == "allow":
                     continue
                 for message in decision.messages or ["denied"]:
@@ -111,31 +71,26 @@ class MeshGovernance:
                     )
         return problems
 
-    def principal(self, principal_id: str | None = None) -> Principal:
-        """The principal by id; by default the one acting: the one a server authenticated for this
-        request (:func:`acting_as`), else ``QUANTA_USER`` (the local admin)."""
-        return self.governance.principal(principal_id or _ACTING.get() or self.settings.user)
-
     @cached_property
-    def _governed(self) -> GovernedQueries:
+    def queries(self) -> GovernedQueries:
         from quanta.engines.duckdb import DuckDBEngine
         from quanta.query.governed import GovernedQueries
 
-        root = str(self.warehouse.root.resolve())
+        root = str(self.core.warehouse.root.resolve())
         return GovernedQueries(DuckDBEngine(allowed_directories=[root]), root)
 
     def governed_query(
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
     ) -> GovernedResult:
         """Run SQL over products as the acting principal, or (for admins, audited) as someone else."""
-        return self._governed_call(sql, as_principal, limit, self._governed.run)
+        return self._governed_call(sql, as_principal, limit, self.queries.run)
 
     def governed_stream(
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
     ) -> GovernedStream:
         """:meth:`governed_query` with the rows as a ``pyarrow.RecordBatchReader`` computed while it
         is read (the same masks, row filters and audit): for results of any size."""
-        return self._governed_call(sql, as_principal, limit, self._governed.stream)
+        return self._governed_call(sql, as_principal, limit, self.queries.stream)
 
     def _governed_call(
         self, sql: str, as_principal: str | None, limit: int | None, execute: Callable[[QueryCall], _T]
@@ -145,13 +100,13 @@ class MeshGovernance:
         from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
-        actor = self.principal()
+        actor = self.core.principal()
         principal = actor
         if as_principal and as_principal != actor.id:
             if not actor.can("impersonate"):
-                self.registry.audit("impersonate", actor.id, as_principal, "deny")
+                self.core.registry.audit("impersonate", actor.id, as_principal, "deny")
                 raise QueryError(f"{actor.id} may not query as someone else", hint="ask a platform admin")
-            principal = self.principal(as_principal)
+            principal = self.core.principal(as_principal)
 
         def record(plan: GovernedPlan) -> None:
             """The allow entries, written while the engine runs the query (and before it returns)."""
@@ -164,7 +119,9 @@ class MeshGovernance:
                     "row_filter": plan.filtered.get(product_id),
                 }
                 domain = product_id.partition(".")[0]
-                self.registry.audit("query", actor.id, product_id, "allow", domain=domain, details=details)
+                self.core.registry.audit(
+                    "query", actor.id, product_id, "allow", domain=domain, details=details
+                )
 
         started, outcome = time.perf_counter(), "ok"
         try:
@@ -178,45 +135,10 @@ class MeshGovernance:
             domain = subject.partition(".")[0] if subject != "-" else None
             decision = "error" if str(exc).startswith("query failed") else "deny"
             outcome = "error" if decision == "error" else "denied"
-            self.registry.audit("query", actor.id, subject, decision, domain=domain, details=details)
+            self.core.registry.audit("query", actor.id, subject, decision, domain=domain, details=details)
             raise
         finally:
             observe_query(outcome, time.perf_counter() - started)  # never raises; no-op outside servers
-
-    def product_facts(self, product_id: str) -> ProductFacts:
-        """Domain, type and visibility of the latest registered version (read fresh each time)."""
-        return _facts(product_id, self.registry.descriptor(product_id, None))
-
-    def access(self, principal: Principal, product_id: str) -> Access:
-        """The access decision for one principal and product (no side effects)."""
-        from quanta.governance.access import decide
-
-        grants = self.registry.grants(principal=principal.id, product_id=product_id)
-        if principal.space is not None:
-            grants += self.registry.grants(principal=f"space:{principal.space}", product_id=product_id)
-        decision = decide(principal, self.product_facts(product_id), grants, self.governance)
-        if decision.allowed and principal.space is not None:
-            # Whatever put the product into the space, the share policies still hold on every read.
-            refused = self._share_refusals(principal.space, product_id)
-            if refused:
-                return replace(decision, allowed=False, reason="; ".join(refused))
-        return decision
-
-    def _share_refusals(self, space_id: str, product_id: str) -> list[str]:
-        from quanta.governance.landing import policy_document
-        from quanta.spec.contract import Contract
-        from quanta.spec.product import DataProduct
-
-        space = self.governance.space(space_id)
-        descriptor = DataProduct.model_validate(self.registry.descriptor(product_id, None))
-        contracts = {
-            port: Contract.model_validate(c)
-            for port, c in self.registry.port_contracts(product_id, None).items()
-        }
-        document = policy_document(descriptor, contracts)
-        document["space"] = {"name": space_id, "kind": space.kind if space else "partner"}
-        decisions = self.policies.evaluate("share", document, domain=descriptor.domain)
-        return [m for d in decisions if d.outcome == "deny" for m in d.messages]
 
     def export_data(
         self, sql: str, target: Path, *, as_principal: str | None = None, limit: int | None = None
@@ -230,10 +152,10 @@ class MeshGovernance:
         if target.suffix.lower() not in WRITERS:
             raise GovernanceError(f"cannot export to {target.name}", hint=f"use a {', '.join(WRITERS)} file")
         result = self.governed_stream(sql, as_principal=as_principal, limit=limit)
-        actor = self.principal()
+        actor = self.core.principal()
         for product_id in result.products:
             clear = set(result.columns.get(product_id, [])) - set(result.masked.get(product_id, {}))
-            contracts = self.registry.port_contracts(product_id, None)
+            contracts = self.core.registry.port_contracts(product_id, None)
             shown = {port: _only_columns(c, clear) for port, c in contracts.items()}
             document = {
                 "product": {"id": product_id, "domain": product_id.partition(".")[0]},
@@ -243,14 +165,16 @@ class MeshGovernance:
             }
             refused = [
                 m
-                for d in self.policies.evaluate("access", document)
+                for d in self.core.policies.evaluate("access", document)
                 if d.outcome == "deny"
                 for m in d.messages
             ]
             if refused:
                 domain = product_id.partition(".")[0]
                 details = {"sql": sql, "policies": refused}
-                self.registry.audit("export", actor.id, product_id, "deny", domain=domain, details=details)
+                self.core.registry.audit(
+                    "export", actor.id, product_id, "deny", domain=domain, details=details
+                )
                 raise GovernanceError(
                     "export refused by policy: " + "; ".join(refused), hint="query it in place"
                 )
@@ -262,36 +186,36 @@ class MeshGovernance:
         for product_id in result.products:
             written = {"sql": sql, "file": str(target), "rows": rows}
             domain = product_id.partition(".")[0]
-            self.registry.audit("export", actor.id, product_id, "allow", domain=domain, details=written)
+            self.core.registry.audit("export", actor.id, product_id, "allow", domain=domain, details=written)
         return rows
 
     def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
-        from quanta.governance.access import decide
+        from quanta.governance.access import ProductFacts, decide
         from quanta.query.governed import ProductRead
         from quanta.query.products import AccessDenied, QueryError, UnknownProduct
 
         owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
-        state = self.registry.read_state(product_id, owners)  # one round trip for the common case
+        state = self.core.registry.read_state(product_id, owners)  # one round trip for the common case
         if state is None:
             hint = "see quanta ls"
             try:
-                self.registry.descriptor(product_id)  # the registry's hint: did you mean ...?
+                self.core.registry.descriptor(product_id)  # the registry's hint: did you mean ...?
             except NotFoundError as exc:
                 hint = exc.hint or hint
             raise UnknownProduct(f"unknown product {product_id!r}", hint=hint)
         latest, current_id, grants = state
-        descriptor = self._immutable(
-            ("descriptor", product_id, latest), lambda: self.registry.descriptor(product_id, latest)
+        descriptor = self.core.immutable(
+            ("descriptor", product_id, latest), lambda: self.core.registry.descriptor(product_id, latest)
         )
         current = (
-            self._immutable(("publish", current_id), lambda: self.registry.publish_by_id(current_id))
+            self.core.immutable(("publish", current_id), lambda: self.core.registry.publish_by_id(current_id))
             if current_id is not None
             else None
         )
-        facts = _facts(product_id, descriptor)
-        decision = decide(principal, facts, grants, self.governance)
+        facts = ProductFacts.of(product_id, descriptor)
+        decision = decide(principal, facts, grants, self.core.governance)
         if decision.allowed and principal.space is not None:
-            refused = self._share_refusals(principal.space, product_id)
+            refused = self.core.share_refusals(principal.space, product_id)
             if refused:
                 decision = replace(decision, allowed=False, reason="; ".join(refused))
         if not decision.allowed:
@@ -302,7 +226,7 @@ class MeshGovernance:
             )
         if at or current is None:
             try:
-                _, port, snapshot, publish = self.resolve(f"{product_id}@{at}" if at else product_id)
+                _, port, snapshot, publish = self.core.resolve(f"{product_id}@{at}" if at else product_id)
             except NotFoundError as exc:
                 raise QueryError(exc.message, hint=exc.hint) from None
         else:
@@ -316,62 +240,34 @@ class MeshGovernance:
             obj = _strictest(obj, _inherited_object(obj, lineage))
         key = (product_id, port, snapshot)
         if key not in self._scans:  # a snapshot's files never change
-            self._scans[key] = self.warehouse.scan(product_id, port, snapshot)
+            self._scans[key] = self.core.warehouse.scan(product_id, port, snapshot)
         return ProductRead(product_id, facts.domain, publish.version, obj, self._scans[key], decision)
 
-    def _contract_object(self, product_id: str, version: str, port: str) -> Any:
+    def _contract_object(self, product_id: str, version: str, port: str) -> SchemaObject:
         """The contract object of a port of a registered version (versions are immutable: cached)."""
         from quanta.spec.contract import Contract
 
         key = (product_id, version, port)
         if key not in self._contracts:
-            contract = self.registry.port_contracts(product_id, version).get(port)
+            contract = self.core.registry.port_contracts(product_id, version).get(port)
             if contract is None:
                 raise NotFoundError(f"{product_id} {version} has no port {port}", hint="see quanta show")
             self._contracts[key] = Contract.model_validate(contract).objects[0]
         return self._contracts[key]
 
-    def _immutable(self, key: tuple[Any, ...], load: Callable[[], _T]) -> _T:
-        """``load()``, remembered under ``key``: for what never changes once written (registered
-        versions, publishes, snapshot files)."""
-        if key not in self._cache:
-            self._cache[key] = load()
-        value: _T = self._cache[key]
-        return value
-
-    @cached_property
-    def _cache(self) -> dict[tuple[Any, ...], Any]:
-        return {}
-
-    @cached_property
-    def _scans(self) -> dict[tuple[str, str, int], TableScan]:
-        return {}
-
-    @cached_property
-    def _contracts(self) -> dict[tuple[str, str, str], Any]:
-        return {}
-
     # --- audit ----------------------------------------------------------------------------------
 
     def audit_log(self, domain: str | None = None, limit: int | None = None) -> list[AuditRecord]:
-        actor = self.principal()
+        actor = self.core.principal()
         if not actor.can("read_audit", domain):
             raise NotFoundError(f"{actor.id} may not read the audit log", hint="ask a governance steward")
-        return self.registry.audit_entries(domain=domain, limit=limit)
+        return self.core.registry.audit_entries(domain=domain, limit=limit)
 
     def verify_audit(self) -> tuple[int, list[str]]:
-        return self.registry.verify_audit()
+        return self.core.registry.verify_audit()
 
 
-def _facts(product_id: str, descriptor: dict[str, Any]) -> ProductFacts:
-    from quanta.governance.access import ProductFacts
-
-    custom = {c.get("property"): c.get("value") for c in descriptor.get("customProperties") or []}
-    domain = descriptor.get("domain") or product_id.partition(".")[0]
-    return ProductFacts(product_id, domain, descriptor.get("type"), custom.get("visibility"))
-
-
-def _only_columns(contract: dict[str, Any], columns: set[str]) -> dict[str, Any]:
+def _only_columns(contract: JsonObject, columns: set[str]) -> JsonObject:
     """The contract with only the properties in ``columns`` (what an export shows in clear)."""
     schema = [
         {**obj, "properties": [p for p in obj.get("properties") or [] if p.get("name") in columns]}
@@ -380,13 +276,13 @@ def _only_columns(contract: dict[str, Any], columns: set[str]) -> dict[str, Any]
     return {**contract, "schema": schema}
 
 
-def contract_objects(contract: dict[str, Any]) -> list[Any]:
+def contract_objects(contract: JsonObject) -> list[SchemaObject]:
     from quanta.spec.contract import Contract
 
     return list(Contract.model_validate(contract).objects)
 
 
-def _inherited_object(obj: Any, lineage: dict[str, Any]) -> Any:
+def _inherited_object(obj: SchemaObject, lineage: JsonObject) -> SchemaObject:
     """``obj`` with only what lineage says each column inherits (for :func:`_strictest`)."""
     props = [
         p.model_copy(
@@ -398,7 +294,7 @@ def _inherited_object(obj: Any, lineage: dict[str, Any]) -> Any:
     return obj.model_copy(update={"properties": props})
 
 
-def _strictest(obj: Any, current: Any) -> Any:
+def _strictest(obj: SchemaObject, current: SchemaObject) -> SchemaObject:
     """``obj`` with each property's classification and tags at least as strict as in ``current``."""
     from quanta.governance.model import level_rank
 

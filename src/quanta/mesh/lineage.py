@@ -1,7 +1,7 @@
 """Lineage in the ``Mesh`` facade: the product and column lineage graph, impact analysis and
 OpenLineage events of builds.
 
-A mixin of :class:`quanta.mesh.Mesh`. Column lineage is computed when versions are applied (SQL traced
+An area of the ``Mesh`` facade. Column lineage is computed when versions are applied (SQL traced
 by sqlglot, Python transforms declared) and stored in the registry. Who sees what: a lineage graph or
 an impact analysis names only the products the viewer may read (and the product asked about); the
 others are counted, never named.
@@ -20,45 +20,29 @@ from quanta.errors import NotFoundError, SpecError
 if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
     from quanta.errors import Problem
-    from quanta.governance.model import Governance, Principal
+    from quanta.mesh.core import MeshCore
     from quanta.observability.impact import Impact, TouchedColumn
     from quanta.observability.lineage import ProductLineage, UpstreamColumns
     from quanta.observability.lineage_graph import GraphCache, LineageGraph, QueryLog
     from quanta.observability.lineage_view import Direction, LineageView, Visible
-    from quanta.registry import Registration, Registry
-    from quanta.settings import Settings
+    from quanta.registry import Registration
     from quanta.spec import LoadedProduct
-    from quanta.storage import Warehouse
-    from quanta.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 
-class MeshLineage:
-    """Mixin of ``Mesh``."""
+class LineageArea:
+    """The product and column lineage graph, impact analysis, OpenLineage events of builds."""
 
-    workspace: Workspace | None
-    settings: Settings
-
-    if TYPE_CHECKING:  # provided by Mesh; declared here for the type checker only
-
-        @property
-        def registry(self) -> Registry: ...
-
-        @property
-        def warehouse(self) -> Warehouse: ...
-
-        @property
-        def governance(self) -> Governance: ...
-
-        def principal(self, principal_id: str | None = None) -> Principal: ...
+    def __init__(self, core: MeshCore) -> None:
+        self.core = core
 
     # --- recording, when versions are applied ------------------------------------------------------
 
-    def _record_lineage(self, products: list[LoadedProduct], registrations: list[Registration]) -> None:
+    def record_lineage(self, products: list[LoadedProduct], registrations: list[Registration]) -> None:
         """Store the column lineage of every applied version that has none yet (new versions, and
         versions registered before lineage was recorded)."""
-        recorded = self.registry.recorded_lineage(r.product_id for r in registrations)
+        recorded = self.core.registry.recorded_lineage(r.product_id for r in registrations)
         columns = self._upstream_columns(products)
         problems: list[Problem] = []
         for loaded, registration in zip(products, registrations, strict=True):
@@ -67,7 +51,7 @@ class MeshLineage:
             lineage, found = self._product_lineage(loaded, columns)
             problems += found
             if not found:
-                self.registry.record_lineage(
+                self.core.registry.record_lineage(
                     lineage.product_id, lineage.version, lineage.method, lineage.edges
                 )
         if problems:
@@ -104,7 +88,7 @@ class MeshLineage:
 
     def _registered_columns(self, product_id: str) -> list[str] | None:
         try:
-            contracts = self.registry.port_contracts(product_id)
+            contracts = self.core.registry.port_contracts(product_id)
         except NotFoundError:
             return None
         for document in contracts.values():
@@ -128,7 +112,7 @@ class MeshLineage:
 
     def lineage_graph(self) -> LineageGraph:
         """The whole mesh's lineage (latest versions), from this process's cache when still current."""
-        return self._lineage_cache.get(self.registry)
+        return self._lineage_cache.get(self.core.registry)
 
     def lineage(
         self,
@@ -156,8 +140,8 @@ class MeshLineage:
             self._check_column(product_id, column)  # a column without lineage edges: ask its contract
         found = analyse(graph, product_id, column, self._visibility(graph), depth)
         touched = {product_id, *(p.product_id for p in found.products)}
-        grants = self.registry.active_grantees(touched, datetime.now(UTC))
-        return with_consumers(found, grants, self._query_log.consumers(self.registry, touched))
+        grants = self.core.registry.active_grantees(touched, datetime.now(UTC))
+        return with_consumers(found, grants, self._query_log.consumers(self.core.registry, touched))
 
     def column_sources(self, ref: str, *, depth: int | None = None) -> tuple[list[TouchedColumn], int]:
         """The columns upstream that ``domain.product.column`` is computed from (products' and
@@ -175,7 +159,7 @@ class MeshLineage:
     def _graph_with(self, product_id: str) -> LineageGraph:
         graph = self.lineage_graph()
         if product_id not in graph.products:
-            self.registry.descriptor(product_id)  # the helpful error (did you mean ...?)
+            self.core.registry.descriptor(product_id)  # the helpful error (did you mean ...?)
             raise NotFoundError(f"no product {product_id!r} in the lineage graph", hint="quanta apply")
         return graph
 
@@ -192,10 +176,10 @@ class MeshLineage:
         """Whether the acting principal may see a product: the access decision to read it."""
         from quanta.governance.access import ProductFacts, decide
 
-        principal = self.principal()
+        principal = self.core.principal()
         owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
-        grants = [g for who in owners for g in self.registry.grants(principal=who)]
-        governance = self.governance
+        grants = [g for who in owners for g in self.core.registry.grants(principal=who)]
+        governance = self.core.governance
         decided: dict[str, bool] = {}
 
         def visible(product_id: str) -> bool:
@@ -217,21 +201,21 @@ class MeshLineage:
         from quanta.observability.lineage_events import BuildFacts
         from quanta.observability.openlineage import OpenLineageObserver, sender_for
 
-        state = self.workspace.state_dir if self.workspace else None
+        state = self.core.workspace.state_dir if self.core.workspace else None
         try:
-            sender = sender_for(self.settings, state)
+            sender = sender_for(self.core.settings, state)
         except Exception as exc:  # a misconfigured destination is logged; builds go on without it
             log.warning("OpenLineage events are off: %s", getattr(exc, "message", exc))
             return None
         if sender is None:
             return None
-        workspace = self.workspace
+        workspace = self.core.workspace
         facts = BuildFacts(
-            namespace=self.settings.openlineage_namespace
+            namespace=self.core.settings.openlineage_namespace
             or f"quanta://{workspace.name if workspace else 'mesh'}",
             root=workspace.root if workspace else Path.cwd(),
-            registry=self.registry,
-            column_stats=self.warehouse.column_stats,
+            registry=self.core.registry,
+            column_stats=self.core.warehouse.column_stats,
             lineage=lambda loaded: self._product_lineage(loaded, self._upstream_columns([loaded]))[0],
             sql=_transform_sql,
             quanta_version=__version__,

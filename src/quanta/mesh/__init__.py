@@ -1,0 +1,248 @@
+"""The ``Mesh`` facade: the one object every interface (CLI, API, web, SDK, servers) calls.
+
+``Mesh`` is composed of areas (specs, publishing, testing, governance, grants, discovery, observability,
+lineage, maturity, KPIs) over one typed core (:class:`~quanta.mesh.core.MeshCore`: the workspace, the
+settings, the registry, the warehouse, the acting principal). Each public method is an area's method,
+named here once (:class:`_Via`); interfaces only translate between their protocol and these methods.
+The core never prints: results come back as data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
+
+from quanta.mesh.core import MeshCore
+from quanta.mesh.discovery import DiscoveryArea
+from quanta.mesh.governance import GovernanceArea
+from quanta.mesh.grants import GrantsArea
+from quanta.mesh.kpis import KpisArea
+from quanta.mesh.lineage import LineageArea
+from quanta.mesh.maturity import MaturityArea
+from quanta.mesh.observability import ObservabilityArea
+from quanta.mesh.publishing import Observers, ProductView, PublishingArea
+from quanta.mesh.specs import Applied, ApplyReport, CiReport, SpecsArea
+from quanta.mesh.testing import TestingArea
+from quanta.settings import Settings
+from quanta.workspace import Workspace
+
+if TYPE_CHECKING:
+    from quanta.discovery.search import SearchIndex
+    from quanta.governance.model import Governance
+    from quanta.governance.policies import PolicySet
+    from quanta.observability.alerts.config import AlertsConfig
+    from quanta.observability.alerts.delivery import Deliverer
+    from quanta.registry import Registry
+    from quanta.storage import Warehouse
+
+__all__ = ["Applied", "ApplyReport", "CiReport", "Mesh", "MeshCore", "ProductView"]
+
+_A = TypeVar("_A")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class _Via(Generic[_A, _P, _R]):
+    """A facade method that is an area's method: ``mesh.validate(...)`` calls ``mesh.specs.validate(...)``
+    with the same signature and docstring, declared once, on the area."""
+
+    def __init__(self, area: str, method: Callable[Concatenate[_A, _P], _R]) -> None:
+        self._area, self._name = area, method.__name__
+        self.__doc__ = method.__doc__
+
+    @overload
+    def __get__(self, mesh: None, owner: type) -> _Via[_A, _P, _R]: ...
+
+    @overload
+    def __get__(self, mesh: Mesh, owner: type) -> Callable[_P, _R]: ...
+
+    def __get__(self, mesh: Mesh | None, owner: type) -> _Via[_A, _P, _R] | Callable[_P, _R]:
+        if mesh is None:
+            return self
+        method: Callable[_P, _R] = getattr(getattr(mesh, self._area), self._name)
+        return method
+
+
+class Mesh:
+    """Facade over a workspace and its registry."""
+
+    def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:
+        core = self.core = MeshCore(workspace, settings or Settings())
+        self._governed = GovernanceArea(core)
+        self._grants = GrantsArea(core)
+        self._discovery = DiscoveryArea(core)
+        self._observability = ObservabilityArea(core)
+        self._lineage = LineageArea(core)
+        self._maturity = MaturityArea(core, self._discovery, self._observability)
+        self._kpis = KpisArea(core)
+        self._testing = TestingArea(core)
+        self._specs = SpecsArea(core, self._governed, self._lineage, self._discovery, self._testing)
+        observers = Observers(self._observability, self._lineage, self._kpis, self._maturity)
+        self._publishing = PublishingArea(core, self._specs, self._governed, observers)
+
+    @classmethod
+    def open(
+        cls, path: Path | None = None, *, required: bool = True, settings: Settings | None = None
+    ) -> Mesh:
+        """The mesh of the workspace at or above ``path``; ``required=False`` allows loose files."""
+        from quanta.errors import WorkspaceError
+
+        settings = settings or Settings()
+        start = path or settings.workspace
+        try:
+            workspace = Workspace.find(start)
+        except WorkspaceError:
+            if required:
+                raise
+            workspace = None
+        return cls(workspace, settings)
+
+    @staticmethod
+    def init(directory: Path, *, demo: bool = False, name: str | None = None) -> list[Path]:
+        """Create a workspace (optionally with the demo mesh); returns the files written."""
+        from quanta.blueprints.init import create_workspace
+
+        return create_workspace(directory, demo=demo, name=name)
+
+    # --- the core ---------------------------------------------------------------------------------
+
+    @property
+    def workspace(self) -> Workspace | None:
+        return self.core.workspace
+
+    @property
+    def settings(self) -> Settings:
+        return self.core.settings
+
+    @property
+    def registry(self) -> Registry:
+        return self.core.registry
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return self.core.warehouse
+
+    @property
+    def governance(self) -> Governance:
+        return self.core.governance
+
+    @property
+    def policies(self) -> PolicySet:
+        return self.core.policies
+
+    @property
+    def search_index(self) -> SearchIndex:
+        return self._discovery.search_index
+
+    @property
+    def alerts_config(self) -> AlertsConfig:
+        return self._observability.alerts_config
+
+    @property
+    def alert_deliverer(self) -> Deliverer:
+        return self._observability.alert_deliverer
+
+    # --- who acts and what a reference reads ------------------------------------------------------------
+    principal = _Via("core", MeshCore.principal)
+    product_facts = _Via("core", MeshCore.product_facts)
+    access = _Via("core", MeshCore.access)
+    publishes = _Via("core", MeshCore.publishes)
+    resolve = _Via("core", MeshCore.resolve)
+
+    # --- specs: validate, apply, ci, diff, formats ------------------------------------------------------
+    files = _Via("_specs", SpecsArea.files)
+    validate = _Via("_specs", SpecsArea.validate)
+    apply = _Via("_specs", SpecsArea.apply)
+    ci = _Via("_specs", SpecsArea.ci)
+    diff = _Via("_specs", SpecsArea.diff)
+    import_document = _Via("_specs", SpecsArea.import_document)
+    export = _Via("_specs", SpecsArea.export)
+
+    # --- catalog, builds, schedules, published data -----------------------------------------------------
+    products = _Via("_publishing", PublishingArea.products)
+    product = _Via("_publishing", PublishingArea.product)
+    build = _Via("_publishing", PublishingArea.build)
+    build_observers = _Via("_publishing", PublishingArea.build_observers)
+    schedules = _Via("_publishing", PublishingArea.schedules)
+    schedule_problems = _Via("_publishing", PublishingArea.schedule_problems)
+    run_schedule = _Via("_publishing", PublishingArea.run_schedule)
+    runs = _Via("_publishing", PublishingArea.runs)
+    query = _Via("_publishing", PublishingArea.query)
+    quarantine = _Via("_publishing", PublishingArea.quarantine)
+    quarantined_run = _Via("_publishing", PublishingArea.quarantined_run)
+    query_quarantine = _Via("_publishing", PublishingArea.query_quarantine)
+    rollback = _Via("_publishing", PublishingArea.rollback)
+
+    # --- contract tests ---------------------------------------------------------------------------------
+    test = _Via("_testing", TestingArea.test)
+
+    # --- governed queries, exports, audit ---------------------------------------------------------------
+    policy_problems = _Via("_governed", GovernanceArea.policy_problems)
+    governed_query = _Via("_governed", GovernanceArea.governed_query)
+    governed_stream = _Via("_governed", GovernanceArea.governed_stream)
+    export_data = _Via("_governed", GovernanceArea.export_data)
+    audit_log = _Via("_governed", GovernanceArea.audit_log)
+    verify_audit = _Via("_governed", GovernanceArea.verify_audit)
+
+    # --- access requests, shares, tokens, subscriptions -------------------------------------------------
+    share = _Via("_grants", GrantsArea.share)
+    create_token = _Via("_grants", GrantsArea.create_token)
+    authenticate = _Via("_grants", GrantsArea.authenticate)
+    scram_sign_in = _Via("_grants", GrantsArea.scram_sign_in)
+    scram_signed_in = _Via("_grants", GrantsArea.scram_signed_in)
+    tokens = _Via("_grants", GrantsArea.tokens)
+    revoke_token = _Via("_grants", GrantsArea.revoke_token)
+    request_access = _Via("_grants", GrantsArea.request_access)
+    decide_access = _Via("_grants", GrantsArea.decide_access)
+    revoke_access = _Via("_grants", GrantsArea.revoke_access)
+    subscribe = _Via("_grants", GrantsArea.subscribe)
+    unsubscribe = _Via("_grants", GrantsArea.unsubscribe)
+    subscriptions = _Via("_grants", GrantsArea.subscriptions)
+    notifications = _Via("_grants", GrantsArea.notifications)
+    access_requests = _Via("_grants", GrantsArea.access_requests)
+
+    # --- search -----------------------------------------------------------------------------------------
+    search = _Via("_discovery", DiscoveryArea.search)
+    reindex = _Via("_discovery", DiscoveryArea.reindex)
+    keep_search_current = _Via("_discovery", DiscoveryArea.keep_search_current)
+
+    # --- health, incidents, alerts ----------------------------------------------------------------------
+    health_observer = _Via("_observability", ObservabilityArea.health_observer)
+    sla = _Via("_observability", ObservabilityArea.sla)
+    check_health = _Via("_observability", ObservabilityArea.check_health)
+    product_health = _Via("_observability", ObservabilityArea.product_health)
+    health = _Via("_observability", ObservabilityArea.health)
+    readable_products = _Via("_observability", ObservabilityArea.readable_products)
+    slo_attainment = _Via("_observability", ObservabilityArea.slo_attainment)
+    incidents = _Via("_observability", ObservabilityArea.incidents)
+    incident = _Via("_observability", ObservabilityArea.incident)
+    deliver_alerts = _Via("_observability", ObservabilityArea.deliver_alerts)
+    flush_alerts = _Via("_observability", ObservabilityArea.flush_alerts)
+    alert_deliveries = _Via("_observability", ObservabilityArea.alert_deliveries)
+    retry_alerts = _Via("_observability", ObservabilityArea.retry_alerts)
+    test_alert = _Via("_observability", ObservabilityArea.test_alert)
+
+    # --- lineage and impact -----------------------------------------------------------------------------
+    lineage_problems = _Via("_lineage", LineageArea.lineage_problems)
+    lineage_graph = _Via("_lineage", LineageArea.lineage_graph)
+    lineage = _Via("_lineage", LineageArea.lineage)
+    impact = _Via("_lineage", LineageArea.impact)
+    column_sources = _Via("_lineage", LineageArea.column_sources)
+    openlineage_observer = _Via("_lineage", LineageArea.openlineage_observer)
+
+    # --- maturity (DATSIS) ------------------------------------------------------------------------------
+    maturity = _Via("_maturity", MaturityArea.maturity)
+    maturity_all = _Via("_maturity", MaturityArea.maturity_all)
+    maturity_history = _Via("_maturity", MaturityArea.maturity_history)
+    maturity_for_build = _Via("_maturity", MaturityArea.maturity_for_build)
+    maturity_observer = _Via("_maturity", MaturityArea.maturity_observer)
+
+    # --- KPIs, feedback, metrics ------------------------------------------------------------------------
+    metrics_observer = _Via("_kpis", KpisArea.metrics_observer)
+    kpi_domains = _Via("_kpis", KpisArea.kpi_domains)
+    kpis = _Via("_kpis", KpisArea.kpis)
+    platform_metrics = _Via("_kpis", KpisArea.platform_metrics)
+    product_feedback = _Via("_kpis", KpisArea.product_feedback)
+    rate = _Via("_kpis", KpisArea.rate)
+    delete_feedback = _Via("_kpis", KpisArea.delete_feedback)

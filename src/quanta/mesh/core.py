@@ -1,0 +1,223 @@
+"""The typed core every area of the facade shares: the workspace, the settings, the registry, the
+warehouse, who is acting, and what they may do.
+
+Areas (specs, publishing, governance, ...) hold one ``MeshCore`` and nothing of each other but what
+they are given; the core holds no area. Everything here is cheap to create: the registry and the
+warehouse open on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from quanta.errors import NotFoundError, WorkspaceError
+from quanta.settings import Settings
+from quanta.workspace import Workspace
+
+if TYPE_CHECKING:
+    from quanta.governance.access import Access, ProductFacts
+    from quanta.governance.model import Governance, Principal
+    from quanta.governance.policies import PolicySet
+    from quanta.registry import Registry
+    from quanta.registry.publishing import PublishRecord
+    from quanta.spec import DataProduct
+    from quanta.storage import Warehouse
+
+_T = TypeVar("_T")
+_ACTING: ContextVar[str | None] = ContextVar("quanta_acting_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal_id: str) -> Iterator[None]:
+    """Within the block, the facade acts for ``principal_id`` (a server sets this per request, after
+    authenticating a token), so one shared ``Mesh`` serves every caller with their own rights."""
+    token = _ACTING.set(principal_id)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+class MeshCore:
+    """What every area reads: where the mesh lives, its registry and warehouse, and who is acting."""
+
+    def __init__(self, workspace: Workspace | None, settings: Settings) -> None:
+        self.workspace = workspace
+        self.settings = settings
+        self._cache: dict[tuple[object, ...], object] = {}
+
+    # --- where the mesh lives -------------------------------------------------------------------
+
+    @cached_property
+    def registry(self) -> Registry:
+        url = self.settings.database_url.get_secret_value() if self.settings.database_url else None
+        if url is None:
+            if self.workspace is None:
+                raise WorkspaceError(
+                    "no workspace, so no registry",
+                    hint="run inside a workspace ('quanta init') or set QUANTA_DATABASE_URL",
+                )
+            self.workspace.state_dir.mkdir(parents=True, exist_ok=True)
+            url = self.workspace.database_url
+        # SQLAlchemy is a quarter of a second to import: only commands that touch the registry pay for it.
+        from quanta.registry import Registry
+
+        return Registry.open(url)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        from quanta.storage import Warehouse
+
+        return Warehouse(self.registry.url, self.require_workspace().state_dir / "warehouse")
+
+    def require_workspace(self) -> Workspace:
+        if self.workspace is None:
+            raise WorkspaceError("not inside a workspace", hint="run 'quanta init DIR' and cd into it")
+        return self.workspace
+
+    def relative(self, path: Path) -> str:
+        return self.workspace.relative(path) if self.workspace else str(path)
+
+    def immutable(self, key: tuple[object, ...], load: Callable[[], _T]) -> _T:
+        """``load()``, remembered under ``key``: for what never changes once written (registered
+        versions, publishes, snapshot files)."""
+        if key not in self._cache:
+            self._cache[key] = load()
+        value: _T = self._cache[key]  # type: ignore[assignment]
+        return value
+
+    # --- who acts, and what they may do ---------------------------------------------------------
+
+    @cached_property
+    def governance(self) -> Governance:
+        from quanta.governance.model import Governance
+
+        return Governance.load(self.workspace.root if self.workspace else None)
+
+    @cached_property
+    def policies(self) -> PolicySet:
+        """Shipped global policies, the workspace's ``policies/`` and each ``domains/<d>/policies/``."""
+        from quanta.governance.policies import PolicySet
+
+        root = self.workspace.root if self.workspace else None
+        folders = [root / "policies", *sorted(root.glob("domains/*/policies"))] if root else []
+        return PolicySet.load([f for f in folders if f.is_dir()])
+
+    def principal(self, principal_id: str | None = None) -> Principal:
+        """The principal by id; by default the one acting: the one a server authenticated for this
+        request (:func:`acting_as`), else ``QUANTA_USER`` (the local admin)."""
+        return self.governance.principal(principal_id or _ACTING.get() or self.settings.user)
+
+    def product_facts(self, product_id: str) -> ProductFacts:
+        """Domain, type and visibility of the latest registered version (read fresh each time)."""
+        from quanta.governance.access import ProductFacts
+
+        return ProductFacts.of(product_id, self.registry.descriptor(product_id, None))
+
+    def access(self, principal: Principal, product_id: str) -> Access:
+        """The access decision for one principal and product (no side effects)."""
+        from quanta.governance.access import decide
+
+        grants = self.registry.grants(principal=principal.id, product_id=product_id)
+        if principal.space is not None:
+            grants += self.registry.grants(principal=f"space:{principal.space}", product_id=product_id)
+        decision = decide(principal, self.product_facts(product_id), grants, self.governance)
+        if decision.allowed and principal.space is not None:
+            # Whatever put the product into the space, the share policies still hold on every read.
+            refused = self.share_refusals(principal.space, product_id)
+            if refused:
+                return replace(decision, allowed=False, reason="; ".join(refused))
+        return decision
+
+    def share_refusals(self, space_id: str, product_id: str) -> list[str]:
+        """What the share policies say against ``product_id`` being read in partner space ``space_id``."""
+        from quanta.governance.landing import policy_document
+        from quanta.spec.contract import Contract
+        from quanta.spec.product import DataProduct
+
+        space = self.governance.space(space_id)
+        descriptor = DataProduct.model_validate(self.registry.descriptor(product_id, None))
+        contracts = {
+            port: Contract.model_validate(c)
+            for port, c in self.registry.port_contracts(product_id, None).items()
+        }
+        document = policy_document(descriptor, contracts)
+        document["space"] = {"name": space_id, "kind": space.kind if space else "partner"}
+        decisions = self.policies.evaluate("share", document, domain=descriptor.domain)
+        return [m for d in decisions if d.outcome == "deny" for m in d.messages]
+
+    def may_publish(self, products: list[DataProduct]) -> None:
+        """The acting principal may register and publish these products (the role matrix)."""
+        from quanta.governance.model import GovernanceError
+
+        actor = self.principal()
+        refused = sorted(
+            p.id for p in products if not actor.can("publish", p.domain or p.id.partition(".")[0])
+        )
+        if refused:
+            raise GovernanceError(
+                f"{actor.id} may not publish {', '.join(refused)}",
+                hint="producers and domain owners publish in their own domains (governance.yaml)",
+            )
+
+    def may_publish_id(self, product_id: str) -> None:
+        from quanta.errors import PermissionDenied
+
+        actor, domain = self.principal(), self.product_facts(product_id).domain
+        if not actor.can("publish", domain):
+            raise PermissionDenied(
+                f"{actor.id} may not manage {product_id}'s versions or quarantine",
+                hint=f"producers and owners of domain {domain} can",
+            )
+
+    # --- which data a reference reads -----------------------------------------------------------
+
+    def publishes(self, product_id: str) -> list[PublishRecord]:
+        self.registry.descriptor(product_id)  # raises a helpful NotFoundError for unknown ids
+        return self.registry.publishes(product_id)
+
+    def resolve(self, ref: str) -> tuple[str, str, int, PublishRecord]:
+        """``id``, ``id@version`` or ``id@ISO-time`` ► (product, port, snapshot, publish) to read."""
+        from quanta.query.products import parse_ref
+        from quanta.registry.versions import major, pick_publish, retired_on
+
+        parsed = parse_ref(ref)
+        if parsed is None:
+            raise NotFoundError(f"{ref!r} is not a product reference", hint="use domain.name[@version|@time]")
+        product_id, at = parsed
+        if not at:  # the common case: one row, not the whole history
+            current = self.registry.current_publish(product_id)
+            if current is None:
+                raise NotFoundError(
+                    f"{product_id} has no published data yet", hint=f"quanta build {product_id}"
+                )
+            port, snapshot = next(iter(current.snapshots.items()))
+            return product_id, port, snapshot, current
+        publishes = self.publishes(product_id)
+        if not publishes:
+            raise NotFoundError(f"{product_id} has no published data yet", hint=f"quanta build {product_id}")
+        chosen = pick_publish(publishes, at, product_id)
+        retired = retired_on(publishes, chosen, self._grace_days(product_id))
+        if retired is not None and retired <= datetime.now(UTC):
+            raise NotFoundError(
+                f"{product_id}@{chosen.version} is no longer readable: major version "
+                f"{major(chosen.version)} was deprecated by {publishes[-1].version} and retired on "
+                f"{retired:%Y-%m-%d}",
+                hint=f"read {product_id} (now {publishes[-1].version}); 'quanta diff' shows what changed",
+            )
+        port, snapshot = next(iter(chosen.snapshots.items()))
+        return product_id, port, snapshot, chosen
+
+    def _grace_days(self, product_id: str) -> int:
+        descriptor = self.registry.descriptor(product_id, None)
+        for prop in descriptor.get("customProperties") or []:
+            if prop.get("property") == "majorGraceDays" and str(prop.get("value")).isdigit():
+                return int(prop["value"])
+        return self.settings.major_grace_days
