@@ -244,7 +244,7 @@ def test_the_cli_refuses_and_masks_the_same(root: Path) -> None:
 def test_the_service_views_cannot_be_named_directly(root: Path) -> None:
     ana = mesh_as(root, "ana")
     ana.query("select count(*) from customers.customers")
-    [view] = [v for v in ana._governed._views]  # the view ana's reads go through
+    [view] = [v for v in ana._governed.queries._views]  # the view ana's reads go through
     for sql in (f"select * from {view}", f'select * from "{view}"', f"select * from main.{view}"):
         with pytest.raises(QueryError):
             ana.query(sql)
