@@ -49,7 +49,7 @@ class _Via(Generic[_A, _P, _R]):
 
     def __init__(self, area: str, method: Callable[Concatenate[_A, _P], _R]) -> None:
         self._area, self._name = area, method.__name__
-        self.__doc__ = method.__doc__
+        self.__doc__, self.__wrapped__ = method.__doc__, method  # for help() and inspect
 
     @overload
     def __get__(self, mesh: None, owner: type) -> _Via[_A, _P, _R]: ...
