@@ -9,14 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
-from quanta.errors import (
-    EngineCatalogError,
-    EngineConversionError,
-    EngineError,
-    EngineInterrupted,
-    EngineIOError,
-    EnginePermissionError,
-)
+from quanta.errors import EngineError  # its subclasses, one per kind of failure, are there too
 from quanta.plugins import PluginRegistry
 
 ENGINES: dict[str, str] = {"duckdb": "quanta.engines.duckdb:DuckDBEngine"}
@@ -39,12 +32,7 @@ __all__ = [
     "ArrowInput",
     "Column",
     "Engine",
-    "EngineCatalogError",
-    "EngineConversionError",
     "EngineError",
-    "EngineIOError",
-    "EngineInterrupted",
-    "EnginePermissionError",
     "FileScan",
     "Input",
     "TableScan",

@@ -8,15 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from quanta import errors
 from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
-from quanta.errors import (
-    EngineCatalogError,
-    EngineConversionError,
-    EngineError,
-    EngineInterrupted,
-    EngineIOError,
-    EnginePermissionError,
-)
+from quanta.errors import EngineError
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,19 +18,19 @@ if TYPE_CHECKING:
 
 # DuckDB's exception class names ► ours (subclasses such as HTTPException match their base's entry).
 _TRANSLATED: dict[str, type[EngineError]] = {
-    "ConversionException": EngineConversionError,
-    "CatalogException": EngineCatalogError,
-    "IOException": EngineIOError,
-    "PermissionException": EnginePermissionError,
-    "InterruptException": EngineInterrupted,
+    "ConversionException": errors.EngineConversionError,
+    "CatalogException": errors.EngineCatalogError,
+    "IOException": errors.EngineIOError,
+    "PermissionException": errors.EnginePermissionError,
+    "InterruptException": errors.EngineInterrupted,
 }
 # Their messages' prefixes: all that is left of the type when the error crossed an Arrow stream.
 _PREFIXES: dict[str, type[EngineError]] = {
-    "Conversion Error": EngineConversionError,
-    "Catalog Error": EngineCatalogError,
-    "IO Error": EngineIOError,
-    "Permission Error": EnginePermissionError,
-    "INTERRUPT Error": EngineInterrupted,
+    "Conversion Error": errors.EngineConversionError,
+    "Catalog Error": errors.EngineCatalogError,
+    "IO Error": errors.EngineIOError,
+    "Permission Error": errors.EnginePermissionError,
+    "INTERRUPT Error": errors.EngineInterrupted,
 }
 # The file lists of scans over stored tables: they name files under the warehouse.
 _PARQUET_SCAN = re.compile(r"read_parquet\(\[[^\]]*\][^)]*\)")
@@ -92,7 +86,7 @@ class DuckDBEngine(Engine):
             _PREFIXES.get(message.partition(":")[0], EngineError),
         )
         if kind is EngineError and "Could not convert" in message:  # CSV reads say it as invalid input
-            kind = EngineConversionError
+            kind = errors.EngineConversionError
         hidden = [
             *self.storage_paths,
             *(self.allowed_directories or []),
