@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quanta.errors import NotFoundError, Problem, SpecError, WorkspaceError
+from quanta.errors import EngineError, NotFoundError, Problem, SpecError, WorkspaceError
 from quanta.mesh_discovery import MeshDiscovery
 from quanta.mesh_grants import MeshGrants
 from quanta.mesh_kpis import MeshKpis
@@ -555,7 +555,6 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         )
         from quanta.contracts.servers import choose_server
         from quanta.engines import get_engine
-        from quanta.engines.duckdb import DuckDBEngine
         from quanta.mesh_server_data import read_server, search_roots
         from quanta.spec.formats import importer
         from quanta.spec.loader import detect_kind, load_contract_text
@@ -571,7 +570,6 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         contract = only_object(contract, options.schema_name)
         predicates = row_filters(contract, options.filter, options.filters)
         engine = get_engine(**scan_engine_options())
-        assert isinstance(engine, DuckDBEngine)
         roots = search_roots(path.parent, Path.cwd())
         found = read_server(contract, server, roots, engine, json_format(server))
         inputs = found.inputs
@@ -719,7 +717,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
     def query_quarantine(self, product_id: str, run_id: str, sql: str) -> pa.Table:
         """Query a quarantined snapshot: the product's id in the SQL stands for the failed data."""
         from quanta.query.governed import parse_governed
-        from quanta.query.products import QueryError, bind_products
+        from quanta.query.products import bind_products
 
         entry, _ = self.quarantined_run(product_id, run_id)  # checks the right to see it
         parse_governed(sql)  # the same refusals as any query: no files, no catalog, read-only
@@ -730,10 +728,8 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
                             details={"sql": sql, "run": run_id})  # fmt: skip
         try:
             return self._governed.engine.query(rewritten, {ref.view: scan for ref in refs})
-        except Exception as exc:  # translated once, here, without the storage paths
-            raise QueryError(
-                f"query failed: {self._governed.clean(str(exc))}", hint="check the SQL"
-            ) from None
+        except EngineError as exc:  # translated by the engine, without the storage paths
+            raise self._governed.failure(exc) from None
 
     def rollback(self, product_id: str, version: str) -> PublishRecord:
         """Make an earlier publish current again (recorded as a new publish, so history is kept)."""
