@@ -104,3 +104,49 @@ class PermissionDenied(QuantaError):
 
 class FormatError(QuantaError):
     """An import or export format is unknown or cannot represent the input."""
+
+
+class PluginError(QuantaError):
+    """A plugin (engine, format, alert sink ...) named by ``module:Class`` cannot be loaded."""
+
+
+class EngineError(QuantaError):
+    """An engine is unknown or unavailable, or failed to run a statement.
+
+    Engines translate their driver's errors into this class (or a subclass below) in one place, with
+    the storage paths taken out of the message; callers branch on the type, never on the text.
+    """
+
+    sqlstate = "XX000"
+    """The SQLSTATE a PostgreSQL-wire client gets for it."""
+
+
+class EngineConversionError(EngineError):
+    """A value does not convert to the type asked for (a cast, a contract's column type)."""
+
+    sqlstate = "22018"
+
+
+class EngineCatalogError(EngineError):
+    """A table, view, column type or function the statement names does not exist."""
+
+    sqlstate = "42P01"
+
+
+class EngineIOError(EngineError):
+    """A file the statement reads or writes is missing or unreadable."""
+
+    sqlstate = "58030"
+
+
+class EnginePermissionError(EngineError):
+    """A locked-down engine refused to touch a file, a setting or an extension."""
+
+    status = 403
+    sqlstate = "42501"
+
+
+class EngineInterrupted(EngineError):
+    """The statement was cancelled while it ran."""
+
+    sqlstate = "57014"

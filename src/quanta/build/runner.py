@@ -30,7 +30,7 @@ from quanta.build.transforms import BuildError, Transform, load_transform, run_p
 from quanta.contracts import Run, check_object
 from quanta.engines import Engine, Input, get_engine
 from quanta.engines.base import Column
-from quanta.errors import QuantaError
+from quanta.errors import EngineConversionError, EngineError, QuantaError
 from quanta.registry import Registry
 from quanta.registry.publishing import PublishRecord
 from quanta.spec.contract import Contract, SchemaObject
@@ -189,7 +189,8 @@ def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) 
     if last and last.fingerprint == fingerprint and not ctx.force:
         ctx.registry.finish_run(run_id, "skipped", reason="inputs, transform and contract unchanged")
         return BuildResult(product.id, "skipped", run_id, version, rows=last.rows)
-    engine = get_engine((product.build.engine if product.build else None) or "duckdb", **ctx.engine_options)
+    name = (product.build.engine if product.build else None) or "duckdb"
+    engine = get_engine(name, storage_paths=[str(ctx.warehouse.root.resolve())], **ctx.engine_options)
     try:
         return _write_audit_publish(
             ctx,
@@ -334,9 +335,9 @@ def _write_audit_publish(
     directory = ctx.warehouse.data_dir(product_id, port, run_id)
     try:
         files = engine.write_parquet(transform.sql, inputs, columns, str(directory))
-    except Exception as exc:  # engine errors carry the useful text; translate them once, here
+    except EngineError as exc:  # the engine's own words, positioned in the transform
         error = sql_error(product_id, transform, exc, ", ".join(sorted(inputs)))
-        if "Conversion Error" in str(exc) or "Could not convert" in str(exc):
+        if isinstance(exc, EngineConversionError):
             error = _cast_error(engine, transform, inputs, columns, loaded, port) or error
         raise error from None
     _fault("written")
@@ -456,7 +457,7 @@ def _conform(
     """The transform's columns must be exactly the contract's (order free); say which differ."""
     try:
         produced = [name for name, _ in engine.describe(transform.sql, inputs)]
-    except Exception as exc:
+    except EngineError as exc:
         raise sql_error(pid, transform, exc, ", ".join(sorted(inputs))) from None
     expected = [c.name for c in columns]
     missing = [c for c in expected if c not in produced]
@@ -505,7 +506,7 @@ def _cast_error(
         row = engine.query(
             f"select {', '.join(parts)} from ({transform.sql}\n) as result", inputs
         ).to_pylist()[0]
-    except Exception:  # the transform itself fails to run: not the contract's cast
+    except EngineError:  # the transform itself fails to run: not the contract's cast
         return None
     values = list(row.values())
     bad = [

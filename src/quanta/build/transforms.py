@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from quanta.engines.base import ArrowInput, Engine, Input
-from quanta.errors import Problem, QuantaError
+from quanta.errors import EngineCatalogError, EngineConversionError, EngineError, Problem, QuantaError
 from quanta.spec.loader import LoadedProduct
 
 _LINE = re.compile(r"LINE (\d+):")
@@ -51,10 +51,11 @@ def load_transform(loaded: LoadedProduct) -> Transform:
 
 def run_python(loaded: LoadedProduct, spec: str, engine: Engine, inputs: dict[str, Input]) -> ArrowInput:
     """Call ``file.py:function`` with the inputs as DuckDB relations; its result becomes ``__result``."""
-    from quanta.engines.duckdb import DuckDBEngine
-
-    if not isinstance(engine, DuckDBEngine):
-        raise BuildError(f"{loaded.product.id}: Python transforms need the duckdb engine")
+    if not engine.SUPPORTS_PYTHON_TRANSFORMS:
+        raise BuildError(
+            f"{loaded.product.id}: Python transforms need an engine that runs them, not {engine.name}",
+            hint="use build.engine: duckdb",
+        )
     file_name, _, function_name = spec.partition(":")
     path = loaded.folder / file_name
     module_spec = importlib.util.spec_from_file_location(
@@ -66,9 +67,7 @@ def run_python(loaded: LoadedProduct, spec: str, engine: Engine, inputs: dict[st
     try:
         module_spec.loader.exec_module(module)
         function = getattr(module, function_name)
-        with engine.connect() as connection:
-            engine.bind(connection, inputs)
-            relations = {name: connection.table(name) for name in inputs}
+        with engine.python_inputs(inputs) as relations:
             result: Any = function(**relations) if _takes_names(function, relations) else function(relations)
             table = _to_arrow(result)
     except BuildError:
@@ -104,7 +103,7 @@ def _to_arrow(result: Any) -> Any:
     )
 
 
-def sql_error(product_id: str, transform: Transform, exc: Exception, source: str) -> BuildError:
+def sql_error(product_id: str, transform: Transform, exc: EngineError, source: str) -> BuildError:
     """An engine error as a positioned build error: the line in the .sql file when there is one."""
     text = str(exc).strip()
     lines = text.splitlines()
@@ -113,21 +112,21 @@ def sql_error(product_id: str, transform: Transform, exc: Exception, source: str
     detail = [
         line.strip() for line in lines[1:] if "Could not convert" in line or "Error when converting" in line
     ]
-    if detail:
+    if detail and isinstance(exc, EngineConversionError):
         first = f"{first}: {detail[0]}"
     match = _LINE.search(text)
     where = ""
     if transform.file is not None:
         line = int(match[1]) if match else None
         where = Problem("", source=str(transform.file), line=line).location + ": "
-    return BuildError(f"{product_id}: {where}transform SQL failed: {first}", hint=_hint(first, source))
+    return BuildError(f"{product_id}: {where}transform SQL failed: {first}", hint=_hint(exc, first, source))
 
 
-def _hint(message: str, source: str) -> str:
-    if "Referenced column" in message or "not found in FROM clause" in message:
+def _hint(exc: EngineError, message: str, source: str) -> str:
+    if "Referenced column" in message or "not found in FROM clause" in message:  # binder errors
         return f"check the column names of the inputs ({source})"
-    if "Table with name" in message or "does not exist" in message:
+    if isinstance(exc, EngineCatalogError):
         return f"reference input ports by name: {source}"
-    if "Conversion Error" in message or "Could not convert" in message:
+    if isinstance(exc, EngineConversionError):
         return "the data does not fit the contract's type: cast or clean it in the transform"
     return "fix the transform SQL and build again"

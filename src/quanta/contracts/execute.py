@@ -7,6 +7,7 @@ from typing import Any
 from quanta.contracts.metrics import Metric, compile_metrics, q, relationship_metrics, sql_rules
 from quanta.contracts.run import Check, Run, verdict_of
 from quanta.engines.base import ColumnStats, Engine, Input
+from quanta.errors import EngineError
 from quanta.spec.contract import Contract, SchemaObject
 
 SAMPLE_ROWS = 5
@@ -165,7 +166,7 @@ def _aggregate(engine: Engine, inputs: dict[str, Input], table: str, expressions
         return list(
             engine.query(f"select {select} from {q(table)} as __table", inputs).to_pylist()[0].values()
         )
-    except Exception:
+    except EngineError:
         values: list[Any] = []
         for expression in expressions:
             try:
@@ -174,7 +175,7 @@ def _aggregate(engine: Engine, inputs: dict[str, Input], table: str, expressions
                     .column(0)[0]
                     .as_py()
                 )
-            except Exception as exc:  # recorded as this check's error
+            except EngineError as exc:  # recorded as this check's error
                 values.append(exc)
         return values
 
@@ -219,7 +220,7 @@ def schema_checks(
 
     try:
         described = dict(engine.describe(f"select * from {q(obj.name)}", {obj.name: data}))
-    except Exception as exc:
+    except EngineError as exc:
         return (
             [
                 Check(

@@ -9,7 +9,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from quanta.errors import QuantaError
+from quanta.errors import EngineError, QuantaError
 from quanta.spec.contract import Contract, Server
 
 log = logging.getLogger("quanta.test")
@@ -103,7 +103,7 @@ def filtered(engine: Any, name: str, data: Any, predicate: str) -> Any:
             where = f"({data.where}) and ({predicate})" if data.where else predicate
             return replace(data, where=where)
         return ArrowInput(engine.query(f'select * from "{name}" where {predicate}', {name: data}))
-    except Exception as exc:
+    except EngineError as exc:
         raise FilterError(
             f"the row filter for {name!r} cannot be applied: {str(exc).strip().splitlines()[0]}",
             hint='write it in DuckDB SQL over the object\'s columns, e.g. "amount > 0"',
@@ -137,7 +137,7 @@ def unreadable(engine: Any, name: str, data: Any) -> Any:
         return None
     try:
         engine.query(f'select count(*) from "{name}"', {name: data})
-    except Exception as exc:  # the reader's own words are the reason
+    except EngineError as exc:  # the reader's own words are the reason
         reason = str(exc).strip().splitlines()[0]
         hint = f"the files are not laid out as delimiter {data.options['format']!r} says"
         return Check(

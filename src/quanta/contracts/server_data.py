@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from quanta.contracts.run import Check
 from quanta.contracts.servers import DuckDBTable, ServerError, targets
-from quanta.engines.base import ArrowInput, ColumnStats, FileScan, Input
+from quanta.engines.base import ArrowInput, ColumnStats, Engine, FileScan, Input
+from quanta.errors import EngineCatalogError, EngineConversionError, EngineError
 
 if TYPE_CHECKING:
-    from quanta.engines.duckdb import DuckDBEngine
     from quanta.spec.contract import Contract, SchemaObject, Server
     from quanta.spec.product import FileSource
 
@@ -46,7 +46,7 @@ def search_roots(contract_dir: Path, cwd: Path) -> Roots:
 
 
 def read_server(
-    contract: Contract, server: Server, roots: Roots, engine: DuckDBEngine, json_format: str | None = None
+    contract: Contract, server: Server, roots: Roots, engine: Engine, json_format: str | None = None
 ) -> ServerData:
     """Every schema object's data on ``server``; JSON laid out as ``json_format`` says (DuckDB's
     ``newline_delimited`` or ``array``) when given."""
@@ -94,15 +94,13 @@ def resolve_file(path: str, roots: Roots, what: str) -> tuple[Path, str | None]:
 
 
 def _read_table(
-    data: ServerData, obj: SchemaObject, where: DuckDBTable, roots: Roots, engine: DuckDBEngine
+    data: ServerData, obj: SchemaObject, where: DuckDBTable, roots: Roots, engine: Engine
 ) -> None:
-    import duckdb
-
     database, note = resolve_file(where.database, roots, "DuckDB database")
     data.notes += [note] if note else []
     try:
         data.inputs[obj.name] = ArrowInput(engine.read_table(str(database), where.schema, where.table))
-    except duckdb.CatalogException:
+    except EngineCatalogError:
         # Each column of a missing table is missing, as a missing column of a present table is.
         name = f"{where.schema}.{where.table}" if where.schema else where.table
         tables = _tables(database)
@@ -120,7 +118,7 @@ def _read_table(
             )
             for p in obj.properties or []
         ] or [Check(f"{obj.name} is readable", "presence", "error", object=obj.name, message=message)]
-    except duckdb.Error as exc:
+    except EngineError as exc:
         raise ServerError(
             f"cannot open DuckDB database {database}: {str(exc).splitlines()[0]}",
             hint="check that the file is a DuckDB database (written by DuckDB 1.x or 2.x) not opened for "
@@ -141,7 +139,7 @@ def _read_files(
     obj: SchemaObject,
     source: FileSource,
     roots: Roots,
-    engine: DuckDBEngine,
+    engine: Engine,
     json_format: str | None,
 ) -> None:
     from quanta.build.sources import first_matching, infer_format
@@ -171,13 +169,13 @@ def _read_files(
         data.checks += presence_per_file(obj, scan, engine)
 
 
-def declared_types(obj: SchemaObject, scan: FileScan, engine: DuckDBEngine) -> dict[str, str]:
+def declared_types(obj: SchemaObject, scan: FileScan, engine: Engine) -> dict[str, str]:
     """The types to read a text file's columns as where DuckDB's inference contradicts the contract:
     a ``string`` column holding ``2006-01-01`` stays text, a ``timestamp`` column of dates is one.
     For JSON every column is listed (``read_json`` takes all or none)."""
     try:
         inferred = dict(engine.describe("select * from __data", {"__data": scan}))
-    except Exception:  # unreadable: the schema checks report why
+    except EngineError:  # unreadable: the schema checks report why
         return {}
     wanted = {"string": "VARCHAR", "timestamp": "TIMESTAMP"}
     by_lower = {name.lower(): name for name in inferred}
@@ -194,29 +192,27 @@ def declared_types(obj: SchemaObject, scan: FileScan, engine: DuckDBEngine) -> d
     return {**inferred, **overrides} if scan.format == "json" else overrides
 
 
-def convertible(scan: FileScan, engine: DuckDBEngine) -> FileScan:
+def convertible(scan: FileScan, engine: Engine) -> FileScan:
     """``scan`` with each CSV column whose values do not all convert to the sniffed type read as text,
     so its type check fails instead of the whole read (DuckDB's sniffer can pick a date format that only
     some rows follow). Reads every value once."""
-    import duckdb
-
     types = dict(scan.types)
     for _ in range(64):  # one column per attempt; a file with more bad columns fails its checks instead
         candidate = FileScan(scan.files, scan.format, scan.options, scan.where, types)
         try:
             engine.query("select count(columns(*)) from __data", {"__data": candidate})
             return candidate
-        except duckdb.ConversionException as exc:
+        except EngineConversionError as exc:
             column = re.search(r'converting column "((?:[^"]|"")+)"', str(exc))
             if column is None or types.get(column[1]) == "VARCHAR":
                 return candidate
             types[column[1]] = "VARCHAR"
-        except duckdb.Error:  # unreadable for another reason: the checks say which
+        except EngineError:  # unreadable for another reason: the checks say which
             return candidate
     return scan
 
 
-def presence_per_file(obj: SchemaObject, scan: FileScan, engine: DuckDBEngine) -> list[Check]:
+def presence_per_file(obj: SchemaObject, scan: FileScan, engine: Engine) -> list[Check]:
     """For each required (or primary key) column: is it in every file? Reading by name fills a column
     an old file lacks with NULLs, which only a required column forbids."""
     required = [p.column for p in obj.properties or [] if p.required or p.primary_key]
@@ -227,7 +223,7 @@ def presence_per_file(obj: SchemaObject, scan: FileScan, engine: DuckDBEngine) -
         try:
             single = FileScan([path], scan.format)
             columns[path] = {n.lower() for n, _ in engine.describe("select * from __f", {"__f": single})}
-        except Exception:  # an unreadable file fails the scan of the whole object, which says why
+        except EngineError:  # an unreadable file fails the scan of the whole object, which says why
             return []
     union = set().union(*columns.values())
     common = os.path.commonpath(scan.files) if len(scan.files) > 1 else ""

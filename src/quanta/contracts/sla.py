@@ -10,6 +10,7 @@ from typing import Any
 from quanta.contracts.metrics import q
 from quanta.contracts.run import Check
 from quanta.engines.base import Engine, Input
+from quanta.errors import EngineError
 from quanta.spec.contract import Contract, SlaProperty
 
 _UNITS = {
@@ -84,7 +85,7 @@ def _age_check(
             .column(0)[0]
             .as_py()
         )
-    except Exception as exc:
+    except EngineError as exc:
         return Check(
             name,
             "sla",

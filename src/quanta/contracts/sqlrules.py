@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from quanta.contracts.metrics import Metric, comparator_judge, counting, q
 from quanta.contracts.run import Check, verdict_of
 from quanta.engines.base import Engine, Input
+from quanta.errors import EngineError
 from quanta.spec.contract import QualityRule, SchemaObject
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def run_query(engine: Engine, inputs: dict[str, Input], found: SqlQuery) -> Chec
     """A SQL rule on its own: its first column of the first row is the measured value."""
     try:
         result = engine.query(found.query, inputs)
-    except Exception as exc:  # the engine's error text is the useful part for the producer
+    except EngineError as exc:  # the engine's error text is the useful part for the producer
         return _error(found, str(exc).splitlines()[0])
     value = result.column(0)[0].as_py() if result.num_rows and result.num_columns else None
     ok, threshold = comparator_judge(found.rule)(value, 0)

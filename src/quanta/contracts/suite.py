@@ -64,7 +64,6 @@ def run_file(path: Path, server_name: str | None, options: TestOptions) -> dict[
     from quanta.contracts.server_data import read_server, search_roots
     from quanta.contracts.servers import choose_server
     from quanta.engines import get_engine
-    from quanta.engines.duckdb import DuckDBEngine
     from quanta.spec.formats import importer
     from quanta.spec.loader import detect_kind, load_contract_text
     from quanta.spec.yamlsource import load_file
@@ -79,7 +78,6 @@ def run_file(path: Path, server_name: str | None, options: TestOptions) -> dict[
     contract = only_object(contract, options.schema_name)
     predicates = row_filters(contract, options.filter, options.filters)
     engine = get_engine(**scan_engine_options())
-    assert isinstance(engine, DuckDBEngine)
     roots = search_roots(path.parent, Path.cwd())
     found = read_server(contract, server, roots, engine, json_format(server))
     inputs = found.inputs

@@ -6,33 +6,25 @@ entry point group. Modules are imported only when an engine is used.
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
 
 from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
-from quanta.errors import QuantaError
+from quanta.errors import EngineError  # its subclasses, one per kind of failure, are there too
+from quanta.plugins import PluginRegistry
 
 ENGINES: dict[str, str] = {"duckdb": "quanta.engines.duckdb:DuckDBEngine"}
-
-
-class EngineError(QuantaError):
-    """An engine is unknown, unavailable, or failed to run a statement."""
+_REGISTRY = PluginRegistry("quanta.engines", ENGINES, Engine)
 
 
 def engine_names() -> list[str]:
-    return sorted({*ENGINES, *(ep.name for ep in entry_points(group="quanta.engines"))})
+    return _REGISTRY.names()
 
 
 def get_engine(name: str = "duckdb", **options: Any) -> Engine:
     """A new engine instance by name."""
-    target = ENGINES.get(name) or next(
-        (ep.value for ep in entry_points(group="quanta.engines") if ep.name == name), None
-    )
-    if target is None:
+    engine_class = _REGISTRY.find(name)
+    if engine_class is None:
         raise EngineError(f"unknown engine {name!r}", hint=f"use one of: {', '.join(engine_names())}")
-    module, _, attr = target.partition(":")
-    engine_class: type[Engine] = getattr(import_module(module), attr)
     return engine_class(**options)
 
 

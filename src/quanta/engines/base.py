@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from quanta.errors import EngineError
+from quanta.storage.scan import Column, ColumnStats, TableScan
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a stored table as the engine must expose it: Iceberg field id, name and SQL type."""
-
-    field_id: int
-    name: str
-    sql_type: str
-
-
-@dataclass(frozen=True)
-class ColumnStats:
-    """What table metadata already knows about a column of a snapshot (None: not known)."""
-
-    rows: int
-    nulls: int | None
-    lower: Any
-    upper: Any
-
-
-@dataclass(frozen=True)
-class TableScan:
-    """Parquet files planned from an Iceberg snapshot, read by field id so renamed columns stay right."""
-
-    files: list[str]
-    columns: list[Column]
+__all__ = ["ArrowInput", "Column", "ColumnStats", "Engine", "FileScan", "Input", "Session", "TableScan"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +54,7 @@ class Engine(ABC):
     SUPPORTS_PYTHON_TRANSFORMS: ClassVar[bool] = False
     SUPPORTS_LOCKDOWN: ClassVar[bool] = False
     SUPPORTS_FIELD_ID_SCAN: ClassVar[bool] = False
+    SUPPORTS_DATABASE_FILES: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -97,6 +78,20 @@ class Engine(ABC):
     ) -> list[str]:
         """Run ``sql``, cast its result to ``columns`` (tagged with their Iceberg field ids) and write
         Parquet files into ``directory``; returns the files written."""
+
+    @contextmanager
+    def python_inputs(self, inputs: dict[str, Input]) -> Iterator[dict[str, Any]]:
+        """The inputs as objects a Python transform takes (engines with ``SUPPORTS_PYTHON_TRANSFORMS``)."""
+        raise EngineError(
+            f"the {self.name} engine cannot run Python transforms", hint="use build.engine: duckdb"
+        )
+        yield {}  # pragma: no cover - makes this a generator
+
+    def read_table(self, database: str, schema: str | None, table: str) -> pa.Table:
+        """All rows of a table in a database file (engines with ``SUPPORTS_DATABASE_FILES``)."""
+        raise EngineError(
+            f"the {self.name} engine cannot read database files", hint="test this contract with duckdb"
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from quanta import errors
 from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
+from quanta.errors import EngineError
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+# DuckDB's exception class names ► ours (subclasses such as HTTPException match their base's entry).
+_TRANSLATED: dict[str, type[EngineError]] = {
+    "ConversionException": errors.EngineConversionError,
+    "CatalogException": errors.EngineCatalogError,
+    "IOException": errors.EngineIOError,
+    "PermissionException": errors.EnginePermissionError,
+    "InterruptException": errors.EngineInterrupted,
+}
+# Their messages' prefixes: all that is left of the type when the error crossed an Arrow stream.
+_PREFIXES: dict[str, type[EngineError]] = {
+    "Conversion Error": errors.EngineConversionError,
+    "Catalog Error": errors.EngineCatalogError,
+    "IO Error": errors.EngineIOError,
+    "Permission Error": errors.EnginePermissionError,
+    "INTERRUPT Error": errors.EngineInterrupted,
+}
+# The file lists of scans over stored tables: they name files under the warehouse.
+_PARQUET_SCAN = re.compile(r"read_parquet\(\[[^\]]*\][^)]*\)")
 
 
 class DuckDBEngine(Engine):
@@ -18,6 +42,7 @@ class DuckDBEngine(Engine):
     SUPPORTS_PYTHON_TRANSFORMS: ClassVar[bool] = True
     SUPPORTS_LOCKDOWN: ClassVar[bool] = True
     SUPPORTS_FIELD_ID_SCAN: ClassVar[bool] = True
+    SUPPORTS_DATABASE_FILES: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -27,6 +52,8 @@ class DuckDBEngine(Engine):
         """Where DuckDB spills what does not fit in ``memory_limit`` (its default: ``.tmp`` in the cwd)."""
         self.allowed_directories: list[str] | None = options.get("allowed_directories")
         """Lock down: no file access outside these directories, no extensions, configuration locked."""
+        self.storage_paths: list[str] = [str(p) for p in options.get("storage_paths") or []]
+        """Folders (the warehouse) whose paths error messages must not show; locked-down directories too."""
         self._database: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -48,6 +75,36 @@ class DuckDBEngine(Engine):
             if self._database is not None:
                 self._database.close()
                 self._database = None
+
+    def translate(self, error: Exception) -> EngineError:
+        """``error`` (a ``duckdb.Error``, or the ``OSError`` a DuckDB Arrow stream raises) as the
+        :class:`EngineError` subclass that says what kind of failure it is, its message without
+        storage paths. The one place DuckDB's errors are read."""
+        message = str(error).strip() or type(error).__name__
+        kind = next(
+            (_TRANSLATED[k.__name__] for k in type(error).__mro__ if k.__name__ in _TRANSLATED),
+            _PREFIXES.get(message.partition(":")[0], EngineError),
+        )
+        if kind is EngineError and "Could not convert" in message:  # CSV reads say it as invalid input
+            kind = errors.EngineConversionError
+        hidden = [
+            *self.storage_paths,
+            *(self.allowed_directories or []),
+            *filter(None, [self.temp_directory]),
+        ]
+        for path in sorted({p.rstrip("/") for p in hidden if p.rstrip("/")}, key=len, reverse=True):
+            message = message.replace(path, "<storage>")
+        return kind(_PARQUET_SCAN.sub("<product>", message))
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Inside, a ``duckdb.Error`` is raised as :meth:`translate` makes it."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise self.translate(exc) from exc
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -81,7 +138,7 @@ class DuckDBEngine(Engine):
                 connection.execute(f"create or replace temp view {_quote(name)} as {scan_sql(item)}")
 
     def query(self, sql: str, inputs: dict[str, Input]) -> pa.Table:
-        with self.connect() as connection:
+        with self.translated(), self.connect() as connection:
             self.bind(connection, inputs)
             return connection.sql(sql).to_arrow_table()
 
@@ -91,15 +148,16 @@ class DuckDBEngine(Engine):
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._local.cursor = self.connect()
-        return cursor.sql(sql).to_arrow_table()
+        with self.translated():
+            return cursor.sql(sql).to_arrow_table()
 
     def execute(self, sql: str) -> None:
         """Run a statement for its effect on this engine's database (a view every cursor then sees)."""
-        with self.connect() as connection:
+        with self.translated(), self.connect() as connection:
             connection.execute(sql)
 
     def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:
-        with self.connect() as connection:
+        with self.translated(), self.connect() as connection:
             self.bind(connection, inputs)
             # DESCRIBE keeps the statement's own line numbers in errors (the relation API drops them).
             rows = connection.execute(f"describe {sql}").fetchall()
@@ -113,7 +171,7 @@ class DuckDBEngine(Engine):
         Path(directory).mkdir(parents=True, exist_ok=True)
         casts = ", ".join(f"cast({_quote(c.name)} as {c.sql_type}) as {_quote(c.name)}" for c in columns)
         ids = ", ".join(f"{_quote(c.name)}: {c.field_id}" for c in columns)
-        with self.connect() as connection:
+        with self.translated(), self.connect() as connection:
             self.bind(connection, inputs)
             connection.execute(
                 f"copy (select {casts} from ({sql}) as result) to {_literal(directory)} "
@@ -126,13 +184,33 @@ class DuckDBEngine(Engine):
         import duckdb
 
         name = f"{_quote(schema)}.{_quote(table)}" if schema else _quote(table)
-        with duckdb.connect(database, read_only=True) as connection:
+        with self.translated(), duckdb.connect(database, read_only=True) as connection:
             return connection.sql(f"select * from {name}").to_arrow_table()
 
     def stream(self, sql: str, inputs: dict[str, Input], batch_rows: int = 256_000) -> pa.RecordBatchReader:
-        connection = self.connect()
-        self.bind(connection, inputs)
-        return connection.sql(sql).to_arrow_reader(batch_size=batch_rows)
+        import pyarrow as pa
+
+        with self.translated():
+            connection = self.connect()
+            self.bind(connection, inputs)
+            reader = connection.sql(sql).to_arrow_reader(batch_size=batch_rows)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            import duckdb
+
+            try:  # most errors surface while the rows are computed, as the stream's OSError
+                yield from reader
+            except (OSError, duckdb.Error) as exc:
+                raise self.translate(exc) from exc
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+    @contextmanager
+    def python_inputs(self, inputs: dict[str, Input]) -> Iterator[dict[str, Any]]:
+        """The inputs as DuckDB relations, for a Python transform (valid inside the block)."""
+        with self.connect() as connection:
+            self.bind(connection, inputs)
+            yield {name: connection.table(name) for name in inputs}
 
 
 def scan_sql(scan: TableScan) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from quanta.errors import NotFoundError, Problem
+from quanta.errors import EngineError, NotFoundError, Problem
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -222,7 +222,7 @@ class PublishingArea:
     def query_quarantine(self, product_id: str, run_id: str, sql: str) -> pa.Table:
         """Query a quarantined snapshot: the product's id in the SQL stands for the failed data."""
         from quanta.query.governed import parse_governed
-        from quanta.query.products import QueryError, bind_products
+        from quanta.query.products import bind_products
 
         entry, _ = self.quarantined_run(product_id, run_id)  # checks the right to see it
         parse_governed(sql)  # the same refusals as any query: no files, no catalog, read-only
@@ -235,10 +235,8 @@ class PublishingArea:
         )
         try:
             return self._governance.queries.engine.query(rewritten, {ref.view: scan for ref in refs})
-        except Exception as exc:  # translated once, here, without the storage paths
-            raise QueryError(
-                f"query failed: {self._governance.queries.clean(str(exc))}", hint="check the SQL"
-            ) from None
+        except EngineError as exc:  # translated by the engine, without the storage paths
+            raise self._governance.queries.failure(exc) from None
 
     def rollback(self, product_id: str, version: str) -> PublishRecord:
         """Make an earlier publish current again (recorded as a new publish, so history is kept)."""

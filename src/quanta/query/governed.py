@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from quanta.engines.base import TableScan
+from quanta.errors import EngineError
 from quanta.governance.access import Access
 from quanta.governance.masks import column_views, masked_sql
 from quanta.governance.model import Principal
@@ -195,7 +196,7 @@ class GovernedQueries:
         recorded = _AUDIT.submit(call.audit, plan) if call.audit else None
         try:
             table = self.engine.query_on_thread_cursor(final)
-        except Exception as exc:
+        except EngineError as exc:
             raise self.failure(exc, plan) from None
         finally:
             if recorded is not None:
@@ -210,7 +211,7 @@ class GovernedQueries:
             call.audit(plan)  # before the first row can leave
         try:
             reader = self.engine.stream(final, {}, batch_rows=8192)  # memory: one small batch
-        except Exception as exc:
+        except EngineError as exc:
             raise self.failure(exc, plan) from None
         return GovernedStream(**vars(plan), reader=self._translated(reader))
 
@@ -259,8 +260,8 @@ class GovernedQueries:
                 ]
         return final, plan
 
-    def failure(self, exc: Exception, plan: GovernedPlan | None = None) -> QueryError:
-        """An engine error as the user may see it: translated once, here, without the storage paths;
+    def failure(self, exc: EngineError, plan: GovernedPlan | None = None) -> QueryError:
+        """An engine error (without storage paths: the engine took them out) as the user may see it;
         a column the engine does not find because the grant leaves it out is named as such."""
         message = self.clean(str(exc))
         found = _BINDER_COLUMN.search(message)
@@ -282,7 +283,7 @@ class GovernedQueries:
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 yield from reader
-            except Exception as exc:
+            except EngineError as exc:
                 raise self.failure(exc) from None
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
@@ -343,9 +344,8 @@ class GovernedQueries:
         return f"select {', '.join(exprs)} from ({scan_sql(read.scan)}) as __raw{where}"
 
     def clean(self, message: str) -> str:
-        first = message.strip().splitlines()[0] if message.strip() else "error"
-        first = first.replace(self.storage_root, "<storage>")
-        return re.sub(r"read_parquet\(\[[^\]]*\][^)]*\)", "<product>", first)
+        """The first line of an engine's message (the rest is DuckDB's context, naming views)."""
+        return message.strip().splitlines()[0] if message.strip() else "error"
 
 
 def error_text(exc: Exception) -> str:

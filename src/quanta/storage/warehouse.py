@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quanta.engines.base import Column, ColumnStats, TableScan
+from quanta.storage.scan import Column, ColumnStats, TableScan
 from quanta.storage.types import StorageError, can_widen, iceberg_type, sql_type
 
 if TYPE_CHECKING:

@@ -6,9 +6,6 @@ point group (the value names an :class:`AlertSink` subclass). Modules are import
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.metadata import entry_points
-
 from quanta.observability.alerts.base import (
     EVENT_KINDS,
     Alert,
@@ -17,6 +14,7 @@ from quanta.observability.alerts.base import (
     PermanentDeliveryError,
     SinkConfig,
 )
+from quanta.plugins import PluginRegistry
 
 SINKS: dict[str, str] = {
     "webhook": "quanta.observability.alerts.webhook:WebhookSink",
@@ -25,22 +23,16 @@ SINKS: dict[str, str] = {
     "log": "quanta.observability.alerts.log:LogSink",
 }
 ENTRY_POINTS = "quanta.alert_sinks"
+_REGISTRY = PluginRegistry(ENTRY_POINTS, SINKS, AlertSink)
 
 
 def sink_types() -> list[str]:
-    return sorted({*SINKS, *(ep.name for ep in entry_points(group=ENTRY_POINTS))})
+    return _REGISTRY.names()
 
 
 def sink_class(type_name: str) -> type[AlertSink] | None:
     """The sink class of a type name; None when no sink has that name."""
-    target = SINKS.get(type_name) or next(
-        (ep.value for ep in entry_points(group=ENTRY_POINTS) if ep.name == type_name), None
-    )
-    if target is None:
-        return None
-    module, _, attr = target.partition(":")
-    found: type[AlertSink] = getattr(import_module(module), attr)
-    return found
+    return _REGISTRY.find(type_name)
 
 
 __all__ = [

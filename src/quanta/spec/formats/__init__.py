@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from quanta.errors import FormatError
+from quanta.plugins import PluginRegistry
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
 
@@ -64,16 +63,13 @@ class Importer(ABC):
 
 
 def _load(table: dict[str, str], name: str, what: str) -> Any:
-    target = table.get(name) or _plugins().get(name)
-    if target is None:
-        known = ", ".join(sorted({*table, *_plugins()}))
-        raise FormatError(f"unknown {what} format {name!r}", hint=f"use one of: {known}")
-    module, _, attr = target.partition(":")
-    return getattr(import_module(module), attr)()
-
-
-def _plugins() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group="quanta.formats")}
+    registry: PluginRegistry[Any] = PluginRegistry("quanta.formats", table)
+    found = registry.find(name)
+    if found is None:
+        raise FormatError(
+            f"unknown {what} format {name!r}", hint=f"use one of: {', '.join(registry.names())}"
+        )
+    return found()
 
 
 def exporter(name: str) -> Exporter:
