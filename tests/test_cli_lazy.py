@@ -13,6 +13,7 @@ import typer.main
 
 import quanta.interfaces.cli as cli_package
 from quanta.interfaces.cli.app import COMMANDS, LazyGroup, app
+from tests.test_contract_plan import CONTRACT  # footers prove some rules, a SQL rule scans
 
 
 def _registered() -> dict[str, str]:
@@ -80,3 +81,13 @@ def test_quanta_test_imports_only_its_command(tmp_path: Path) -> None:
     modules = _modules_after(["test", "--help"], tmp_path)
     commands = {f"quanta.interfaces.cli.{module}" for module in set(COMMANDS.values())}
     assert commands & modules == {"quanta.interfaces.cli.contract_test"}
+
+
+def test_quanta_test_on_a_file_imports_no_registry_and_no_pyarrow(tmp_path: Path) -> None:
+    import duckdb
+
+    duckdb.sql(f"copy (select 1 as n) to '{tmp_path / 't.parquet'}'")
+    (tmp_path / "c.yaml").write_text(CONTRACT)
+    modules = _modules_after(["test", "c.yaml"], tmp_path)
+    assert "quanta.contracts.execute" in modules  # it did test the data
+    assert {"sqlalchemy", "pyarrow", "numpy"} & modules == set()

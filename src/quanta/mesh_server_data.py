@@ -166,7 +166,7 @@ def _read_files(
         if fmt == "csv":
             scan = convertible(scan, engine)
     data.inputs[obj.name] = scan
-    data.stats[obj.name] = file_stats(scan)
+    data.stats[obj.name] = file_stats(scan, engine)
     if len(files) > 1:
         data.checks += presence_per_file(obj, scan, engine)
 

@@ -82,6 +82,10 @@ class Engine(ABC):
     def query(self, sql: str, inputs: dict[str, Input]) -> pa.Table:
         """Run one read-only SQL statement over ``inputs`` (referenced by name) and return the result."""
 
+    def first_row(self, sql: str, inputs: dict[str, Input]) -> tuple[Any, ...]:
+        """The first row of ``sql``'s result as Python values: what aggregates (counts, bounds) need."""
+        return first_row_of(self.query(sql, inputs))
+
     @abstractmethod
     def stream(self, sql: str, inputs: dict[str, Input], batch_rows: int = 256_000) -> pa.RecordBatchReader:
         """Like :meth:`query`, streaming record batches (of at most ``batch_rows``) computed while
@@ -100,3 +104,8 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def first_row_of(table: pa.Table) -> tuple[Any, ...]:
+    """Row 0 of an Arrow table as Python values (IndexError when it has no rows)."""
+    return tuple(table.column(i)[0].as_py() for i in range(table.num_columns))

@@ -5,11 +5,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
+from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan, first_row_of
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+
+# Result types whose Python values are the same fetched directly as read through Arrow (a HUGEINT sum
+# is an int one way and a Decimal the other; UUIDs, intervals, nanosecond timestamps differ too).
+PLAIN_TYPES = frozenset(
+    {"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+    | {"FLOAT", "DOUBLE", "DECIMAL", "VARCHAR", "DATE", "TIMESTAMP"}
+)
 
 
 class DuckDBEngine(Engine):
@@ -84,6 +92,15 @@ class DuckDBEngine(Engine):
         with self.connect() as connection:
             self.bind(connection, inputs)
             return connection.sql(sql).to_arrow_table()
+
+    def first_row(self, sql: str, inputs: dict[str, Input]) -> tuple[Any, ...]:
+        """Like the base class, without importing pyarrow when every result column is a plain type."""
+        with self.connect() as connection:
+            self.bind(connection, inputs)
+            relation = connection.sql(sql)
+            if all(str(kind).split("(", maxsplit=1)[0] in PLAIN_TYPES for kind in relation.types):
+                return tuple(relation.fetchall()[0])
+            return first_row_of(relation.to_arrow_table())
 
     def query_on_thread_cursor(self, sql: str) -> pa.Table:
         """``sql`` (which reads no inputs) on this thread's long-lived cursor: for many small queries,
