@@ -125,11 +125,7 @@ def check_object(
             )
             continue
         if metric.exact and value:
-            value = (
-                engine.query(f"select {metric.exact} from {q(obj.name)} as __table", inputs)
-                .column(0)[0]
-                .as_py()
-            )
+            value = engine.first_row(f"select {metric.exact} from {q(obj.name)} as __table", inputs)[0]
         measured = (float(value) * 100 / rows if rows else 0.0) if metric.percent else value
         ok, threshold = metric.judge(measured, rows)
         verdict = verdict_of(ok, metric.severity)
@@ -163,18 +159,12 @@ def _aggregate(engine: Engine, inputs: dict[str, Input], table: str, expressions
     column that does not exist) does not hide the others: its slot then holds the error."""
     select = ", ".join(f"{e} as m{i}" for i, e in enumerate(expressions))
     try:
-        return list(
-            engine.query(f"select {select} from {q(table)} as __table", inputs).to_pylist()[0].values()
-        )
+        return list(engine.first_row(f"select {select} from {q(table)} as __table", inputs))
     except EngineError:
         values: list[Any] = []
         for expression in expressions:
             try:
-                values.append(
-                    engine.query(f"select {expression} from {q(table)} as __table", inputs)
-                    .column(0)[0]
-                    .as_py()
-                )
+                values.append(engine.first_row(f"select {expression} from {q(table)} as __table", inputs)[0])
             except EngineError as exc:  # recorded as this check's error
                 values.append(exc)
         return values

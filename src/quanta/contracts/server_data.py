@@ -143,7 +143,6 @@ def _read_files(
     json_format: str | None,
 ) -> None:
     from quanta.build.sources import first_matching, infer_format
-    from quanta.engines.footers import file_stats
 
     files, root = first_matching(source.path, roots)
     if root != roots[0][1]:
@@ -164,7 +163,7 @@ def _read_files(
         if fmt == "csv":
             scan = convertible(scan, engine)
     data.inputs[obj.name] = scan
-    data.stats[obj.name] = file_stats(scan)
+    data.stats[obj.name] = engine.file_stats(scan)
     if len(files) > 1:
         data.checks += presence_per_file(obj, scan, engine)
 

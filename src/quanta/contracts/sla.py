@@ -80,11 +80,7 @@ def _age_check(
     table, column = element
     fn = "max" if newest else "min"
     try:
-        value = (
-            engine.query(f"select {fn}({q(column)}) from {q(table)}", {table: inputs[table]})
-            .column(0)[0]
-            .as_py()
-        )
+        value = engine.first_row(f"select {fn}({q(column)}) from {q(table)}", {table: inputs[table]})[0]
     except EngineError as exc:
         return Check(
             name,

@@ -63,6 +63,10 @@ class Engine(ABC):
     def query(self, sql: str, inputs: dict[str, Input]) -> pa.Table:
         """Run one read-only SQL statement over ``inputs`` (referenced by name) and return the result."""
 
+    def first_row(self, sql: str, inputs: dict[str, Input]) -> tuple[Any, ...]:
+        """The first row of ``sql``'s result as Python values: what aggregates (counts, bounds) need."""
+        return first_row_of(self.query(sql, inputs))
+
     @abstractmethod
     def stream(self, sql: str, inputs: dict[str, Input], batch_rows: int = 256_000) -> pa.RecordBatchReader:
         """Like :meth:`query`, streaming record batches (of at most ``batch_rows``) computed while
@@ -87,6 +91,11 @@ class Engine(ABC):
         )
         yield {}  # pragma: no cover - makes this a generator
 
+    def file_stats(self, scan: FileScan) -> dict[str, ColumnStats]:
+        """Column statistics of plain Parquet files from their footers, without a scan; empty when this
+        engine cannot read footers (its checks then scan the data)."""
+        return {}
+
     def read_table(self, database: str, schema: str | None, table: str) -> pa.Table:
         """All rows of a table in a database file (engines with ``SUPPORTS_DATABASE_FILES``)."""
         raise EngineError(
@@ -95,3 +104,8 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def first_row_of(table: pa.Table) -> tuple[Any, ...]:
+    """Row 0 of an Arrow table as Python values (IndexError when it has no rows)."""
+    return tuple(table.column(i)[0].as_py() for i in range(table.num_columns))

@@ -9,7 +9,16 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from quanta import errors
-from quanta.engines.base import ArrowInput, Column, Engine, FileScan, Input, TableScan
+from quanta.engines.base import (
+    ArrowInput,
+    Column,
+    ColumnStats,
+    Engine,
+    FileScan,
+    Input,
+    TableScan,
+    first_row_of,
+)
 from quanta.errors import EngineError
 
 if TYPE_CHECKING:
@@ -34,6 +43,14 @@ _PREFIXES: dict[str, type[EngineError]] = {
 }
 # The file lists of scans over stored tables: they name files under the warehouse.
 _PARQUET_SCAN = re.compile(r"read_parquet\(\[[^\]]*\][^)]*\)")
+
+
+# Result types whose Python values are the same fetched directly as read through Arrow (a HUGEINT sum
+# is an int one way and a Decimal the other; UUIDs, intervals, nanosecond timestamps differ too).
+PLAIN_TYPES = frozenset(
+    {"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+    | {"FLOAT", "DOUBLE", "DECIMAL", "VARCHAR", "DATE", "TIMESTAMP"}
+)
 
 
 class DuckDBEngine(Engine):
@@ -142,6 +159,15 @@ class DuckDBEngine(Engine):
             self.bind(connection, inputs)
             return connection.sql(sql).to_arrow_table()
 
+    def first_row(self, sql: str, inputs: dict[str, Input]) -> tuple[Any, ...]:
+        """Like the base class, without importing pyarrow when every result column is a plain type."""
+        with self.translated(), self.connect() as connection:
+            self.bind(connection, inputs)
+            relation = connection.sql(sql)
+            if all(str(kind).split("(", maxsplit=1)[0] in PLAIN_TYPES for kind in relation.types):
+                return tuple(relation.fetchall()[0])
+            return first_row_of(relation.to_arrow_table())
+
     def query_on_thread_cursor(self, sql: str) -> pa.Table:
         """``sql`` (which reads no inputs) on this thread's long-lived cursor: for many small queries,
         where opening a cursor each time is a measurable share of the work."""
@@ -178,6 +204,11 @@ class DuckDBEngine(Engine):
                 f"(format parquet, per_thread_output true, overwrite_or_ignore true, field_ids {{{ids}}})"
             )
         return sorted(str(p) for p in Path(directory).glob("*.parquet"))
+
+    def file_stats(self, scan: FileScan) -> dict[str, ColumnStats]:
+        from quanta.engines.footers import file_stats
+
+        return file_stats(scan, self)
 
     def read_table(self, database: str, schema: str | None, table: str) -> pa.Table:
         """All rows of a table in a DuckDB database file, opened read-only."""

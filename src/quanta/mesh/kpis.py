@@ -11,7 +11,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from quanta.errors import PermissionDenied, QuantaError
-from quanta.governance.model import PLATFORM_ROLES
 
 if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
@@ -53,6 +52,8 @@ class KpisArea:
 
     def kpi_domains(self) -> list[str] | None:
         """The domains whose KPIs the acting principal sees (None: the whole platform)."""
+        from quanta.governance.model import PLATFORM_ROLES
+
         actor = self.core.principal()
         if actor.space is None and actor.roles & PLATFORM_ROLES:
             return None
@@ -86,6 +87,8 @@ class KpisArea:
     def platform_metrics(self, accept: str | None = None) -> tuple[bytes, str]:
         """The Prometheus exposition (body, content type) for platform admins and stewards: the
         metrics name every product, so they are platform-wide or nothing."""
+        from quanta.governance.model import PLATFORM_ROLES
+
         actor = self.core.principal()
         if actor.space is not None or not actor.roles & PLATFORM_ROLES:
             raise PermissionDenied(

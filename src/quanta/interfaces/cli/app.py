@@ -2,17 +2,94 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
+    from typer import _click as click  # the click Typer vendors, which its groups subclass
+
     from quanta.mesh import Mesh
+
+# The module of every top-level command, in the order ``quanta --help`` lists them. A command's module
+# is imported when that command runs or help describes it, so ``quanta test`` builds and imports one
+# command, not all of them (tests/test_cli_lazy.py keeps this table equal to what the modules register).
+_HELP_ORDER = (
+    ("contract_test", "test"),
+    ("data", "build versions rollback query runs demo diff ci"),
+    ("governance", "whoami"),
+    ("kpis", "kpis feedback"),
+    ("lineage", "lineage impact"),
+    ("maturity", "score"),
+    ("observe", "health incidents"),
+    ("serve", "serve"),
+    ("wire", "pgwire"),
+    ("workspace", "init validate apply ls show import export"),
+    ("data", "quarantine schedule"),  # Typer lists sub-apps after commands
+    ("governance", "access token space audit policy"),
+    ("observe", "alerts"),
+)
+COMMANDS = {name: module for module, names in _HELP_ORDER for name in names.split()}
+
+
+class LazyGroup(TyperGroup):
+    """The ``quanta`` group: lists every command of :data:`COMMANDS`, imports and builds one on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import_module(f"{__package__}.{COMMANDS[cmd_name]}")
+            command = registered_command(cmd_name)
+            if command is not None:
+                self.commands[cmd_name] = command
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in COMMANDS:  # a typo: "did you mean" chooses among every command
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+def registered_command(name: str) -> click.Command | None:
+    """The click command (or group) Typer builds from what is registered on ``app`` under ``name``."""
+    from typer.main import get_command_from_info, get_command_name, get_group_from_info
+
+    for info in app.registered_commands:
+        if (info.name or get_command_name(info.callback.__name__ if info.callback else "")) == name:
+            return get_command_from_info(
+                info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+    for group in app.registered_groups:
+        if group.name == name:
+            return get_group_from_info(
+                group,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+                suggest_commands=app.suggest_commands,
+            )
+    return None
+
+
+def _group() -> None:
+    # A callback makes Typer build a group even while no command module is imported yet.
+    pass
+
 
 app = typer.Typer(
     name="quanta",
     help="Quanta: a self-serve data mesh platform. Data products and contracts from metadata.",
+    cls=LazyGroup,
+    callback=_group,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

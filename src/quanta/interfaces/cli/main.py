@@ -1,7 +1,7 @@
 """The ``quanta`` command line: Typer commands that call the ``Mesh`` facade and render the result.
 
-Heavy libraries are imported inside commands so that ``quanta --help`` stays fast. Commands live in
-``workspace.py`` and ``data.py``; importing them registers them on the one ``app`` of ``app.py``.
+Heavy libraries are imported inside commands so that ``quanta --help`` stays fast. Commands live in the
+modules next to this one; the one ``app`` of ``app.py`` imports a command's module only when it runs.
 """
 
 from __future__ import annotations
@@ -9,35 +9,10 @@ from __future__ import annotations
 import sys
 
 from quanta.errors import QuantaError
-from quanta.interfaces.cli import (
-    contract_test,
-    data,
-    governance,
-    kpis,
-    lineage,
-    maturity,
-    observe,
-    render,
-    serve,
-    wire,
-    workspace,
-)
+from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import app
 
-__all__ = [
-    "app",
-    "contract_test",
-    "data",
-    "governance",
-    "kpis",
-    "lineage",
-    "main",
-    "maturity",
-    "observe",
-    "serve",
-    "wire",
-    "workspace",
-]
+__all__ = ["app", "main"]
 
 
 def main() -> None:
