@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanta.errors import NotFoundError, Problem, SpecError, WorkspaceError
-from quanta.registry.versions import older_version_problems
 from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
 from quanta.spec.diff import Change, diff
 
@@ -115,6 +114,8 @@ class SpecsArea:
         ]
         validation.problems += self._governance.policy_problems(valid)
         validation.problems += self._lineage.lineage_problems(valid)
+        from quanta.registry.versions import older_version_problems
+
         validation.problems += older_version_problems(self.core.registry, validation.products)
         return validation
 
