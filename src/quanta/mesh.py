@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import NotFoundError, Problem, SpecError, WorkspaceError
+from quanta.mesh_access import CiRuns, MeshAccess, ReadableTable, SharedSpace
 from quanta.mesh_discovery import MeshDiscovery
-from quanta.mesh_grants import MeshGrants
+from quanta.mesh_governance import acting_as
+from quanta.mesh_grants import MeshGrants, ScramSignIn
 from quanta.mesh_kpis import MeshKpis
 from quanta.mesh_lineage import MeshLineage
 from quanta.mesh_maturity import MeshMaturity
@@ -32,13 +34,121 @@ if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
     from quanta.build.runner import BuildResult
     from quanta.build.scheduler import Schedule
-    from quanta.contracts import Run
-    from quanta.contracts.selection import Selection, TestOptions
-
-    # SQLAlchemy is a quarter of a second to import: only commands that touch the registry pay for it.
-    from quanta.registry import ProductSummary, Registration, Registry, VersionInfo
-    from quanta.registry.publishing import PublishRecord, RunRecord
+    from quanta.registry import Registration, Registry
     from quanta.storage import Quarantined, Warehouse
+
+# --- What interfaces use, re-exported: they import only ``quanta.mesh`` (and ``quanta.errors``), so ---
+# --- moving a core module never touches them. Loaded on first use (``__getattr__`` below): SQLAlchemy,
+# --- DuckDB and Arrow are slow to import, and only commands that need them should pay for them. ---
+if TYPE_CHECKING:
+    from quanta.build.demo_data import generate_demo_data
+    from quanta.build.scheduler import ProblemLog
+    from quanta.contracts.report import github_annotations, junit
+    from quanta.contracts.run import Check, Run
+    from quanta.contracts.selection import Selection, TestOptions
+    from quanta.discovery.datsis import Maturity
+    from quanta.discovery.search import SearchResult
+    from quanta.governance.model import SCOPES
+    from quanta.governance.scram import MECHANISM, ScramError
+    from quanta.observability.health import Freshness, ProductHealth, in_words
+    from quanta.observability.impact import Impact, TouchedColumn
+    from quanta.observability.kpis import Kpis, say_hours
+    from quanta.observability.lineage_view import Direction, LineageNode, LineageView
+    from quanta.observability.metrics import INTERFACE_ENV, MULTIPROC_ENV, enable_query_metrics
+    from quanta.query.export import write_csv, write_json
+    from quanta.registry import ProductSummary, VersionInfo
+    from quanta.registry.feedback import FeedbackRecord, ProductFeedback
+    from quanta.registry.governance import GrantRecord
+    from quanta.registry.maturity import MaturityRecord
+    from quanta.registry.observability import DeliveryRecord, IncidentRecord
+    from quanta.registry.publishing import PublishRecord, RunRecord
+
+_REEXPORTED = {
+    "quanta.build.demo_data": ["generate_demo_data"],
+    "quanta.build.scheduler": ["ProblemLog"],
+    "quanta.contracts.report": ["github_annotations", "junit"],
+    "quanta.contracts.run": ["Check", "Run"],
+    "quanta.contracts.selection": ["Selection", "TestOptions"],
+    "quanta.discovery.datsis": ["Maturity"],
+    "quanta.discovery.search": ["SearchResult"],
+    "quanta.governance.model": ["SCOPES"],
+    "quanta.governance.scram": ["MECHANISM", "ScramError"],
+    "quanta.observability.health": ["Freshness", "ProductHealth", "in_words"],
+    "quanta.observability.impact": ["Impact", "TouchedColumn"],
+    "quanta.observability.kpis": ["Kpis", "say_hours"],
+    "quanta.observability.lineage_view": ["Direction", "LineageNode", "LineageView"],
+    "quanta.observability.metrics": ["INTERFACE_ENV", "MULTIPROC_ENV", "enable_query_metrics"],
+    "quanta.query.export": ["write_csv", "write_json"],
+    "quanta.registry": ["ProductSummary", "VersionInfo"],
+    "quanta.registry.feedback": ["FeedbackRecord", "ProductFeedback"],
+    "quanta.registry.governance": ["GrantRecord"],
+    "quanta.registry.maturity": ["MaturityRecord"],
+    "quanta.registry.observability": ["DeliveryRecord", "IncidentRecord"],
+    "quanta.registry.publishing": ["PublishRecord", "RunRecord"],
+}
+_HOME = {name: module for module, names in _REEXPORTED.items() for name in names}
+
+__all__ = [
+    "INTERFACE_ENV",
+    "MECHANISM",
+    "MULTIPROC_ENV",
+    "SCOPES",
+    "Applied",
+    "ApplyReport",
+    "Check",
+    "CiReport",
+    "CiRuns",
+    "DeliveryRecord",
+    "Direction",
+    "FeedbackRecord",
+    "Freshness",
+    "GrantRecord",
+    "Impact",
+    "IncidentRecord",
+    "Kpis",
+    "LineageNode",
+    "LineageView",
+    "Maturity",
+    "MaturityRecord",
+    "Mesh",
+    "ProblemLog",
+    "ProductFeedback",
+    "ProductHealth",
+    "ProductSummary",
+    "ProductView",
+    "PublishRecord",
+    "ReadableTable",
+    "Run",
+    "RunRecord",
+    "ScramError",
+    "ScramSignIn",
+    "SearchResult",
+    "Selection",
+    "SharedSpace",
+    "TestOptions",
+    "TouchedColumn",
+    "VersionInfo",
+    "acting_as",
+    "enable_query_metrics",
+    "generate_demo_data",
+    "github_annotations",
+    "in_words",
+    "junit",
+    "say_hours",
+    "write_csv",
+    "write_json",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """A re-exported name, imported from its home module on first use."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -88,7 +198,7 @@ class ProductView:
     consumers: list[str]
 
 
-class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturity, MeshKpis):
+class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturity, MeshKpis, MeshAccess):
     """Facade over a workspace and its registry."""
 
     def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:
