@@ -31,10 +31,11 @@ demo: $(STAMP) ## Build the demo mesh (TPC-H data, 7 products) afresh in ./demo-
 	@echo "Demo mesh built and published in $(WORKSPACE)/. Serving it: open http://localhost:$(PORT)/, or psql -h localhost -p $(PG_PORT) -U local-admin quanta (Ctrl-C stops)."
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT)
 
-lint: $(STAMP) ## ruff (format check + lint) and mypy
+lint: $(STAMP) ## ruff (format check + lint), mypy and the import contracts (docs/architecture.md)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) lint ## Lint, then run the whole test suite
 	$(BIN)/pytest -n 2 -q

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from quanta.mesh.core import MeshCore
+from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
-from quanta.mesh.governance import GovernanceArea
-from quanta.mesh.grants import GrantsArea
+from quanta.mesh.governance import GovernanceArea, ReadableTable
+from quanta.mesh.grants import GrantsArea, ScramSignIn, SharedSpace
 from quanta.mesh.kpis import KpisArea
 from quanta.mesh.lineage import LineageArea
 from quanta.mesh.maturity import MaturityArea
 from quanta.mesh.observability import ObservabilityArea
 from quanta.mesh.publishing import Observers, ProductView, PublishingArea
-from quanta.mesh.specs import Applied, ApplyReport, CiReport, SpecsArea
+from quanta.mesh.specs import Applied, ApplyReport, CiReport, CiRuns, SpecsArea
 from quanta.mesh.testing import TestingArea
 from quanta.settings import Settings
 from quanta.workspace import Workspace
@@ -36,7 +36,120 @@ if TYPE_CHECKING:
     from quanta.registry import Registry
     from quanta.storage import Warehouse
 
-__all__ = ["Applied", "ApplyReport", "CiReport", "Mesh", "MeshCore", "ProductView"]
+# --- What interfaces use, re-exported: they import only ``quanta.mesh`` (and ``quanta.errors``), so ---
+# --- moving a core module never touches them. Loaded on first use (``__getattr__`` below): SQLAlchemy,
+# --- DuckDB and Arrow are slow to import, and only commands that need them should pay for them. ---
+if TYPE_CHECKING:
+    from quanta.build.demo_data import generate_demo_data
+    from quanta.build.scheduler import ProblemLog
+    from quanta.contracts.report import github_annotations, junit
+    from quanta.contracts.run import Check, Run
+    from quanta.contracts.selection import Selection, TestOptions
+    from quanta.discovery.datsis import Maturity
+    from quanta.discovery.search import SearchResult
+    from quanta.governance.model import SCOPES
+    from quanta.governance.scram import MECHANISM, ScramError
+    from quanta.observability.health import Freshness, ProductHealth, in_words
+    from quanta.observability.impact import Impact, TouchedColumn
+    from quanta.observability.kpis import Kpis, say_hours
+    from quanta.observability.lineage_view import Direction, LineageNode, LineageView
+    from quanta.observability.metrics import INTERFACE_ENV, MULTIPROC_ENV, enable_query_metrics
+    from quanta.query.export import write_csv, write_json
+    from quanta.registry import ProductSummary, VersionInfo
+    from quanta.registry.feedback import FeedbackRecord, ProductFeedback
+    from quanta.registry.governance import GrantRecord
+    from quanta.registry.maturity import MaturityRecord
+    from quanta.registry.observability import DeliveryRecord, IncidentRecord
+    from quanta.registry.publishing import PublishRecord, RunRecord
+
+_REEXPORTED = {
+    "quanta.build.demo_data": ["generate_demo_data"],
+    "quanta.build.scheduler": ["ProblemLog"],
+    "quanta.contracts.report": ["github_annotations", "junit"],
+    "quanta.contracts.run": ["Check", "Run"],
+    "quanta.contracts.selection": ["Selection", "TestOptions"],
+    "quanta.discovery.datsis": ["Maturity"],
+    "quanta.discovery.search": ["SearchResult"],
+    "quanta.governance.model": ["SCOPES"],
+    "quanta.governance.scram": ["MECHANISM", "ScramError"],
+    "quanta.observability.health": ["Freshness", "ProductHealth", "in_words"],
+    "quanta.observability.impact": ["Impact", "TouchedColumn"],
+    "quanta.observability.kpis": ["Kpis", "say_hours"],
+    "quanta.observability.lineage_view": ["Direction", "LineageNode", "LineageView"],
+    "quanta.observability.metrics": ["INTERFACE_ENV", "MULTIPROC_ENV", "enable_query_metrics"],
+    "quanta.query.export": ["write_csv", "write_json"],
+    "quanta.registry": ["ProductSummary", "VersionInfo"],
+    "quanta.registry.feedback": ["FeedbackRecord", "ProductFeedback"],
+    "quanta.registry.governance": ["GrantRecord"],
+    "quanta.registry.maturity": ["MaturityRecord"],
+    "quanta.registry.observability": ["DeliveryRecord", "IncidentRecord"],
+    "quanta.registry.publishing": ["PublishRecord", "RunRecord"],
+}
+_HOME = {name: module for module, names in _REEXPORTED.items() for name in names}
+
+__all__ = [
+    "INTERFACE_ENV",
+    "MECHANISM",
+    "MULTIPROC_ENV",
+    "SCOPES",
+    "Applied",
+    "ApplyReport",
+    "Check",
+    "CiReport",
+    "CiRuns",
+    "DeliveryRecord",
+    "Direction",
+    "FeedbackRecord",
+    "Freshness",
+    "GrantRecord",
+    "Impact",
+    "IncidentRecord",
+    "Kpis",
+    "LineageNode",
+    "LineageView",
+    "Maturity",
+    "MaturityRecord",
+    "Mesh",
+    "MeshCore",
+    "ProblemLog",
+    "ProductFeedback",
+    "ProductHealth",
+    "ProductSummary",
+    "ProductView",
+    "PublishRecord",
+    "ReadableTable",
+    "Run",
+    "RunRecord",
+    "ScramError",
+    "ScramSignIn",
+    "SearchResult",
+    "Selection",
+    "SharedSpace",
+    "TestOptions",
+    "TouchedColumn",
+    "VersionInfo",
+    "acting_as",
+    "enable_query_metrics",
+    "generate_demo_data",
+    "github_annotations",
+    "in_words",
+    "junit",
+    "say_hours",
+    "write_csv",
+    "write_json",
+]
+
+
+def __getattr__(name: str) -> object:
+    """A re-exported name, imported from its home module on first use."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
+
 
 _A = TypeVar("_A")
 _P = ParamSpec("_P")
@@ -155,6 +268,7 @@ class Mesh:
     validate = _Via("_specs", SpecsArea.validate)
     apply = _Via("_specs", SpecsArea.apply)
     ci = _Via("_specs", SpecsArea.ci)
+    ci_runs = _Via("_specs", SpecsArea.ci_runs)
     diff = _Via("_specs", SpecsArea.diff)
     import_document = _Via("_specs", SpecsArea.import_document)
     export = _Via("_specs", SpecsArea.export)
@@ -179,6 +293,7 @@ class Mesh:
 
     # --- governed queries, exports, audit ---------------------------------------------------------------
     policy_problems = _Via("_governed", GovernanceArea.policy_problems)
+    readable_tables = _Via("_governed", GovernanceArea.readable_tables)
     governed_query = _Via("_governed", GovernanceArea.governed_query)
     governed_stream = _Via("_governed", GovernanceArea.governed_stream)
     export_data = _Via("_governed", GovernanceArea.export_data)
@@ -201,6 +316,7 @@ class Mesh:
     subscriptions = _Via("_grants", GrantsArea.subscriptions)
     notifications = _Via("_grants", GrantsArea.notifications)
     access_requests = _Via("_grants", GrantsArea.access_requests)
+    spaces = _Via("_grants", GrantsArea.spaces)
 
     # --- search -----------------------------------------------------------------------------------------
     search = _Via("_discovery", DiscoveryArea.search)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from quanta.errors import NotFoundError
+from quanta.mesh.core import acting_as
 from quanta.observability.metrics import observe_query
 
 if TYPE_CHECKING:
@@ -36,6 +37,16 @@ if TYPE_CHECKING:
 
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ReadableTable:
+    """A product a principal may read, as an empty table: ``schema`` (its domain) and the statements
+    creating ``<domain>.<name>`` with the columns and types of its first port's first object."""
+
+    product_id: str
+    schema: str
+    statements: list[str]
 
 
 class GovernanceArea:
@@ -254,6 +265,32 @@ class GovernanceArea:
                 raise NotFoundError(f"{product_id} {version} has no port {port}", hint="see quanta show")
             self._contracts[key] = Contract.model_validate(contract).objects[0]
         return self._contracts[key]
+
+    def readable_tables(self, principal_id: str, dialect: str = "duckdb") -> list[ReadableTable]:
+        """The published products ``principal_id`` may read, as ``CREATE TABLE`` statements in
+        ``dialect`` (names, types and descriptions; no data)."""
+        from quanta.spec.contract import Contract
+        from quanta.spec.formats.sql import dialect_named, statements
+
+        ddl = dialect_named(dialect)
+        tables = []
+        with acting_as(principal_id):
+            who = self.core.principal()
+            for summary in self.core.registry.products():
+                if (
+                    self.core.registry.current_publish(summary.id) is None
+                    or not self.core.access(who, summary.id).allowed
+                ):
+                    continue
+                domain, _, name = summary.id.partition(".")
+                contracts = self.core.registry.port_contracts(summary.id)
+                for document in list(contracts.values())[:1]:
+                    contract = Contract.model_validate(document)
+                    for obj in contract.objects[:1]:
+                        renamed = obj.model_copy(update={"name": f"{domain}.{name}", "physical_name": None})
+                        created = [s.sql(dialect=dialect) for s in statements(renamed, ddl)]
+                        tables.append(ReadableTable(summary.id, domain, created))
+        return tables
 
     # --- audit ----------------------------------------------------------------------------------
 

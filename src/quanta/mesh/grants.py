@@ -28,6 +28,15 @@ class ScramSignIn:
     verifiers: list[Verifier]
 
 
+@dataclass(frozen=True)
+class SharedSpace:
+    """A partner space of governance.yaml and the products shared into it (declared or granted)."""
+
+    id: str
+    kind: str
+    products: list[str]
+
+
 class GrantsArea:
     """Who was given what, for how long, and the tokens that prove who asks."""
 
@@ -319,6 +328,17 @@ class GrantsArea:
             for g in found
             if g.principal == actor.id or actor.can("approve_access", g.product_id.partition(".")[0])
         ]
+
+    def spaces(self) -> list[SharedSpace]:
+        """The partner spaces of governance.yaml, each with the products shared into it."""
+        shared = [g for g in self.access_requests() if g.principal.startswith("space:") and g.active()]
+        spaces = []
+        for space in self.core.governance.spec.spaces:
+            products = sorted(
+                {*space.products, *(g.product_id for g in shared if g.principal == f"space:{space.id}")}
+            )
+            spaces.append(SharedSpace(space.id, space.kind, products))
+        return spaces
 
 
 NOTIFIED = {

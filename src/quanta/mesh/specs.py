@@ -56,6 +56,15 @@ class CiReport:
 
 
 @dataclass(frozen=True)
+class CiRuns:
+    """``quanta ci``'s findings as one ``Run`` per step: ``lint``, ``breaking-changes``, then
+    ``test <product>`` for every published product."""
+
+    ok: bool
+    runs: dict[str, Run]
+
+
+@dataclass(frozen=True)
 class _Breaking:
     product_id: str
     port: str
@@ -213,6 +222,11 @@ class SpecsArea:
                     tests[product.id] = self._testing.test_product(product.id, Selection())
         return CiReport(validation.problems, gates, tests)
 
+    def ci_runs(self, *, lenient: bool = False) -> CiRuns:
+        """:meth:`ci` with lint problems and breaking-change gates as checks, like the data tests."""
+        report = self.ci(lenient=lenient)
+        return CiRuns(report.ok, {**_lint_run(report), **_gate_run(report), **_test_runs(report)})
+
     def diff(self, old: str, new: str) -> list[ContractChange]:
         """Classified changes between two contracts (files, or registered ids with @version)."""
         from quanta.contracts.changes import classify
@@ -300,6 +314,41 @@ class SpecsArea:
                 if chosen is not None:
                     port.contract_id = chosen["id"]
         return export
+
+
+def _lint_run(report: CiReport) -> dict[str, Run]:
+    from quanta.contracts.run import Check, Run, Verdict
+
+    lint = Run("lint")
+    for p in report.problems:
+        verdict: Verdict = "failed" if p.severity == "error" else "warning"
+        lint.checks.append(
+            Check(f"{p.location}: {p.message}", "lint", verdict, severity=p.severity, message=p.hint)
+        )
+    return {"lint": lint}
+
+
+def _gate_run(report: CiReport) -> dict[str, Run]:
+    from quanta.contracts.run import Check, Run
+
+    gates = Run("breaking-changes")
+    for _source, g in report.gates:
+        message = "; ".join(f"{c.path}: {c.reason or c.kind}" for c in g.breaking) or None
+        gates.checks.append(
+            Check(
+                f"{g.contract_id} {g.old_version} ► {g.new_version}",
+                "breaking-change",
+                "passed" if g.allowed else "failed",
+                len(g.breaking),
+                "major bump if breaking",
+                message=message if not g.allowed else None,
+            )
+        )
+    return {"breaking-changes": gates}
+
+
+def _test_runs(report: CiReport) -> dict[str, Run]:
+    return {f"test {pid}": run for pid, run in report.tests.items()}
 
 
 def _dependency_order(products: list[LoadedProduct]) -> list[LoadedProduct]:

@@ -79,7 +79,7 @@ def _schedule(mesh: Mesh, interval: float, stop: threading.Event) -> None:
     """Fire due schedules, then judge every product's freshness (opening and closing incidents), until
     stopped. Each worker may run this: the scheduler's database lease lets one of them build each due
     product, and incidents are de-duplicated in the database. A failure is logged and the loop goes on."""
-    from quanta.build.scheduler import ProblemLog
+    from quanta.mesh import ProblemLog
 
     owner, problems = f"serve-{os.getpid()}", ProblemLog(log)
     while not stop.wait(interval):

@@ -10,8 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from quanta.errors import AuthenticationError, PermissionDenied
-from quanta.mesh import Mesh
-from quanta.mesh.core import acting_as
+from quanta.mesh import Mesh, acting_as
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Caller:
 
 def scopes_with(scopes: frozenset[str], scope: str) -> str:
     """The ``--scopes`` value that keeps what a token may do and adds ``scope``, e.g. read,request."""
-    from quanta.governance.model import SCOPES
+    from quanta.mesh import SCOPES
 
     return ",".join(s for s in SCOPES if s in scopes or s == scope)
 

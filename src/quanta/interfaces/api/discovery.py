@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from quanta.discovery.search import SearchResult
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import (
     ColumnOut,
@@ -18,6 +17,7 @@ from quanta.interfaces.api.models import (
     VersionInfo,
     problem_responses,
 )
+from quanta.mesh import SearchResult
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["discovery"])
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from quanta.discovery.datsis import Maturity
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import MaturityHistoryPage, MaturityPage, problem_responses
+from quanta.mesh import Maturity
 
 router = APIRouter(responses=problem_responses(401, 403, 404, 422), tags=["maturity"])
 

@@ -8,10 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 # Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
-from quanta.registry import ProductSummary, VersionInfo
-from quanta.registry.governance import GrantRecord
-from quanta.registry.maturity import MaturityRecord
-from quanta.registry.publishing import RunRecord
+from quanta.mesh import GrantRecord, MaturityRecord, ProductSummary, RunRecord, VersionInfo
 
 
 class Body(BaseModel):
@@ -223,8 +220,7 @@ class MaturityHistoryPage(BaseModel):
 
 # --- health, incidents and alert deliveries (observability) ---------------------------------------
 
-from quanta.observability.health import ProductHealth  # noqa: E402  (the health section's own imports)
-from quanta.registry.observability import DeliveryRecord, IncidentRecord  # noqa: E402
+from quanta.mesh import DeliveryRecord, IncidentRecord, ProductHealth  # noqa: E402  (this section's own)
 
 
 class HealthPage(BaseModel):

@@ -25,9 +25,7 @@ from quanta.interfaces.api.models import (
     RunPage,
     problem_responses,
 )
-from quanta.observability.health import ProductHealth
-from quanta.registry.observability import IncidentRecord
-from quanta.registry.publishing import PublishRecord
+from quanta.mesh import IncidentRecord, ProductHealth, PublishRecord
 
 
 @asynccontextmanager

@@ -105,7 +105,7 @@ def test(
     debug: Debug = False,
 ) -> None:
     """Test data against its contract; exit 1 when an error-severity check fails (like datacontract test)."""
-    from quanta.contracts.selection import Selection, TestOptions
+    from quanta.mesh import Selection, TestOptions
 
     fmt, report_file = resolve_output(output, "json" if json_ else output_format, output_file)
     selection = Selection.parse(checks, dimension, quality_id, tag, metadata_only)
@@ -125,7 +125,7 @@ def test(
 
 def write_report(runs: dict[str, Any], fmt: str, path: Path | None) -> None:
     """The report in ``fmt`` on stdout, or in ``path`` (then the table still goes to the terminal)."""
-    from quanta.contracts.report import junit
+    from quanta.mesh import junit
 
     if fmt == "table":
         if path is None:

@@ -162,7 +162,7 @@ _SHOWN = 1000
 
 
 def _print_stream(reader: pa.RecordBatchReader, fmt: str) -> None:
-    from quanta.query.export import write_csv, write_json
+    from quanta.mesh import write_csv, write_json
 
     if fmt == "csv":
         write_csv(reader, sys.stdout.buffer)
@@ -303,9 +303,8 @@ def demo(
     """Create the demo mesh, generate TPC-H data for it, and build every product."""
     import shutil
 
-    from quanta.build.demo_data import generate_demo_data
     from quanta.errors import WorkspaceError
-    from quanta.mesh import Mesh
+    from quanta.mesh import Mesh, generate_demo_data
 
     if fresh and directory.exists():
         if not (directory / "quanta.yaml").exists():
@@ -426,33 +425,10 @@ def ci(
     debug: Debug = False,
 ) -> None:
     """Lint, breaking-change gate and data tests in one go, for pipelines (JUnit, GitHub annotations)."""
-    from quanta.contracts.report import github_annotations, junit
-    from quanta.contracts.run import Check, Run, Verdict
+    from quanta.mesh import github_annotations, junit
 
-    report = open_mesh().ci(lenient=lenient)
-    runs: dict[str, Run] = {}
-    lint = Run("lint")
-    for p in report.problems:
-        verdict: Verdict = "failed" if p.severity == "error" else "warning"
-        lint.checks.append(
-            Check(f"{p.location}: {p.message}", "lint", verdict, severity=p.severity, message=p.hint)
-        )
-    runs["lint"] = lint
-    gates = Run("breaking-changes")
-    for _source, g in report.gates:
-        message = "; ".join(f"{c.path}: {c.reason or c.kind}" for c in g.breaking) or None
-        gates.checks.append(
-            Check(
-                f"{g.contract_id} {g.old_version} ► {g.new_version}",
-                "breaking-change",
-                "passed" if g.allowed else "failed",
-                len(g.breaking),
-                "major bump if breaking",
-                message=message if not g.allowed else None,
-            )
-        )
-    runs["breaking-changes"] = gates
-    runs.update({f"test {pid}": run for pid, run in report.tests.items()})
+    report = open_mesh().ci_runs(lenient=lenient)
+    runs = report.runs
     fmt = "json" if json_ else output
     if fmt == "junit":
         text = junit(runs)
@@ -482,7 +458,6 @@ def ci(
                     render.out.print(
                         f"    [red]{render.escape(check.name)}[/red] {render.escape(check.message or '')}"
                     )
-        render.out.print("policies: not checked yet (policies as code come with governance)")
     if text:
         if output_file:
             output_file.write_text(text)

@@ -271,14 +271,7 @@ def token_revoke(
 @space_app.command("ls")
 def space_ls(json_: Json = False, debug: Debug = False) -> None:
     """Spaces from governance.yaml with the products shared into each."""
-    mesh = open_mesh()
-    shared = [g for g in mesh.access_requests() if g.principal.startswith("space:") and g.active()]
-    rows = []
-    for space in mesh.governance.spec.spaces:
-        products = sorted(
-            {*space.products, *(g.product_id for g in shared if g.principal == f"space:{space.id}")}
-        )
-        rows.append({"space": space.id, "kind": space.kind, "products": products})
+    rows = [{"space": s.id, "kind": s.kind, "products": s.products} for s in open_mesh().spaces()]
     if json_:
         render.emit_json(rows)
         return

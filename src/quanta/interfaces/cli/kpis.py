@@ -10,8 +10,7 @@ from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 
 if TYPE_CHECKING:
-    from quanta.mesh.kpis import ProductFeedback
-    from quanta.observability.kpis import Kpis
+    from quanta.mesh import Kpis, ProductFeedback
 
 
 @app.command()
@@ -33,7 +32,7 @@ def kpis(
 
 
 def _overview(k: Kpis) -> None:
-    from quanta.observability.kpis import say_hours
+    from quanta.mesh import say_hours
 
     scope = ", ".join(k.domains) if k.domains is not None else "all domains"
     p, pub, inc, fb = k.products, k.publishes, k.incidents, k.feedback

@@ -13,8 +13,7 @@ from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from quanta.observability.impact import Impact
-    from quanta.observability.lineage_view import Direction, LineageNode, LineageView
+    from quanta.mesh import Direction, Impact, LineageNode, LineageView
 
 Depth = Annotated[int | None, typer.Option(min=1, help="How many hops to follow (default: all).")]
 HOW = {

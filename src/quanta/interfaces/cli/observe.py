@@ -11,7 +11,7 @@ from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 
 if TYPE_CHECKING:
-    from quanta.observability.health import Freshness, ProductHealth
+    from quanta.mesh import Freshness, ProductHealth
 
 alerts_app = typer.Typer(help="Alert sinks (alerts.yaml) and deliveries: list, test a sink, deliver, retry.")
 app.add_typer(alerts_app, name="alerts")
@@ -108,7 +108,7 @@ def incidents(
 ) -> None:
     """Incidents (newest first): opened on SLO breach, contract or build failure and anomalies,
     closed on recovery."""
-    from quanta.observability.health import in_words
+    from quanta.mesh import in_words
 
     found = open_mesh().incidents(product_id, "open" if open_ else None, kind, limit)
     if json_:
@@ -235,7 +235,7 @@ def _verdict(f: Freshness) -> str:
 
 
 def _age(f: Freshness) -> str:
-    from quanta.observability.health import in_words
+    from quanta.mesh import in_words
 
     return in_words(f.age_seconds) if f.age_seconds is not None else "-"
 
@@ -267,7 +267,7 @@ def _plain(value: Any) -> Any:
     """Health as the API answers it (the same JSON)."""
     from pydantic import TypeAdapter
 
-    from quanta.observability.health import ProductHealth
+    from quanta.mesh import ProductHealth
 
     kind = list[ProductHealth] if isinstance(value, list) else ProductHealth
     return TypeAdapter(kind).dump_python(value, mode="json")

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from sqlglot import exp
 
-    from quanta.mesh import Mesh
-    from quanta.mesh.grants import ScramSignIn
+    from quanta.mesh import Mesh, ScramSignIn
 
 SERVER_VERSION = "15.0 (Quanta)"
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
@@ -78,7 +77,7 @@ class MeshBackend:
 
     def scram_finish(self, user: str, sign_in: ScramSignIn, client_final: bytes) -> tuple[str, bytes]:
         """The principal proven by ``client_final`` and the server-final message."""
-        from quanta.governance.scram import ScramError
+        from quanta.mesh import ScramError
 
         try:
             index, server_final = sign_in.exchange.final(client_final, sign_in.verifiers)
@@ -97,7 +96,7 @@ class MeshBackend:
 
     def query(self, principal: str, sql: str) -> Answer:
         """Product data through the governed query service, as ``principal``."""
-        from quanta.mesh.core import acting_as
+        from quanta.mesh import acting_as
 
         with acting_as(principal):
             try:
@@ -132,7 +131,7 @@ class MeshBackend:
 
     def _catalog(self, principal: str) -> duckdb.DuckDBPyConnection:
         """The principal's catalog, rebuilt when products changed or grants may have (after a while)."""
-        stamp = (self.mesh.registry.products(), int(time.monotonic() // CATALOG_SECONDS))
+        stamp = (self.mesh.products(), int(time.monotonic() // CATALOG_SECONDS))
         with self._lock:
             cached = self._catalogs.get(principal)
             if cached is not None and cached[0] == stamp:
@@ -231,26 +230,11 @@ def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
     """Empty tables named and typed like the products ``principal`` may read, with their descriptions."""
     import duckdb
 
-    from quanta.mesh.core import acting_as
-    from quanta.spec.contract import Contract
-    from quanta.spec.formats.sql import dialect_named, statements
-
     connection = duckdb.connect(":memory:")
-    ddl = dialect_named("duckdb")
-    with acting_as(principal):
-        who = mesh.principal()
-        for summary in mesh.products():
-            if mesh.registry.current_publish(summary.id) is None or not mesh.access(who, summary.id).allowed:
-                continue
-            domain, _, name = summary.id.partition(".")
-            contracts = mesh.registry.port_contracts(summary.id)
-            for document in list(contracts.values())[:1]:
-                contract = Contract.model_validate(document)
-                for obj in contract.objects[:1]:
-                    renamed = obj.model_copy(update={"name": f"{domain}.{name}", "physical_name": None})
-                    connection.execute(f'create schema if not exists "{domain}"')
-                    for statement in statements(renamed, ddl):
-                        connection.execute(statement.sql(dialect="duckdb"))
+    for table in mesh.readable_tables(principal, "duckdb"):
+        connection.execute(f'create schema if not exists "{table.schema}"')
+        for statement in table.statements:
+            connection.execute(statement)
     connection.execute(f"create or replace macro version() as 'PostgreSQL {SERVER_VERSION}'")
     # Functions psql and JDBC call that DuckDB's pg_catalog lacks
     connection.execute("create or replace macro pg_get_userbyid(id) as 'quanta'")

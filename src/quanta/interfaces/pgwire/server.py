@@ -95,7 +95,7 @@ class WireServer:
 
     async def _scram(self, session: Session, user: str) -> str:
         """SCRAM-SHA-256 with the user's API token as password (the token never crosses the wire)."""
-        from quanta.governance.scram import MECHANISM, ScramError
+        from quanta.mesh import MECHANISM, ScramError
 
         sign_in = await asyncio.to_thread(self.backend.scram_start, user)
         session.send(p.auth_sasl([MECHANISM]))

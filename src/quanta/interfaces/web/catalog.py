@@ -16,9 +16,8 @@ from quanta.interfaces.web.pages import Viewer, WebRoute, render
 from quanta.interfaces.web.results import attempt
 
 if TYPE_CHECKING:
-    from quanta.discovery.search import SearchResult
-    from quanta.mesh import Mesh
-    from quanta.observability.health import Freshness as HealthFreshness
+    from quanta.mesh import Freshness as HealthFreshness
+    from quanta.mesh import Mesh, SearchResult
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]

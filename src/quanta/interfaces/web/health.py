@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from quanta.interfaces.api.deps import Caller, caller
 from quanta.interfaces.web.pages import Viewer, WebRoute, render
-from quanta.observability.health import in_words
+from quanta.mesh import in_words
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]

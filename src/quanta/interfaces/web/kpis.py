@@ -16,7 +16,7 @@ from quanta.interfaces.web.chart import Bar, bar_chart, daily_chart
 from quanta.interfaces.web.pages import Viewer, WebRoute, is_htmx, render
 
 if TYPE_CHECKING:
-    from quanta.observability.kpis import Kpis
+    from quanta.mesh import Kpis
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -103,7 +103,7 @@ def kpi_page(
     with caller.act() as mesh:
         viewer = Viewer.of(mesh, request)
         found = mesh.kpis(since)
-    from quanta.observability.kpis import say_hours
+    from quanta.mesh import say_hours
 
     return render(
         request,
@@ -121,7 +121,7 @@ def kpi_page(
 
 def tiles(k: Kpis) -> list[Tile]:
     """The headline numbers."""
-    from quanta.observability.kpis import say_hours
+    from quanta.mesh import say_hours
 
     p, pub, inc, fb = k.products, k.publishes, k.incidents, k.feedback
     rate = "-" if pub.failure_rate is None else f"{pub.failure_rate:.0%}"
@@ -158,7 +158,7 @@ def _n(count: int, noun: str) -> str:
 
 def charts(k: Kpis) -> list[Chart]:
     """Each KPI with a distribution as an SVG chart plus its table."""
-    from quanta.observability.kpis import say_hours
+    from quanta.mesh import say_hours
 
     by_domain = [Bar(d, n, str(n)) for d, n in k.products.by_domain.items()]
     used = [u for u in k.use if u.consumers or u.queries][:MOST_BARS]

@@ -82,7 +82,7 @@ def error_response(request: Request, exc: QuantaError) -> HTMLResponse:
 
 def _viewer(request: Request) -> Viewer | None:
     """Who sees an error page (its header still says who is signed in); None when nobody is."""
-    from quanta.mesh.core import acting_as
+    from quanta.mesh import acting_as
 
     mesh: Mesh = request.app.state.mesh
     token = request.cookies.get(TOKEN_COOKIE)

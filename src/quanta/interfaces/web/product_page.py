@@ -9,10 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quanta.mesh import Mesh
-    from quanta.observability.health import Freshness as HealthFreshness
-    from quanta.registry import VersionInfo
-    from quanta.registry.publishing import PublishRecord
+    from quanta.mesh import Freshness as HealthFreshness
+    from quanta.mesh import Mesh, PublishRecord, VersionInfo
 
 STRING_TYPES = {"string", "text", "varchar"}
 NUMBER_TYPES = {"number", "integer", "decimal", "double", "float", "long", "bigint"}
