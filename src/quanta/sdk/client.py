@@ -4,6 +4,7 @@ convert it), and every read goes through the governed query service, locally or 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,6 +19,7 @@ class Backend(Protocol):
     def get(self, path: str, **params: Any) -> Any: ...
     def post(self, path: str, body: dict[str, Any]) -> Any: ...
     def arrow(self, sql: str, limit: int | None) -> pa.Table: ...
+    def reader(self, sql: str, limit: int | None) -> pa.RecordBatchReader: ...
 
 
 def connect(
@@ -55,6 +57,20 @@ class Client:
     def sql(self, query: str, *, limit: int | None = None) -> pa.Table:
         """Run SQL over products by id, governed: masks and row filters of whoever is connected."""
         return self.backend.arrow(query, limit)
+
+    def to_reader(self, query: str, *, limit: int | None = None) -> pa.RecordBatchReader:
+        """:meth:`sql` as a stream: record batches computed (and, remote, sent) as they are read, so
+        memory holds one batch, not the result. Close the reader (or read it to the end) to release
+        the query; closing it early stops the query on the engine."""
+        return self.backend.reader(query, limit)
+
+    def iter_batches(self, query: str, *, limit: int | None = None) -> Iterator[pa.RecordBatch]:
+        """The record batches of :meth:`to_reader`; leaving the loop early stops the query."""
+        reader = self.to_reader(query, limit=limit)
+        try:
+            yield from reader
+        finally:
+            reader.close()
 
     def runs(self, product_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         params = {"limit": limit, **({"product": product_id} if product_id else {})}

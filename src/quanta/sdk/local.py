@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from quanta.query.governed import GovernedStream
 
 
 class LocalBackend:
@@ -29,6 +32,20 @@ class LocalBackend:
 
     def arrow(self, sql: str, limit: int | None) -> pa.Table:
         return self.mesh.query(sql, limit=limit)
+
+    def reader(self, sql: str, limit: int | None) -> pa.RecordBatchReader:
+        import pyarrow as pa
+
+        stream = self.mesh.governed_stream(sql, limit=limit)
+        return pa.RecordBatchReader.from_batches(stream.schema, _closing(stream))
+
+
+def _closing(stream: GovernedStream) -> Iterator[pa.RecordBatch]:
+    """The stream's batches; when the reader over them is closed (or dropped) early, the query stops."""
+    try:
+        yield from stream
+    finally:
+        stream.close()
 
 
 def _answer(response: Any) -> Any:
