@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from quanta.query.governed import GovernedStream
+    from quanta.sdk.client import Batches
 
 
 class LocalBackend:
@@ -33,19 +32,11 @@ class LocalBackend:
     def arrow(self, sql: str, limit: int | None) -> pa.Table:
         return self.mesh.query(sql, limit=limit)
 
-    def reader(self, sql: str, limit: int | None) -> pa.RecordBatchReader:
-        import pyarrow as pa
+    def batches(self, sql: str, limit: int | None) -> Batches:
+        from quanta.sdk.client import Batches
 
         stream = self.mesh.governed_stream(sql, limit=limit)
-        return pa.RecordBatchReader.from_batches(stream.schema, _closing(stream))
-
-
-def _closing(stream: GovernedStream) -> Iterator[pa.RecordBatch]:
-    """The stream's batches; when the reader over them is closed (or dropped) early, the query stops."""
-    try:
-        yield from stream
-    finally:
-        stream.close()
+        return Batches(stream.schema, iter(stream), stream.close)
 
 
 def _answer(response: Any) -> Any:

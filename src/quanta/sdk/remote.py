@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import AuthenticationError, NotFoundError, PermissionDenied, QuantaError
@@ -11,6 +10,8 @@ from quanta.errors import AuthenticationError, NotFoundError, PermissionDenied, 
 if TYPE_CHECKING:
     import httpx
     import pyarrow as pa
+
+    from quanta.sdk.client import Batches
 
 _ERRORS: dict[int, type[QuantaError]] = {401: AuthenticationError, 403: PermissionDenied, 404: NotFoundError}
 
@@ -39,10 +40,12 @@ class RemoteBackend:
         raise_problem(response)
         return pa.ipc.open_stream(response.content).read_all()
 
-    def reader(self, sql: str, limit: int | None) -> pa.RecordBatchReader:
-        """The server's Arrow IPC stream, read as it arrives; closing the reader early hangs up, which
-        stops the query on the server."""
+    def batches(self, sql: str, limit: int | None) -> Batches:
+        """The server's Arrow IPC stream, read as it arrives; closing it early hangs up, which stops
+        the query on the server."""
         import pyarrow as pa
+
+        from quanta.sdk.client import Batches
 
         body = {"sql": sql, "limit": limit, "format": "arrow"}
         request = self._http.build_request("POST", "/query", json=body)
@@ -54,7 +57,7 @@ class RemoteBackend:
         source = pa.ipc.open_stream(
             pa.PythonFile(io.BufferedReader(_ResponseBody(response), 1 << 16), mode="r")
         )
-        return pa.RecordBatchReader.from_batches(source.schema, _closing(source, response))
+        return Batches(source.schema, iter(source), response.close)
 
 
 def raise_problem(response: Any) -> None:
@@ -88,10 +91,3 @@ class _ResponseBody(io.RawIOBase):
         buffer[:size] = self._left[:size]
         self._left = self._left[size:]
         return size
-
-
-def _closing(source: pa.RecordBatchReader, response: httpx.Response) -> Iterator[pa.RecordBatch]:
-    try:
-        yield from source
-    finally:
-        response.close()
