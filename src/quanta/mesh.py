@@ -688,7 +688,8 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
         return self.settings.major_grace_days
 
     def query(self, sql: str, *, limit: int | None = None, as_principal: str | None = None) -> pa.Table:
-        """Run SQL over products by name through the governed query service (audited)."""
+        """Run SQL over products by name through the governed query service (audited): the governed
+        stream, collected into one table (use ``governed_stream`` for results of any size)."""
         return self.governed_query(sql, as_principal=as_principal, limit=limit).table
 
     def quarantine(self, product_id: str | None = None) -> list[Quarantined]:

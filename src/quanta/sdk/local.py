@@ -35,7 +35,7 @@ class LocalBackend:
     def batches(self, sql: str, limit: int | None) -> Batches:
         from quanta.sdk.client import Batches
 
-        stream = self.mesh.governed_stream(sql, limit=limit)
+        stream = self.mesh.governed_stream(sql, limit=limit).started()  # closed if it fails
         return Batches(stream.schema, iter(stream), stream.close)
 
 
