@@ -139,4 +139,6 @@ class RunningQuery:
             with suppress(Exception):
                 self._connection.close()
         if self._finished is not None:
+            with suppress(Exception):
+                self.audit_ids()  # the allow entries first: a failure's entry follows them in the log
             self._finished(self._error)
