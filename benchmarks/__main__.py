@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,9 @@ def make_workspace(folder: Path, data: Path) -> Path:
     if DEMO_SOURCE not in text:
         raise SystemExit(f"{descriptor}: the demo source {DEMO_SOURCE} moved; update the benchmark")
     descriptor.write_text(text.replace(DEMO_SOURCE, str(data)), encoding="utf-8")
+    contract = product / "lineitems.odcs.yaml"  # alone here: no orders, parts, suppliers to relate to
+    related = re.compile(r"^ +relationships:\n +- to: [\w.]+\n", re.MULTILINE)
+    contract.write_text(related.sub("", contract.read_text(encoding="utf-8")), encoding="utf-8")
     return folder
 
 

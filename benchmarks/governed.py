@@ -9,7 +9,10 @@ the same Parquet files of the published snapshot:
   would), so a second series sends 200 *different* statements (``limit 11``, ``limit 12`` ...) to show
   the cost without that help;
 - full scans: an aggregate over every row touching masked and clear columns, best of 3 each; the target
-  is at most 1.1x the plain query.
+  is at most 1.1x the plain query;
+- a streamed read: every row, as ana, through ``quanta query ... --output lineitems.parquet`` in a child
+  process (the governed stream written batch by batch); the target is a peak RSS under 600 MiB for the
+  6M rows, whatever the result's size.
 
 Run with ``python -m benchmarks governed``.
 """
@@ -29,6 +32,7 @@ SMALL_RUNS = 200
 FULL_RUNS = 3
 TARGET_ADDED_MS = 3.0
 TARGET_FULL = 1.1
+TARGET_STREAM_MIB = 600
 GOVERNANCE = """\
 principals:
   - id: ana
@@ -108,8 +112,35 @@ def measure(workspace: Path) -> dict[str, Any]:
         "small": small,
         "distinct": distinct,
         "full": full,
-        "rows": admin.registry.current_publish(PRODUCT).rows,
-    }  # type: ignore[union-attr]
+        "rows": admin.registry.current_publish(PRODUCT).rows,  # type: ignore[union-attr]
+        "streamed": streamed_read(workspace),
+    }
+
+
+def streamed_read(workspace: Path) -> tuple[int, int, float]:
+    """Rows written, peak RSS (bytes) and seconds of ana's whole-product read streamed to Parquet by
+    the CLI in a child process of its own."""
+    import os
+    import subprocess
+
+    import pyarrow.parquet as pq
+
+    from benchmarks.rss import run_with_peak_rss
+
+    target = workspace / "streamed.parquet"
+    env = {**os.environ, "QUANTA_USER": "ana", "NO_COLOR": "1"}
+    env.pop("QUANTA_DATABASE_URL", None)
+    command = [sys.executable, "-m", "quanta.interfaces.cli.main", "query", f"select * from {PRODUCT}"]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        code, peak = run_with_peak_rss(
+            [*command, "--output", str(target)], cwd=workspace, env=env, timeout=1800,
+            stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+        err.seek(0)
+        if code != 0:
+            raise SystemExit(f"the streamed read failed: {err.read().decode()[-2000:]}")
+    return pq.ParquetFile(target).metadata.num_rows, peak, time.perf_counter() - started
 
 
 def report(console: Any, results: dict[str, Any]) -> None:
@@ -147,7 +178,11 @@ def report(console: Any, results: dict[str, Any]) -> None:
         results["distinct"]["plain"]
     )
     console.print(f"  added per distinct small query at p50 (no parse cache): {fresh:.2f} ms")
+    rows, peak, seconds = results["streamed"]
+    mib = peak / 2**20
+    console.print(f"  streamed read of {rows:,} rows to Parquet (as ana): {seconds:.1f} s")
     for label, value, target, ok in (
+        ("streamed read, peak RSS", f"{mib:.0f} MiB", f"< {TARGET_STREAM_MIB} MiB", mib < TARGET_STREAM_MIB),
         (
             "added per small query at p50",
             f"{added:.2f} ms",

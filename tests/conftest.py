@@ -122,37 +122,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-# A small process runs the command and reports its peak RSS: a child forked straight from a pytest
-# worker would count the worker's own memory (Linux carries the pre-exec high-water mark into the
-# child's ru_maxrss), so a busy worker would make every measurement look like the worker's size.
-_PEAK_RSS_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[2:])\n"
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
-
-
 def run_with_peak_rss(
     command: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600, **popen: Any
 ) -> tuple[int, int]:
-    """Run ``command`` (stdout/stderr as given in ``popen``) and return (exit code, peak RSS in bytes
-    of that command alone). Killed, with its children, after ``timeout`` seconds."""
-    import signal
-    import tempfile
+    """Run ``command`` and return (exit code, peak RSS in bytes of that command alone); see
+    :func:`benchmarks.rss.run_with_peak_rss`. The test fails when it runs past ``timeout`` seconds."""
+    from benchmarks.rss import run_with_peak_rss as measured
 
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _PEAK_RSS_WRAPPER, rss.name, *command],
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-            **popen,
-        )
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            pytest.fail(f"{' '.join(command[:6])} still running after {timeout:.0f} s")
-        return code, int(rss.read() or 0) * 1024  # Linux: KiB
+    try:
+        return measured(command, cwd=cwd, env=env, timeout=timeout, **popen)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))

@@ -179,6 +179,32 @@ def test_psycopg_server_side_cursor(server: int) -> None:
         assert cur.fetchmany(2) == [(4,), (5,)]
 
 
+# 3.6 billion rows: only a server that sends rows as the engine computes them answers this at all.
+BILLIONS = "select a.order_id from sales.lineitems a cross join sales.lineitems b"
+
+
+def test_rows_stream_to_a_server_side_cursor(server: int) -> None:
+    started = time.monotonic()
+    with connect(server) as conn, conn.transaction(), conn.cursor(name="huge") as cur:
+        cur.execute(BILLIONS)
+        assert len(cur.fetchmany(100)) == 100 and len(cur.fetchmany(20_000)) == 20_000
+    assert time.monotonic() - started < 60  # and closing the cursor stopped the query
+
+
+def test_cancel_interrupts_the_engine(server: int) -> None:
+    import threading
+
+    with connect(server) as conn:
+        threading.Timer(1.5, conn.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute(
+                "select sum(a.quantity * b.quantity) from sales.lineitems a cross join sales.lineitems b"
+            )
+        assert time.monotonic() - started < 30
+        assert conn.execute("select count(*) from sales.orders").fetchone() == (15_000,)
+
+
 def test_masks_are_applied_and_named_in_notices(server: int) -> None:
     notices: list[str] = []
     with connect(server, "ana") as conn:

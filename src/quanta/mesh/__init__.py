@@ -54,7 +54,9 @@ if TYPE_CHECKING:
     from quanta.observability.kpis import Kpis, say_hours
     from quanta.observability.lineage_view import Direction, LineageNode, LineageView
     from quanta.observability.metrics import INTERFACE_ENV, MULTIPROC_ENV, enable_query_metrics
+    from quanta.query.cursor import QueryCancelled
     from quanta.query.export import write_csv, write_json
+    from quanta.query.governed import GovernedStream
     from quanta.registry import ProductSummary, VersionInfo
     from quanta.registry.feedback import FeedbackRecord, ProductFeedback
     from quanta.registry.governance import GrantRecord
@@ -77,7 +79,9 @@ _REEXPORTED = {
     "quanta.observability.kpis": ["Kpis", "say_hours"],
     "quanta.observability.lineage_view": ["Direction", "LineageNode", "LineageView"],
     "quanta.observability.metrics": ["INTERFACE_ENV", "MULTIPROC_ENV", "enable_query_metrics"],
+    "quanta.query.cursor": ["QueryCancelled"],
     "quanta.query.export": ["write_csv", "write_json"],
+    "quanta.query.governed": ["GovernedStream"],
     "quanta.registry": ["ProductSummary", "VersionInfo"],
     "quanta.registry.feedback": ["FeedbackRecord", "ProductFeedback"],
     "quanta.registry.governance": ["GrantRecord"],
@@ -101,6 +105,7 @@ __all__ = [
     "Direction",
     "FeedbackRecord",
     "Freshness",
+    "GovernedStream",
     "GrantRecord",
     "Impact",
     "IncidentRecord",
@@ -117,6 +122,7 @@ __all__ = [
     "ProductSummary",
     "ProductView",
     "PublishRecord",
+    "QueryCancelled",
     "ReadableTable",
     "Run",
     "RunRecord",
@@ -297,6 +303,7 @@ class Mesh:
     governed_query = _Via("_governed", GovernanceArea.governed_query)
     governed_stream = _Via("_governed", GovernanceArea.governed_stream)
     export_data = _Via("_governed", GovernanceArea.export_data)
+    export_stream = _Via("_governed", GovernanceArea.export_stream)
     audit_log = _Via("_governed", GovernanceArea.audit_log)
     verify_audit = _Via("_governed", GovernanceArea.verify_audit)
 

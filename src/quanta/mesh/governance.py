@@ -7,7 +7,7 @@ An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from contextvars import copy_context
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from pathlib import Path
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
         GovernedResult,
         GovernedStream,
         ProductRead,
-        QueryCall,
     )
     from quanta.registry.governance import AuditRecord
     from quanta.spec import LoadedProduct
@@ -93,21 +92,16 @@ class GovernanceArea:
     def governed_query(
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
     ) -> GovernedResult:
-        """Run SQL over products as the acting principal, or (for admins, audited) as someone else."""
-        return self._governed_call(sql, as_principal, limit, self.queries.run)
+        """Run SQL over products as the acting principal, or (for admins, audited) as someone else:
+        :meth:`governed_stream`, collected (for results known to be small)."""
+        return self.governed_stream(sql, as_principal=as_principal, limit=limit).collect()
 
     def governed_stream(
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
     ) -> GovernedStream:
-        """:meth:`governed_query` with the rows as a ``pyarrow.RecordBatchReader`` computed while it
-        is read (the same masks, row filters and audit): for results of any size."""
-        return self._governed_call(sql, as_principal, limit, self.queries.stream)
-
-    def _governed_call(
-        self, sql: str, as_principal: str | None, limit: int | None, execute: Callable[[QueryCall], _T]
-    ) -> _T:
-        """``execute`` a governed query as the acting principal (or, for admins, as another one),
-        with the audit entries and query metrics every governed query gets."""
+        """The one governed query path: SQL over products as the acting principal (or, for admins,
+        as someone else), with masks, row filters and audit; the rows as Arrow record batches
+        computed while they are read. Close the stream (or use ``with``) to stop it early."""
         from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
@@ -119,8 +113,9 @@ class GovernanceArea:
                 raise QueryError(f"{actor.id} may not query as someone else", hint="ask a platform admin")
             principal = self.core.principal(as_principal)
 
-        def record(plan: GovernedPlan) -> None:
-            """The allow entries, written while the engine runs the query (and before it returns)."""
+        def record(plan: GovernedPlan) -> list[int]:
+            """The allow entries, written while the engine starts (and before any row leaves)."""
+            ids = []
             for product_id in plan.products:
                 details = {
                     "sql": sql,
@@ -130,42 +125,66 @@ class GovernanceArea:
                     "row_filter": plan.filtered.get(product_id),
                 }
                 domain = product_id.partition(".")[0]
-                self.core.registry.audit(
+                entry = self.core.registry.audit(
                     "query", actor.id, product_id, "allow", domain=domain, details=details
                 )
+                ids.append(entry)
+            return ids
 
-        started, outcome = time.perf_counter(), "ok"
-        try:
-            resolve = partial(self._product_read, principal)
-            return execute(QueryCall(principal, sql, resolve, limit, record))
-        except Exception as exc:
+        def failed(exc: Exception) -> str:
+            """The deny or error entry of a query that was refused or failed; the metric's outcome."""
             details = {"sql": sql, "as": principal.id, "error": str(exc)[:500]}
             # A refusal is a denial (on the product it names, so its domain sees it); a query that
             # was allowed but failed in the engine is an error.
             subject = getattr(exc, "product_id", "-")
             domain = subject.partition(".")[0] if subject != "-" else None
             decision = "error" if str(exc).startswith("query failed") else "deny"
-            outcome = "error" if decision == "error" else "denied"
             self.core.registry.audit("query", actor.id, subject, decision, domain=domain, details=details)
+            return "error" if decision == "error" else "denied"
+
+        started, context = time.perf_counter(), copy_context()  # the interface the query came through
+
+        def finished(error: Exception | None) -> None:
+            outcome = failed(error) if error is not None else "ok"
+            context.run(observe_query, outcome, time.perf_counter() - started)  # never raises
+
+        try:
+            resolve = partial(self._product_read, principal)
+            stream = self.queries.stream(QueryCall(principal, sql, resolve, limit, record, finished))
+        except Exception as exc:
+            observe_query(failed(exc), time.perf_counter() - started)
             raise
-        finally:
-            observe_query(outcome, time.perf_counter() - started)  # never raises; no-op outside servers
+        return stream
 
     def export_data(
         self, sql: str, target: Path, *, as_principal: str | None = None, limit: int | None = None
     ) -> int:
         """Run a governed query and stream the result to a file (CSV, JSON or Parquet, by suffix), one
-        batch at a time; returns the rows written. Egress: the egress policies decide on what leaves
-        in clear."""
+        batch at a time; returns the rows written. Egress: see :meth:`export_stream`."""
         from quanta.governance.model import GovernanceError
         from quanta.query.export import WRITERS, write_file
 
         if target.suffix.lower() not in WRITERS:
             raise GovernanceError(f"cannot export to {target.name}", hint=f"use a {', '.join(WRITERS)} file")
-        result = self.governed_stream(sql, as_principal=as_principal, limit=limit)
+        with self.export_stream(sql, str(target), as_principal=as_principal, limit=limit) as stream:
+            try:
+                return write_file(stream.reader, target)
+            except BaseException:
+                target.unlink(missing_ok=True)  # no half-written file that looks like a result
+                raise
+
+    def export_stream(
+        self, sql: str, destination: str, *, as_principal: str | None = None, limit: int | None = None
+    ) -> GovernedStream:
+        """:meth:`governed_stream` for rows leaving the platform (a file, a download): egress. The
+        egress policies decide on what leaves in clear; once the last row is read, the export entries
+        (``destination``, rows) go into the audit log."""
+        from quanta.governance.model import GovernanceError
+
+        stream = self.governed_stream(sql, as_principal=as_principal, limit=limit)
         actor = self.core.principal()
-        for product_id in result.products:
-            clear = set(result.columns.get(product_id, [])) - set(result.masked.get(product_id, {}))
+        for product_id in stream.products:
+            clear = set(stream.columns.get(product_id, [])) - set(stream.masked.get(product_id, {}))
             contracts = self.core.registry.port_contracts(product_id, None)
             shown = {port: _only_columns(c, clear) for port, c in contracts.items()}
             document = {
@@ -181,6 +200,7 @@ class GovernanceArea:
                 for m in d.messages
             ]
             if refused:
+                stream.close()
                 domain = product_id.partition(".")[0]
                 details = {"sql": sql, "policies": refused}
                 self.core.registry.audit(
@@ -189,16 +209,17 @@ class GovernanceArea:
                 raise GovernanceError(
                     "export refused by policy: " + "; ".join(refused), hint="query it in place"
                 )
-        try:
-            rows = write_file(result.reader, target)
-        except BaseException:
-            target.unlink(missing_ok=True)  # no half-written file that looks like a result
-            raise
-        for product_id in result.products:
-            written = {"sql": sql, "file": str(target), "rows": rows}
-            domain = product_id.partition(".")[0]
-            self.core.registry.audit("export", actor.id, product_id, "allow", domain=domain, details=written)
-        return rows
+
+        def exported(rows: int) -> None:
+            for product_id in stream.products:
+                written = {"sql": sql, "file": destination, "rows": rows}
+                domain = product_id.partition(".")[0]
+                self.core.registry.audit(
+                    "export", actor.id, product_id, "allow", domain=domain, details=written
+                )
+
+        stream.running.read_through.append(exported)
+        return stream
 
     def _product_read(self, principal: Principal, product_id: str, at: str | None) -> ProductRead:
         from quanta.governance.access import ProductFacts, decide

@@ -191,7 +191,8 @@ class PublishingArea:
         return self.core.registry.runs(product_id, limit)
 
     def query(self, sql: str, *, limit: int | None = None, as_principal: str | None = None) -> pa.Table:
-        """Run SQL over products by name through the governed query service (audited)."""
+        """Run SQL over products by name through the governed query service (audited): the governed
+        stream, collected into one table (use ``governed_stream`` for results of any size)."""
         return self._governance.governed_query(sql, as_principal=as_principal, limit=limit).table
 
     def quarantine(self, product_id: str | None = None) -> list[Quarantined]:

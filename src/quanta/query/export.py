@@ -1,4 +1,4 @@
-"""Writing a stream of record batches to a file or a terminal, one batch at a time.
+"""Writing a stream of record batches to a file, a terminal or a response body, one batch at a time.
 
 A governed query's result can be larger than memory (a cross join, a careless self-join); these
 writers hold one batch at a time, so exporting it needs only disk space.
@@ -7,7 +7,7 @@ writers hold one batch at a time, so exporting it needs only disk space.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -82,3 +82,57 @@ WRITERS: dict[str, Callable[[pa.RecordBatchReader, Path], int]] = {
 def write_file(reader: pa.RecordBatchReader, target: Path) -> int:
     """``reader`` into ``target`` in the format its suffix names (see :data:`WRITERS`); the rows."""
     return WRITERS[target.suffix.lower()](reader, target)
+
+
+class _Chunks:
+    """A file-like sink whose bytes are taken after each batch (a response body, chunk by chunk)."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here: :meth:`take` hands out what was written."""
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def csv_chunks(reader: pa.RecordBatchReader) -> Iterator[bytes]:
+    """``reader`` as CSV (a header line first), one chunk per batch."""
+    import pyarrow.csv as pacsv
+
+    sink = _Chunks()
+    with pacsv.CSVWriter(sink, reader.schema) as writer:
+        yield sink.take()
+        for batch in reader:
+            writer.write_batch(batch)
+            yield sink.take()
+    yield sink.take()
+
+
+def arrow_chunks(reader: pa.RecordBatchReader) -> Iterator[bytes]:
+    """``reader`` as an Arrow IPC stream (schema, then a message per batch, then end of stream)."""
+    import pyarrow as pa
+
+    sink = _Chunks()
+    with pa.ipc.new_stream(sink, reader.schema) as writer:
+        yield sink.take()
+        for batch in reader:
+            writer.write_batch(batch)
+            yield sink.take()
+    yield sink.take()
+
+
+ENCODINGS: dict[str, Callable[[pa.RecordBatchReader], Iterator[bytes]]] = {
+    "csv": csv_chunks,
+    "arrow": arrow_chunks,
+}
+"""The byte encodings a stream can be sent in (a download, an HTTP response), by name."""

@@ -23,6 +23,7 @@ from quanta.errors import EngineError
 from quanta.governance.access import Access
 from quanta.governance.masks import column_views, masked_sql
 from quanta.governance.model import Principal
+from quanta.query.cursor import RunningQuery
 from quanta.query.products import AccessDenied, QueryError, parse_one_statement, parse_ref
 from quanta.spec.contract import SchemaObject
 
@@ -47,6 +48,8 @@ _DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "icu_
 _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
 # DuckDB's words for a column a query names that its tables do not have.
 _BINDER_COLUMN = re.compile(r'Binder Error: .*?column (?:named )?"([^"]+)"')
+BATCH_ROWS = 8192
+"""Rows per batch of a governed stream: what one reader holds in memory at a time."""
 _CATALOG_SCHEMAS = {"information_schema", "pg_catalog", "main", "system", "temp", "memory"}
 
 
@@ -71,7 +74,10 @@ class QueryCall:
     sql: str
     resolve: Callable[[str, str | None], ProductRead]
     limit: int | None = None
-    audit: Callable[[GovernedPlan], None] | None = None
+    audit: Callable[[GovernedPlan], list[int]] | None = None
+    """Writes the allow entries of the plan; returns their ids."""
+    finished: Callable[[Exception | None], None] | None = None
+    """Called once the stream closes, with the engine's failure while computing rows (or None)."""
 
 
 @dataclass
@@ -88,16 +94,81 @@ class GovernedPlan:
 
 @dataclass
 class GovernedResult(GovernedPlan):
-    """A governed query's rows, all in memory (for results known to be small)."""
+    """A governed query's rows, all in memory (a collected :class:`GovernedStream`)."""
 
     table: pa.Table = field(kw_only=True)
+    audit_ids: list[int] = field(kw_only=True, default_factory=list)
 
 
 @dataclass
 class GovernedStream(GovernedPlan):
-    """A governed query's rows as record batches, computed as they are read (any size)."""
+    """A governed query's rows as Arrow record batches, computed as they are read: memory is bounded
+    by the batch size, not by the result. The one way governed rows leave the service.
 
-    reader: pa.RecordBatchReader = field(kw_only=True)
+    ``schema`` is the result's schema with masks applied (masked columns keep their name; their type
+    is the mask's), ``audit_ids`` the audit entries written when the query started. ``close()`` (or
+    leaving a ``with`` block) stops the engine and releases its cursor, from any thread.
+    """
+
+    running: RunningQuery = field(kw_only=True, repr=False)
+
+    @property
+    def reader(self) -> pa.RecordBatchReader:
+        """The rows (the engine starts computing on first use)."""
+        return self.running.reader()
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.reader.schema
+
+    @property
+    def audit_ids(self) -> list[int]:
+        return self.running.audit_ids()
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return iter(self.reader)
+
+    def read_all(self) -> pa.Table:
+        """Every row, in memory (for results known to be small)."""
+        with self:
+            return self.reader.read_all()
+
+    def collect(self) -> GovernedResult:
+        """The stream as a :class:`GovernedResult`: what the materialised API returns."""
+        table = self.read_all()
+        return GovernedResult(**_plan_fields(self), table=table, audit_ids=self.audit_ids)
+
+    def started(self) -> GovernedStream:
+        """The stream with its first batch computed, so that an engine failure raises here (before a
+        response has begun, while it can still be a proper error); closed when it does."""
+        try:
+            self.running.prefetch()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def encoded(self, encoding: str) -> Iterator[bytes]:
+        """The rows as bytes, a chunk per batch: ``csv`` or ``arrow`` (an IPC stream)."""
+        from quanta.query.export import ENCODINGS
+
+        return ENCODINGS[encoding](self.reader)
+
+    def close(self) -> None:
+        """Stop the query (interrupting the engine) and release its cursor; idempotent."""
+        self.running.close()
+
+    cancel = close
+
+    def __enter__(self) -> GovernedStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _plan_fields(plan: GovernedPlan) -> dict[str, Any]:
+    return {name: getattr(plan, name) for name in GovernedPlan.__dataclass_fields__}
 
 
 def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
@@ -188,32 +259,31 @@ class GovernedQueries:
         self._parses: dict[str, tuple[exp.Expr, list[exp.Table]]] = {}
         self._lock = threading.Lock()
 
-    def run(self, call: QueryCall) -> GovernedResult:
-        """Parse, authorize (``call.resolve`` raises when a product may not be read), rewrite and
-        execute. ``call.audit`` records the plan (products, columns, masks, filters) while the engine
-        runs; the result is returned only once it has."""
+    def stream(self, call: QueryCall) -> GovernedStream:
+        """Parse, authorize (``call.resolve`` raises when a product may not be read), rewrite and bind
+        the query on a cursor of its own; rows are computed as the stream is read. ``call.audit``
+        records the plan (products, columns, masks, filters) while the engine starts: no row leaves
+        before it has."""
         final, plan = self._plan(call)
         recorded = _AUDIT.submit(call.audit, plan) if call.audit else None
+        connection = self.engine.connect()
         try:
-            table = self.engine.query_on_thread_cursor(final)
+            with self.engine.translated():
+                relation = connection.sql(final)  # binds now: unknown columns and types fail here
         except EngineError as exc:
-            raise self.failure(exc, plan) from None
-        finally:
+            connection.close()
             if recorded is not None:
-                recorded.result()  # nothing is returned that the audit log does not hold
-        return GovernedResult(**vars(plan), table=table)
-
-    def stream(self, call: QueryCall) -> GovernedStream:
-        """Like :meth:`run`, with the rows as a stream the engine computes while it is read, so a
-        result larger than memory can be shown in part or written to a file."""
-        final, plan = self._plan(call)
-        if call.audit is not None:
-            call.audit(plan)  # before the first row can leave
-        try:
-            reader = self.engine.stream(final, {}, batch_rows=8192)  # memory: one small batch
-        except EngineError as exc:
+                recorded.result()
             raise self.failure(exc, plan) from None
-        return GovernedStream(**vars(plan), reader=self._translated(reader))
+        running = RunningQuery(
+            connection,
+            relation,
+            batch_rows=BATCH_ROWS,
+            audit=recorded,
+            translate=lambda exc: self.failure(self.engine.translate(exc), plan),
+            finished=call.finished,
+        )
+        return GovernedStream(**vars(plan), running=running)
 
     def _plan(self, call: QueryCall) -> tuple[str, GovernedPlan]:
         """The SQL the engine runs (products replaced by their governed views) and what it shows."""
@@ -275,18 +345,6 @@ class GovernedQueries:
                     f"--columns {column} --purpose '...'",
                 )
         return QueryError(f"query failed: {message}", hint="check the SQL")
-
-    def _translated(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-        """``reader`` whose engine errors (raised while rows are computed) read like :meth:`run`'s."""
-        import pyarrow as pa
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                yield from reader
-            except EngineError as exc:
-                raise self.failure(exc) from None
-
-        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _parsed(self, sql: str) -> tuple[exp.Expr, list[exp.Table]]:
         """``parse_governed``, remembered for the last few hundred statements: dashboards and

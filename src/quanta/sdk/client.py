@@ -4,6 +4,7 @@ convert it), and every read goes through the governed query service, locally or 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,6 +19,16 @@ class Backend(Protocol):
     def get(self, path: str, **params: Any) -> Any: ...
     def post(self, path: str, body: dict[str, Any]) -> Any: ...
     def arrow(self, sql: str, limit: int | None) -> pa.Table: ...
+    def batches(self, sql: str, limit: int | None) -> Batches: ...
+
+
+@dataclass
+class Batches:
+    """A query's record batches as they arrive, and how to stop it before the last one."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    close: Callable[[], None]
 
 
 def connect(
@@ -55,6 +66,26 @@ class Client:
     def sql(self, query: str, *, limit: int | None = None) -> pa.Table:
         """Run SQL over products by id, governed: masks and row filters of whoever is connected."""
         return self.backend.arrow(query, limit)
+
+    def iter_batches(self, query: str, *, limit: int | None = None) -> Iterator[pa.RecordBatch]:
+        """:meth:`sql` as a stream: record batches computed (and, remote, sent) as they are read, so
+        memory holds one batch, not the result. Leaving the loop early stops the query."""
+        return self.iter_batches_of(self.backend.batches(query, limit))
+
+    def to_reader(self, query: str, *, limit: int | None = None) -> pa.RecordBatchReader:
+        """The batches of :meth:`iter_batches` as a ``pyarrow.RecordBatchReader`` (for libraries that
+        take one); read it to the end, or use :meth:`iter_batches` to stop early."""
+        import pyarrow as pa
+
+        found = self.backend.batches(query, limit)
+        return pa.RecordBatchReader.from_batches(found.schema, self.iter_batches_of(found))
+
+    @staticmethod
+    def iter_batches_of(found: Batches) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from found.batches
+        finally:
+            found.close()
 
     def runs(self, product_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         params = {"limit": limit, **({"product": product_id} if product_id else {})}

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from quanta.sdk.client import Batches
+
 
 class LocalBackend:
     """Calls the API application in process (FastAPI's test transport): one code path for both."""
@@ -29,6 +31,12 @@ class LocalBackend:
 
     def arrow(self, sql: str, limit: int | None) -> pa.Table:
         return self.mesh.query(sql, limit=limit)
+
+    def batches(self, sql: str, limit: int | None) -> Batches:
+        from quanta.sdk.client import Batches
+
+        stream = self.mesh.governed_stream(sql, limit=limit).started()  # closed if it fails
+        return Batches(stream.schema, iter(stream), stream.close)
 
 
 def _answer(response: Any) -> Any:

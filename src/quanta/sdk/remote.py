@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Any
 
 from quanta.errors import AuthenticationError, NotFoundError, PermissionDenied, QuantaError
 
 if TYPE_CHECKING:
+    import httpx
     import pyarrow as pa
+
+    from quanta.sdk.client import Batches
 
 _ERRORS: dict[int, type[QuantaError]] = {401: AuthenticationError, 403: PermissionDenied, 404: NotFoundError}
 
@@ -36,6 +40,25 @@ class RemoteBackend:
         raise_problem(response)
         return pa.ipc.open_stream(response.content).read_all()
 
+    def batches(self, sql: str, limit: int | None) -> Batches:
+        """The server's Arrow IPC stream, read as it arrives; closing it early hangs up, which stops
+        the query on the server."""
+        import pyarrow as pa
+
+        from quanta.sdk.client import Batches
+
+        body = {"sql": sql, "limit": limit, "format": "arrow"}
+        request = self._http.build_request("POST", "/query", json=body)
+        response = self._http.send(request, stream=True)
+        if response.status_code >= 400:
+            response.read()
+            response.close()
+            raise_problem(response)
+        source = pa.ipc.open_stream(
+            pa.PythonFile(io.BufferedReader(_ResponseBody(response), 1 << 16), mode="r")
+        )
+        return Batches(source.schema, iter(source), response.close)
+
 
 def raise_problem(response: Any) -> None:
     """Turn a problem+json answer back into the error the server raised (same message and hint)."""
@@ -47,3 +70,24 @@ def raise_problem(response: Any) -> None:
         body = {"detail": response.text[:500]}
     error = _ERRORS.get(response.status_code, QuantaError)
     raise error(str(body.get("detail") or body.get("title") or response.status_code), hint=body.get("hint"))
+
+
+class _ResponseBody(io.RawIOBase):
+    """A streamed HTTP response body as a readable file (what Arrow's stream reader reads)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._chunks = response.iter_bytes()
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            self._left = next(self._chunks, b"")
+            if not self._left:
+                return 0
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import (
@@ -17,6 +17,7 @@ from quanta.interfaces.api.models import (
     VersionInfo,
     problem_responses,
 )
+from quanta.interfaces.api.streaming import ARROW_STREAM, json_chunks, streaming_response
 from quanta.mesh import SearchResult
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["discovery"])
@@ -122,35 +123,15 @@ def get_schema(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
 @router.post(
     "/query",
     response_model=QueryOut,
-    responses={200: {"content": {"application/vnd.apache.arrow.stream": {}}}},
+    responses={200: {"content": {ARROW_STREAM: {}}}},
 )
 def run_query(caller: CallerDep, body: QueryIn) -> Any:
     """Run SQL over products through the governed query service (access, masks, row filters, audit).
-    ``format: arrow`` returns an Arrow IPC stream instead of JSON rows."""
+    The rows are streamed as the engine computes them (``limit: null`` for all of them); ``format:
+    arrow`` returns an Arrow IPC stream instead of JSON. ``X-Quanta-Audit-Ids`` names the audit entries."""
     caller.require("read")
     with caller.act() as mesh:
-        result = mesh.governed_query(body.sql, limit=body.limit)
+        stream = mesh.governed_stream(body.sql, limit=body.limit).started()
     if body.format == "arrow":
-        import pyarrow as pa
-
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, result.table.schema) as writer:
-            writer.write_table(result.table)
-        return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.arrow.stream")
-    rows = [{k: _json(v) for k, v in row.items()} for row in result.table.to_pylist()]
-    return {
-        "columns": result.table.column_names,
-        "rows": rows,
-        "row_count": len(rows),
-        "masked": result.masked,
-    }
-
-
-def _json(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json(v) for v in value]
-    return str(value)
+        return streaming_response(stream, stream.encoded("arrow"), ARROW_STREAM)
+    return streaming_response(stream, json_chunks(stream), "application/json")

@@ -153,8 +153,8 @@ def query(
         rows = open_mesh().export_data(sql, output, as_principal=as_, limit=limit)
         render.err.print(f"wrote {rows:,} rows to {output}")
         return
-    stream = open_mesh().governed_stream(sql, limit=limit, as_principal=as_)
-    _print_stream(stream.reader, "json" if json_ else fmt)
+    with open_mesh().governed_stream(sql, limit=limit, as_principal=as_) as stream:  # closed: engine stops
+        _print_stream(stream.reader, "json" if json_ else fmt)
 
 
 _SHOWN = 1000
@@ -191,7 +191,6 @@ def _first_rows(reader: pa.RecordBatchReader, count: int) -> tuple[pa.Table, boo
         if rows > count:
             break
     table = pa.Table.from_batches(batches, schema=reader.schema)
-    reader.close()  # the engine stops computing the rest
     return table.slice(0, count), rows > count
 
 

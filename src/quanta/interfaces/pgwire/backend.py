@@ -1,15 +1,17 @@
 """What the wire server asks of the mesh: who a client is, the governed answer to a query, and a
 catalog (``pg_catalog``, ``information_schema``) of the products that principal may read.
 
-Product data only ever comes from ``Mesh.governed_query`` (the one governed path: grants, masks, row
-filters, audit). Catalog questions are answered by an in-memory DuckDB holding empty tables shaped like
-the readable products, so DuckDB's own ``pg_catalog`` views answer what drivers and BI tools ask.
+Product data only ever comes from ``Mesh.governed_stream`` (the one governed path: grants, masks, row
+filters, audit), sent to the client as its batches are computed. Catalog questions are answered by an
+in-memory DuckDB holding empty tables shaped like the readable products, so DuckDB's own
+``pg_catalog`` views answer what drivers and BI tools ask.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from sqlglot import exp
 
-    from quanta.mesh import Mesh, ScramSignIn
+    from quanta.mesh import GovernedStream, Mesh, ScramSignIn
 
 SERVER_VERSION = "15.0 (Quanta)"
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
@@ -41,10 +43,13 @@ class Answer:
     """Rows for one query, and what governance did to them (sent to the client as notices)."""
 
     schema: pa.Schema
-    batches: list[pa.RecordBatch]
+    batches: Iterable[pa.RecordBatch]
+    """Computed as they are read, for a governed query."""
     notices: list[str] = field(default_factory=list)
     tag: str = "SELECT"
     """The CommandComplete verb, followed by the row count."""
+    close: Callable[[], None] = lambda: None
+    """Stops the query and releases its cursor (the rest of the rows are not computed)."""
 
 
 class MeshBackend:
@@ -94,23 +99,31 @@ class MeshBackend:
 
     # --- data -----------------------------------------------------------------------------------------
 
-    def query(self, principal: str, sql: str) -> Answer:
-        """Product data through the governed query service, as ``principal``."""
+    def open(self, principal: str, sql: str) -> GovernedStream:
+        """Product data through the governed query service, as ``principal``: parsed, authorized,
+        audited and bound, not computed yet (closing the stream stops it)."""
         from quanta.mesh import acting_as
 
         with acting_as(principal):
             try:
-                result = self.mesh.governed_query(sql)
+                return self.mesh.governed_stream(sql)
             except QuantaError as exc:
-                raise _translated(exc) from exc
-        table = result.table
+                raise wire_error(exc) from exc
+
+    def answer(self, stream: GovernedStream) -> Answer:
+        """The stream's first batch computed (an engine failure is an error before any row), its rows
+        to be sent as the rest are computed, and notices saying what governance did to them."""
+        try:
+            stream.started()
+        except QuantaError as exc:
+            raise wire_error(exc) from exc
         notices = [
             f"{product}: column {column} is masked ({mask})"
-            for product, masks in result.masked.items()
+            for product, masks in stream.masked.items()
             for column, mask in masks.items()
         ]
-        notices += [f"{product}: rows filtered ({rule})" for product, rule in result.filtered.items()]
-        return Answer(table.schema, table.to_batches(max_chunksize=10_000), notices)
+        notices += [f"{product}: rows filtered ({rule})" for product, rule in stream.filtered.items()]
+        return Answer(stream.schema, _wire_errors(stream), notices, close=stream.close)
 
     def catalog_query(self, principal: str, sql: str, user: str) -> Answer:
         """A question about the catalog (or no table at all), answered from the principal's catalog."""
@@ -150,8 +163,20 @@ def _needs_read(principal: str, scopes: list[str]) -> None:
         )
 
 
-def _translated(exc: QuantaError) -> WireError:
+def _wire_errors(stream: GovernedStream) -> Iterator[pa.RecordBatch]:
+    """The stream's batches; a failure while computing them (or a cancel) with its SQLSTATE."""
+    try:
+        yield from stream
+    except QuantaError as exc:
+        raise wire_error(exc) from exc
+
+
+def wire_error(exc: QuantaError) -> WireError:
     """The SQLSTATE for an error of the governed query service (by the HTTP status it carries)."""
+    from quanta.mesh import QueryCancelled
+
+    if isinstance(exc, QueryCancelled):
+        return WireError("canceling statement due to user request", "57014")
     text = exc.message
     by_status = {401: "28000", 403: "42501", 404: "42P01"}
     if exc.status in by_status:

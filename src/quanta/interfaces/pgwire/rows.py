@@ -7,8 +7,9 @@ value through ``types``.
 
 from __future__ import annotations
 
+import asyncio
 import struct
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from quanta.interfaces.pgwire import types as t
@@ -91,3 +92,50 @@ def _vector_text(array: pa.Array, kind: t.PgType) -> list[str | None] | None:
         text = pc.replace_substring_regex(text, r"(\+0000|Z)$", "+00")
         return text.to_pylist()
     return None
+
+
+class Rows:
+    """The rows of an answer, computed (in a worker thread) as they are taken: all of them for a simple
+    query, ``limit`` at a time for a portal's Execute or a cursor's FETCH."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch], close: Callable[[], None] | None = None) -> None:
+        self._batches = iter(batches)
+        self._close = close
+        self._ahead: pa.RecordBatch | None = None
+        self._ended = False
+
+    async def take(self, limit: int) -> AsyncIterator[pa.RecordBatch]:
+        """The next ``limit`` rows (0: all that are left), as batches."""
+        remaining = limit
+        while limit <= 0 or remaining > 0:
+            batch = await self._next()
+            if batch is None:
+                return
+            if limit > 0 and batch.num_rows > remaining:
+                self._ahead = batch.slice(remaining)
+                batch = batch.slice(0, remaining)
+            remaining -= batch.num_rows
+            yield batch
+
+    async def more(self) -> bool:
+        """Whether rows are left (computing the next batch to know)."""
+        if self._ahead is None:
+            self._ahead = await self._next()
+        return self._ahead is not None
+
+    async def _next(self) -> pa.RecordBatch | None:
+        if self._ahead is not None:
+            batch, self._ahead = self._ahead, None
+            return batch
+        while not self._ended:
+            batch = await asyncio.to_thread(next, self._batches, None)
+            if batch is None:
+                self._ended = True
+            elif batch.num_rows:
+                return batch
+        return None
+
+    def close(self) -> None:
+        """Stop computing the rest (a closed portal or cursor): the engine stops, its cursor is released."""
+        if self._close is not None:
+            self._close()

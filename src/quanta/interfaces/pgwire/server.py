@@ -49,6 +49,7 @@ class WireServer:
         finally:
             if session is not None:
                 self.sessions.pop(session.pid, None)
+                session.release()
             with contextlib.suppress(Exception):
                 await writer.drain()
                 writer.close()
@@ -84,7 +85,7 @@ class WireServer:
             return
         session = self.sessions.get(key[0])
         if session is not None and session.key == key[1]:
-            session.cancelled = True
+            session.cancel()
 
     async def _authenticate(self, session: Session, user: str) -> str:
         peer = session.writer.get_extra_info("peername")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from quanta.errors import QuantaError
@@ -64,8 +64,13 @@ class Portal:
     formats: list[int]
     answer: Answer | None = None
     described: list[p.Field] | None = None
-    pending: list[pa.RecordBatch] = field(default_factory=list)
+    source: rows.Rows | None = None
+    """The answer's rows still to send, computed as they are taken."""
     sent: int = 0
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
 
 
 class Session:
@@ -90,9 +95,23 @@ class Session:
         self.portals: dict[str, Portal] = {}
         self.cursors: dict[str, Portal] = {}
         self.cancelled = False
+        self._stop: Callable[[], None] | None = None  # stops the query now computing or sending rows
 
     def send(self, data: bytes) -> None:
         self.writer.write(data)
+
+    def cancel(self) -> None:
+        """A CancelRequest: the running query stops (its engine is interrupted) and fails with 57014."""
+        self.cancelled = True
+        if self._stop is not None:
+            self._stop()
+
+    def release(self) -> None:
+        """The connection ended: every open portal and cursor stops its query."""
+        for portal in [*self.portals.values(), *self.cursors.values()]:
+            portal.close()
+        self.portals.clear()
+        self.cursors.clear()
 
     # --- startup --------------------------------------------------------------------------------------
 
@@ -155,6 +174,8 @@ class Session:
         else:  # a bug of ours: logged with its traceback, the client told so without one
             log.exception("pgwire: internal error")
             state, text, hint = "XX000", f"internal error: {type(exc).__name__}: {exc}", None
+        if state == "57014":
+            self.cancelled = False  # the cancel request is answered
         if self.status == b"T":
             self.status = b"E"
         self.send(p.error_response(state, text, hint))
@@ -177,7 +198,11 @@ class Session:
                     continue
                 described = rows.fields(answer.schema)
                 self.send(p.row_description(described))
-                count = await self._send_rows(answer, described, answer.batches, 0)
+                source = rows.Rows(answer.batches, answer.close)
+                try:
+                    count = await self._send_rows(answer, described, source.take(0))
+                finally:
+                    source.close()
                 self.send(p.command_complete(f"{answer.tag} {count}"))
             except Exception as exc:  # every failure is answered; the connection lives on
                 self._error(exc)
@@ -186,19 +211,24 @@ class Session:
         await self.writer.drain()
 
     async def _send_rows(
-        self, answer: Answer, described: list[p.Field], batches: list[pa.RecordBatch], limit: int
+        self, answer: Answer, described: list[p.Field], batches: AsyncIterator[pa.RecordBatch]
     ) -> int:
+        """DataRows for ``batches``, each sent as soon as the engine has computed it."""
         count = 0
         for notice in answer.notices:
             self.send(p.notice_response(notice))
-        for batch in batches:
-            if self.cancelled:
-                self.cancelled = False
-                raise WireError("canceling statement due to user request", "57014")
-            self.send(rows.data_rows(batch, described))
-            count += batch.num_rows
-            if self.writer.transport.get_write_buffer_size() > 1 << 20:
-                await self.writer.drain()
+        self._stop = answer.close
+        try:
+            async for batch in batches:
+                if self.cancelled:
+                    answer.close()
+                    raise WireError("canceling statement due to user request", "57014")
+                self.send(rows.data_rows(batch, described))
+                count += batch.num_rows
+                if self.writer.transport.get_write_buffer_size() > 1 << 20:
+                    await self.writer.drain()  # a slow client holds the engine back, not our memory
+        finally:
+            self._stop = None
         return count
 
     async def _run(self, statement: Statement, sql: str) -> Answer | None:
@@ -207,7 +237,12 @@ class Session:
         if kind == "query":
             if is_catalog_query(sql):
                 return await asyncio.to_thread(self.backend.catalog_query, self.principal, sql, self.user)
-            return await asyncio.to_thread(self.backend.query, self.principal, sql)
+            stream = await asyncio.to_thread(self.backend.open, self.principal, sql)
+            self._stop = stream.close  # a cancel request interrupts the engine computing the first rows
+            try:
+                return await asyncio.to_thread(self.backend.answer, stream)
+            finally:
+                self._stop = None
         if kind == "refused" and statement.verb not in WRITES:
             raise WireError(f'syntax error at or near "{statement.verb[:40]}"', "42601")
         if kind == "refused":
@@ -245,7 +280,7 @@ class Session:
                 self.settings.pop(_setting_name(name), None)
         elif kind == "discard":
             self.statements.clear()
-            self.portals.clear()
+            self.release()
             self.send(p.command_complete("DISCARD ALL"))
             return
         elif kind == "deallocate":
@@ -264,15 +299,16 @@ class Session:
             answer = await self._run(classify(declared[1]), declared[1])
             assert answer is not None
             self.cursors[declared[0]] = Portal(Prepared(statement, []), declared[1], [], answer, None,
-                                               _row_slices(answer.batches))  # fmt: skip
+                                               rows.Rows(answer.batches, answer.close))  # fmt: skip
             self.send(p.command_complete("DECLARE CURSOR"))
             return None
         if statement.kind == "close":
             name = statement.sql.split(None, 1)[1].strip().strip('"') if " " in statement.sql else ""
-            if name.upper() == "ALL":
-                self.cursors.clear()
-            elif self.cursors.pop(name, None) is None:
+            closing = list(self.cursors) if name.upper() == "ALL" else [name]
+            if name.upper() != "ALL" and name not in self.cursors:
                 raise WireError(f'cursor "{name}" does not exist', "34000")
+            for each in closing:
+                self.cursors.pop(each).close()
             self.send(p.command_complete("CLOSE CURSOR"))
             return None
         request = fetch_request(statement.sql)
@@ -280,9 +316,9 @@ class Session:
             raise WireError("syntax error in FETCH", "42601", hint="FETCH FORWARD n FROM name")
         verb, name, count = request
         cursor = self.cursors.get(name)
-        if cursor is None or cursor.answer is None:
+        if cursor is None or cursor.answer is None or cursor.source is None:
             raise WireError(f'cursor "{name}" does not exist', "34000")
-        taken, cursor.pending = _take(cursor.pending, count)
+        taken = [batch async for batch in cursor.source.take(count)]  # FETCH n: n rows at most
         if verb == "MOVE":
             self.send(p.command_complete(f"MOVE {sum(b.num_rows for b in taken)}"))
             return None
@@ -331,6 +367,9 @@ class Session:
             oids = prepared.parameter_oids
             sql = bind_parameters(sql, values, [oids[i] if i < len(oids) else 0 for i in range(len(values))],
                                   [rows.column_format(formats, i) for i in range(len(values))])  # fmt: skip
+        replaced = self.portals.pop(portal, None)
+        if replaced is not None:
+            replaced.close()  # a portal bound again (the unnamed one, every query): its query stops
         self.portals[portal] = Portal(prepared, sql, results)
         self.send(p.bind_complete())
 
@@ -352,6 +391,8 @@ class Session:
                 return
             empty = bind_parameters(prepared.statement.sql, [None] * count, oids, [0] * count)
             described = await self._answer(prepared.statement, f"select * from ({empty}) as q limit 0")
+            if described is not None:
+                described.close()  # only its columns are wanted
             self.send(p.row_description(rows.fields(described.schema)) if described else p.no_data())
             return
         portal = self.portals.get(name) or self.cursors.get(name)  # cursors are portals too
@@ -375,7 +416,7 @@ class Session:
             if answer is not None:
                 portal.answer = answer
                 portal.described = rows.fields(answer.schema, portal.formats)
-                portal.pending = _row_slices(answer.batches)
+                portal.source = rows.Rows(answer.batches, answer.close)
 
     async def _execute(self, body: p.Buffer) -> None:
         name, limit = body.cstring(), body.int32()
@@ -390,18 +431,21 @@ class Session:
             await self._run(statement, portal.sql)
             return
         await self._fill(portal)
-        assert portal.answer is not None and portal.described is not None
-        batches, portal.pending = _take(portal.pending, limit)
-        portal.sent += await self._send_rows(portal.answer, portal.described, batches, limit)
+        assert portal.answer is not None and portal.described is not None and portal.source is not None
+        batches = portal.source.take(limit)  # the row limit of Execute (0: all)
+        portal.sent += await self._send_rows(portal.answer, portal.described, batches)
         portal.answer.notices = []
-        if portal.pending:
+        if limit > 0 and await portal.source.more():
             self.send(p.portal_suspended())
         else:
             self.send(p.command_complete(f"{portal.answer.tag} {portal.sent}"))
 
     async def _close(self, body: p.Buffer) -> None:
         what, name = body.byte(), body.cstring()
-        (self.statements if what == b"S" else self.portals).pop(name, None)
+        if what == b"S":
+            self.statements.pop(name, None)
+        elif (portal := self.portals.pop(name, None)) is not None:
+            portal.close()  # a portal closed before its last row: the query stops
         self.send(p.close_complete())
 
     _extended: dict[bytes, Callable[[Session, p.Buffer], Awaitable[None]]] = {
@@ -418,26 +462,3 @@ def _setting_name(name: str) -> str:
         if known.lower() == name.lower():
             return known
     return name
-
-
-def _row_slices(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
-    return [b for b in batches if b.num_rows]
-
-
-def _take(batches: list[pa.RecordBatch], limit: int) -> tuple[list[pa.RecordBatch], list[pa.RecordBatch]]:
-    """The first ``limit`` rows (0: all) as batches, and the rest."""
-    if limit <= 0:
-        return batches, []
-    taken: list[pa.RecordBatch] = []
-    remaining = limit
-    rest = list(batches)
-    while rest and remaining > 0:
-        batch = rest.pop(0)
-        if batch.num_rows <= remaining:
-            taken.append(batch)
-            remaining -= batch.num_rows
-        else:
-            taken.append(batch.slice(0, remaining))
-            rest.insert(0, batch.slice(remaining))
-            remaining = 0
-    return taken, rest

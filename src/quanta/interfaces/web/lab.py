@@ -3,16 +3,15 @@ browser, predefined queries, and CSV download (egress, so the export policies de
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from quanta.errors import QuantaError
 from quanta.interfaces.api.deps import Caller, caller
+from quanta.interfaces.api.streaming import streaming_response
 from quanta.interfaces.web import product_page
 from quanta.interfaces.web.pages import Viewer, WebRoute, render
 from quanta.interfaces.web.results import Grid, Refusal, attempt, refusal
@@ -64,22 +63,18 @@ def run(request: Request, caller: CallerDep, sql: Sql) -> HTMLResponse:
 
 
 @router.post("/lab/download", response_model=None)
-def download(
-    request: Request, caller: CallerDep, background: BackgroundTasks, sql: Sql
-) -> FileResponse | HTMLResponse:
-    """The result as a CSV file, unless the egress policies refuse what would leave in clear."""
-    folder = Path(tempfile.mkdtemp(prefix="quanta-export-"))
-    target = folder / "result.csv"
+def download(request: Request, caller: CallerDep, sql: Sql) -> StreamingResponse | HTMLResponse:
+    """The result as a CSV file, streamed as it is computed, unless the egress policies refuse what
+    would leave in clear."""
     with caller.act() as mesh:
         try:
-            mesh.export_data(sql, target)
+            stream = mesh.export_stream(sql, "download").started()
         except QuantaError as exc:
-            _remove(folder)
             viewer = Viewer.of(mesh, request)
             browser = _schema_browser(mesh)
             return _page(request, viewer, sql, "", browser, refusal(exc, "Not downloaded"), status=exc.status)
-    background.add_task(_remove, folder)
-    return FileResponse(target, media_type="text/csv", filename="quanta-result.csv", background=background)
+    attachment = {"Content-Disposition": 'attachment; filename="quanta-result.csv"'}
+    return streaming_response(stream, stream.encoded("csv"), "text/csv", attachment)
 
 
 def _page(
@@ -125,9 +120,3 @@ def _schema_browser(mesh: Mesh) -> list[BrowsedProduct]:
         )
         found.append(BrowsedProduct(summary.id, summary.name, cols, queries))
     return found
-
-
-def _remove(folder: Path) -> None:
-    for file in folder.glob("*"):
-        file.unlink(missing_ok=True)
-    folder.rmdir()
