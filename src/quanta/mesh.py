@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     # SQLAlchemy is a quarter of a second to import: only commands that touch the registry pay for it.
     from quanta.registry import ProductSummary, Registration, Registry, VersionInfo
-    from quanta.registry.publishing import PublishRecord, RunRecord
+    from quanta.registry.stores.publishing import PublishRecord, RunRecord
     from quanta.storage import Quarantined, Warehouse
 
 
@@ -621,7 +621,7 @@ class Mesh(MeshGrants, MeshDiscovery, MeshObservability, MeshLineage, MeshMaturi
     def _related_tables(self, contract: Contract, product_id: str) -> dict[str, Any]:
         """Tables that relationships point to (``to: customers.customer_id``), found among the other
         products by the name of their contract's schema object; ambiguous names are left out."""
-        from quanta.contracts.metrics import relationship_metrics
+        from quanta.contracts.aggregates import relationship_metrics
 
         wanted = {table for obj in contract.objects for _, table in relationship_metrics(obj)}
         found: dict[str, list[tuple[str, str]]] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from quanta.errors import NotFoundError
-from quanta.observability.metrics import observe_query
+from quanta.observability.prometheus import observe_query
 
 if TYPE_CHECKING:
     from quanta.engines.base import TableScan
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         QueryCall,
     )
     from quanta.registry import Registry
-    from quanta.registry.governance import AuditRecord
+    from quanta.registry.stores.audit_grants import AuditRecord
     from quanta.settings import Settings
     from quanta.spec import LoadedProduct
     from quanta.storage import Warehouse

@@ -15,7 +15,7 @@ from quanta.mesh_governance import MeshGovernance, contract_objects
 if TYPE_CHECKING:
     from quanta.governance.model import Principal
     from quanta.governance.scram import ServerExchange, Verifier
-    from quanta.registry.governance import GrantRecord, TokenRecord
+    from quanta.registry.stores.audit_grants import GrantRecord, TokenRecord
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from quanta.governance.access import Access, ProductFacts
     from quanta.governance.model import Governance, Principal
     from quanta.observability.kpis import Kpis
-    from quanta.observability.metrics import PlatformMetrics
+    from quanta.observability.prometheus import PlatformMetrics
     from quanta.registry import Registry
-    from quanta.registry.feedback import FeedbackRecord, ProductFeedback
+    from quanta.registry.stores.feedback import FeedbackRecord, ProductFeedback
     from quanta.settings import Settings
     from quanta.workspace import Workspace
 
@@ -62,7 +62,7 @@ class MeshKpis:
 
     def metrics_observer(self) -> BuildObserver | None:
         """The build observer that tallies each build's checks for the metrics and KPIs."""
-        from quanta.observability.metrics import BuildMetricsObserver
+        from quanta.observability.prometheus import BuildMetricsObserver
 
         return BuildMetricsObserver(self.registry)
 
@@ -113,7 +113,7 @@ class MeshKpis:
 
     @cached_property
     def _platform_metrics(self) -> PlatformMetrics:
-        from quanta.observability.metrics import PlatformMetrics
+        from quanta.observability.prometheus import PlatformMetrics
 
         return PlatformMetrics(self.registry)
 
@@ -121,7 +121,7 @@ class MeshKpis:
 
     def product_feedback(self, product_id: str) -> ProductFeedback:
         """Ratings and comments of a product, newest first, and what the acting principal may do."""
-        from quanta.registry.feedback import ProductFeedback, RatingSummary
+        from quanta.registry.stores.feedback import ProductFeedback, RatingSummary
 
         actor, facts = self.principal(), self.product_facts(product_id)  # unknown product: NotFoundError
         access = self.access(actor, product_id)

@@ -3,7 +3,7 @@ Self-describing, Interoperable and Secure, each criterion explained.
 
 The facade gathers the facts (the registered metadata and what the platform observed: publishes,
 builds, incidents, grants, detections on landing, the search index) and the scorer in
-``quanta.discovery.datsis`` judges them. Scores are stored when they change: after each publish (a build
+``quanta.discovery.maturity`` judges them. Scores are stored when they change: after each publish (a build
 observer) and whenever someone looks. During a build, the candidate version is scored before it is
 published, for the publish policies (``input.maturity``).
 
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from quanta.build.runner import BuildResult
-    from quanta.discovery.datsis import Maturity
-    from quanta.discovery.datsis_facts import Facts, Observed
-    from quanta.discovery.search import SearchResult
+    from quanta.discovery.maturity.facts import Facts, Observed
+    from quanta.discovery.maturity.scoring import Maturity
+    from quanta.discovery.search.index import SearchResult
     from quanta.governance.access import Access, ProductFacts
     from quanta.governance.model import Principal
     from quanta.registry import ProductSummary, Registry
-    from quanta.registry.maturity import MaturityRecord
+    from quanta.registry.stores.maturity_scores import MaturityRecord
     from quanta.settings import Settings
     from quanta.spec import Contract, DataProduct, LoadedProduct
     from quanta.workspace import Workspace
@@ -84,7 +84,7 @@ class MeshMaturity:
         """``input.maturity`` for the publish policies: the version being built, scored before it is
         published (its data passed the contract; ``detections`` are what landed). Fails closed: when
         scoring breaks, the policies see level 0 and the error."""
-        from quanta.discovery.datsis import score
+        from quanta.discovery.maturity.scoring import score
 
         try:
             facts = self._candidate_facts(loaded, detections)
@@ -100,7 +100,7 @@ class MeshMaturity:
     # --- facts ----------------------------------------------------------------------------------
 
     def _score_registered(self, product_id: str, trigger: str | None, version: str | None = None) -> Maturity:
-        from quanta.discovery.datsis import score
+        from quanta.discovery.maturity.scoring import score
 
         product, contracts = self._registered_spec(product_id, version)
         product_file, contract_files = self._files(product)
@@ -149,7 +149,7 @@ class MeshMaturity:
         candidate: bool = False,
         detections: list[dict[str, Any]] | None = None,
     ) -> Observed:
-        from quanta.discovery.datsis_facts import Observed, RunOutcome
+        from quanta.discovery.maturity.facts import Observed, RunOutcome
 
         publishes = self.registry.publishes(product_id)
         runs = [r for r in self.registry.runs(product_id, _RUNS) if r.status not in ("running",)]
@@ -245,6 +245,6 @@ def _facts(
     product_file: str,
     contract_files: dict[str, str],
 ) -> Facts:
-    from quanta.discovery.datsis_facts import Facts
+    from quanta.discovery.maturity.facts import Facts
 
     return Facts(product, contracts, observed, product_file, contract_files)

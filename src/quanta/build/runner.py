@@ -32,7 +32,7 @@ from quanta.engines import Engine, Input, get_engine
 from quanta.engines.base import Column
 from quanta.errors import QuantaError
 from quanta.registry import Registry
-from quanta.registry.publishing import PublishRecord
+from quanta.registry.stores.publishing import PublishRecord
 from quanta.spec.contract import Contract, SchemaObject
 from quanta.spec.loader import LoadedProduct
 from quanta.storage import Warehouse

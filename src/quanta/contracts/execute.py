@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quanta.contracts.metrics import Metric, compile_metrics, q, relationship_metrics, sql_rules
+from quanta.contracts.aggregates import Metric, compile_metrics, q, relationship_metrics, sql_rules
 from quanta.contracts.run import Check, Run, verdict_of
 from quanta.engines.base import ColumnStats, Engine, Input
 from quanta.spec.contract import Contract, SchemaObject

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from quanta.contracts.metrics import q
+from quanta.contracts.aggregates import q
 from quanta.contracts.run import Check
 from quanta.engines.base import Engine, Input
 from quanta.spec.contract import Contract, SlaProperty

@@ -17,11 +17,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
-from quanta.registry.check_tallies import CheckTallyStore
-from quanta.registry.feedback import FeedbackStore
-from quanta.registry.governance import GovernanceStore, GrantRecord, grant_record
-from quanta.registry.lineage import LineageStore
-from quanta.registry.maturity import MaturityStore
 from quanta.registry.models import (
     ContractVersion,
     Domain,
@@ -34,8 +29,13 @@ from quanta.registry.models import (
     Team,
     utcnow,
 )
-from quanta.registry.observability import ObservabilityStore
-from quanta.registry.publishing import PublishingStore, PublishRecord, publish_record
+from quanta.registry.stores.audit_grants import GovernanceStore, GrantRecord, grant_record
+from quanta.registry.stores.check_tallies import CheckTallyStore
+from quanta.registry.stores.column_lineage import LineageStore
+from quanta.registry.stores.feedback import FeedbackStore
+from quanta.registry.stores.maturity_scores import MaturityStore
+from quanta.registry.stores.observations import ObservabilityStore
+from quanta.registry.stores.publishing import PublishingStore, PublishRecord, publish_record
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from quanta.interfaces.api.deps import CallerDep
 from quanta.interfaces.api.models import FeedbackIn, problem_responses
 from quanta.observability.kpis import Kpis
-from quanta.registry.feedback import FeedbackRecord, ProductFeedback
+from quanta.registry.stores.feedback import FeedbackRecord, ProductFeedback
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413, 422), tags=["kpis"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from quanta.interfaces.api.deps import CallerDep
 from quanta.interfaces.api.models import problem_responses
 from quanta.observability.impact import Impact
-from quanta.observability.lineage_view import Direction, LineageView
+from quanta.observability.lineage.view import Direction, LineageView
 
 router = APIRouter(responses=problem_responses(401, 403, 404, 422), tags=["lineage"])
 Depth = Annotated[int | None, Query(ge=1, le=50, description="How many hops to follow (default: all).")]

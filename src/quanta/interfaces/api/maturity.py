@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from quanta.discovery.datsis import Maturity
+from quanta.discovery.maturity.scoring import Maturity
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import MaturityHistoryPage, MaturityPage, problem_responses
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Response
 
 from quanta.interfaces.api.deps import CallerDep
 from quanta.interfaces.api.models import problem_responses
-from quanta.observability.metrics import enable_query_metrics
+from quanta.observability.prometheus import enable_query_metrics
 
 router = APIRouter(tags=["metrics"], responses=problem_responses(401, 403))
 

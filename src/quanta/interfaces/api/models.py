@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
 from quanta.registry import ProductSummary, VersionInfo
-from quanta.registry.governance import GrantRecord
-from quanta.registry.maturity import MaturityRecord
-from quanta.registry.publishing import RunRecord
+from quanta.registry.stores.audit_grants import GrantRecord
+from quanta.registry.stores.maturity_scores import MaturityRecord
+from quanta.registry.stores.publishing import RunRecord
 
 
 class Body(BaseModel):
@@ -224,7 +224,7 @@ class MaturityHistoryPage(BaseModel):
 # --- health, incidents and alert deliveries (observability) ---------------------------------------
 
 from quanta.observability.health import ProductHealth  # noqa: E402  (the health section's own imports)
-from quanta.registry.observability import DeliveryRecord, IncidentRecord  # noqa: E402
+from quanta.registry.stores.observations import DeliveryRecord, IncidentRecord  # noqa: E402
 
 
 class HealthPage(BaseModel):

@@ -26,8 +26,8 @@ from quanta.interfaces.api.models import (
     problem_responses,
 )
 from quanta.observability.health import ProductHealth
-from quanta.registry.observability import IncidentRecord
-from quanta.registry.publishing import PublishRecord
+from quanta.registry.stores.observations import IncidentRecord
+from quanta.registry.stores.publishing import PublishRecord
 
 
 @asynccontextmanager

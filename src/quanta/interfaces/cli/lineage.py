@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.tree import Tree
 
     from quanta.observability.impact import Impact
-    from quanta.observability.lineage_view import Direction, LineageNode, LineageView
+    from quanta.observability.lineage.view import Direction, LineageNode, LineageView
 
 Depth = Annotated[int | None, typer.Option(min=1, help="How many hops to follow (default: all).")]
 HOW = {

@@ -11,8 +11,8 @@ from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
 
 if TYPE_CHECKING:
-    from quanta.discovery.datsis import Maturity
-    from quanta.registry.maturity import MaturityRecord
+    from quanta.discovery.maturity.scoring import Maturity
+    from quanta.registry.stores.maturity_scores import MaturityRecord
 
 _SHORT = {
     "discoverable": "D",

@@ -106,7 +106,7 @@ def metrics_environment(workers: int) -> Iterator[None]:
     import shutil
     import tempfile
 
-    from quanta.observability.metrics import INTERFACE_ENV, MULTIPROC_ENV
+    from quanta.observability.prometheus import INTERFACE_ENV, MULTIPROC_ENV
 
     os.environ.setdefault(INTERFACE_ENV, "http")
     folder = None

@@ -16,7 +16,7 @@ from quanta.interfaces.web.pages import Viewer, WebRoute, render
 from quanta.interfaces.web.results import attempt
 
 if TYPE_CHECKING:
-    from quanta.discovery.search import SearchResult
+    from quanta.discovery.search.index import SearchResult
     from quanta.mesh import Mesh
     from quanta.observability.health import Freshness as HealthFreshness
 

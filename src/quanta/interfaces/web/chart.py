@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup, escape
 
 if TYPE_CHECKING:
-    from quanta.registry.publishing import PublishRecord
+    from quanta.registry.stores.publishing import PublishRecord
 
 WIDTH, HEIGHT = 400, 200
 TOP, BOTTOM, LEFT, RIGHT = 24, 36, 30, 10

@@ -21,7 +21,7 @@ from quanta.interfaces.web.pages import Viewer, WebRoute, render
 
 if TYPE_CHECKING:
     from quanta.observability.impact import Impact, TouchedColumn
-    from quanta.observability.lineage_view import LineageNode, LineageView
+    from quanta.observability.lineage.view import LineageNode, LineageView
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 LAYER_W, NODE_W, NODE_H, ROW_H, GAP, PAD = 250, 200, 44, 16, 18, 10

@@ -13,7 +13,7 @@ from quanta.interfaces.api.deps import Caller, caller
 from quanta.interfaces.web.pages import Viewer, WebRoute, render
 
 if TYPE_CHECKING:
-    from quanta.registry.maturity import MaturityRecord
+    from quanta.registry.stores.maturity_scores import MaturityRecord
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from quanta.mesh import Mesh
     from quanta.observability.health import Freshness as HealthFreshness
     from quanta.registry import VersionInfo
-    from quanta.registry.publishing import PublishRecord
+    from quanta.registry.stores.publishing import PublishRecord
 
 STRING_TYPES = {"string", "text", "varchar"}
 NUMBER_TYPES = {"number", "integer", "decimal", "double", "float", "long", "bigint"}
