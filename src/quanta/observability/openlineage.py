@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openlineage.client.transport import Transport
 
-    from quanta.build.runner import BuildResult
+    from quanta.build.context import BuildResult
     from quanta.observability.lineage.events import BuildFacts
     from quanta.settings import Settings
     from quanta.spec.loader import LoadedProduct

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openlineage.client.event_v2 import InputDataset, OutputDataset, RunEvent
 
-    from quanta.build.runner import BuildResult
+    from quanta.build.context import BuildResult
     from quanta.observability.lineage.columns import ProductLineage
     from quanta.registry import Registry
     from quanta.spec.loader import LoadedProduct

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quanta.build.runner import BuildResult
+    from quanta.build.context import BuildResult
     from quanta.observability.lineage.columns import ProductLineage
     from quanta.observability.lineage.events import BuildFacts
     from quanta.spec.loader import LoadedProduct
