@@ -14,6 +14,7 @@ from quanta.interfaces.cli.app import Debug, Json, Lenient, app, open_mesh
 if TYPE_CHECKING:
     import pyarrow as pa
 
+
 quarantine_app = typer.Typer(help="Snapshots that failed their contract checks: list, inspect, query.")
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -427,31 +428,10 @@ def ci(
 ) -> None:
     """Lint, breaking-change gate and data tests in one go, for pipelines (JUnit, GitHub annotations)."""
     from quanta.contracts.report import github_annotations, junit
-    from quanta.contracts.run import Check, Run, Verdict
+    from quanta.interfaces.cli.contract_test import ci_runs, print_ci_runs
 
     report = open_mesh().ci(lenient=lenient)
-    runs: dict[str, Run] = {}
-    lint = Run("lint")
-    for p in report.problems:
-        verdict: Verdict = "failed" if p.severity == "error" else "warning"
-        lint.checks.append(
-            Check(f"{p.location}: {p.message}", "lint", verdict, severity=p.severity, message=p.hint)
-        )
-    runs["lint"] = lint
-    gates = Run("breaking-changes")
-    for _source, g in report.gates:
-        message = "; ".join(f"{c.path}: {c.reason or c.kind}" for c in g.breaking) or None
-        gates.checks.append(
-            Check(
-                f"{g.contract_id} {g.old_version} ► {g.new_version}",
-                "breaking-change",
-                "passed" if g.allowed else "failed",
-                len(g.breaking),
-                "major bump if breaking",
-                message=message if not g.allowed else None,
-            )
-        )
-    runs["breaking-changes"] = gates
+    runs = ci_runs(report)
     runs.update({f"test {pid}": run for pid, run in report.tests.items()})
     fmt = "json" if json_ else output
     if fmt == "junit":
@@ -471,18 +451,7 @@ def ci(
         )
     else:
         text = ""
-        for name, run in runs.items():
-            s = run.summary()
-            mark = "[green]✓[/green]" if run.passed else "[red]✗[/red]"
-            render.out.print(
-                f"{mark} {name}: {s['passed']} passed, {s['failed']} failed, {s['warning']} warnings"
-            )
-            for check in run.checks:
-                if check.verdict in ("failed", "error"):
-                    render.out.print(
-                        f"    [red]{render.escape(check.name)}[/red] {render.escape(check.message or '')}"
-                    )
-        render.out.print("policies: not checked yet (policies as code come with governance)")
+        print_ci_runs(runs)
     if text:
         if output_file:
             output_file.write_text(text)
