@@ -81,8 +81,8 @@ def generate(
 
 
 def _insert(registry: Any, rng: random.Random, ids: list[str], ports: list[Any], edges: list[Any]) -> None:
-    from quanta.registry.governance import GENESIS
-    from quanta.registry.lineage import ColumnLineage, LineageVersion
+    from quanta.registry.stores.audit_grants import GENESIS
+    from quanta.registry.stores.column_lineage import ColumnLineage, LineageVersion
     from quanta.registry.models import AuditEntry, Domain, Grant, Port, Product, ProductVersion
 
     now = datetime.now(UTC)
@@ -154,7 +154,7 @@ def targets(registry: Any, count: int, seed: int = 5) -> list[str]:
     """Half columns, half products; a third of each among the most read products (the heavy cases)."""
     from sqlalchemy import func, select
 
-    from quanta.registry.lineage import ColumnLineage
+    from quanta.registry.stores.column_lineage import ColumnLineage
 
     with registry.engine.connect() as c:
         read = c.execute(

@@ -170,7 +170,7 @@ class Measured:
 
 def documents(count: int, seed: int = 7) -> list[Any]:
     """``count`` synthetic products, the same for the same seed."""
-    from quanta.discovery.search_index import ColumnText, ProductDocument
+    from quanta.discovery.search.documents import ColumnText, ProductDocument
 
     rng = random.Random(seed)
     term_weights = list(itertools.accumulate(1 / (r + 1) for r in range(len(TERMS))))
@@ -259,7 +259,7 @@ def shown(result: Any) -> str:
 
 
 def sqlite(folder: Path) -> list[Measured]:
-    from quanta.discovery.search_sqlite import SqliteSearchIndex
+    from quanta.discovery.search.sqlite import SqliteSearchIndex
 
     def size_of(index: Any) -> float:
         return sum(p.stat().st_size for p in index.path.parent.glob(f"{index.path.name}.*")) / 2**20
@@ -275,7 +275,7 @@ def postgres() -> list[Measured]:
     from sqlalchemy import create_engine, text
     from tests.pg import PostgresCluster
 
-    from quanta.discovery.search_postgres import PostgresSearchIndex
+    from quanta.discovery.search.postgres import PostgresSearchIndex
 
     try:
         cluster = PostgresCluster.create()

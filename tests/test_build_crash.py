@@ -28,10 +28,10 @@ import pyarrow.csv as pacsv
 import pytest
 from sqlalchemy import update
 
-from quanta.build.runner import FAULT_ENV
+from quanta.build.context import FAULT_ENV
 from quanta.mesh import Mesh
 from quanta.registry.models import Lock
-from quanta.registry.publishing import PublishRecord
+from quanta.registry.stores.publishing import PublishRecord
 from quanta.settings import Settings
 from tests.conftest import run_cli
 

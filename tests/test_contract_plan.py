@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from quanta.contracts.metrics import Metric
+from quanta.contracts.aggregates import Metric
 from quanta.contracts.sqlrules import SqlQuery, prepare
 from quanta.engines.base import FileScan
 from quanta.engines.footers import file_stats
@@ -147,7 +147,7 @@ def test_file_servers_answer_from_footers_and_scan_the_rest(
 
 
 def test_short_value_lists_compare_value_by_value_with_the_same_verdicts(tmp_path: Path) -> None:
-    from quanta.contracts.metrics import CHAINED_VALUES, property_metrics
+    from quanta.contracts.aggregates import CHAINED_VALUES, property_metrics
     from quanta.spec.contract import SchemaProperty
 
     short = SchemaProperty.model_validate({"name": "s", "enum": [{"value": "A"}, {"value": "B"}]})

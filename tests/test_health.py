@@ -20,8 +20,8 @@ from quanta.mesh import Mesh
 from quanta.observability.anomalies import NULL_RATE, VOLUME, Detector, detect_season, profile_anomalies
 from quanta.observability.health import Freshness, Sla, freshness, schema_changes, slo_attainment
 from quanta.observability.incidents import alert
-from quanta.registry.observability import ProfileRecord
-from quanta.registry.publishing import PublishRecord
+from quanta.registry.stores.observations import ProfileRecord
+from quanta.registry.stores.publishing import PublishRecord
 from tests import test_alerts
 from tests.conftest import run_cli
 from tests.test_alerts import SECRET, Receiver, hook_alerts, ops_workspace, verified

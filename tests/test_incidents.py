@@ -18,7 +18,7 @@ from quanta.errors import RegistryError
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
 from quanta.registry import Registry
-from quanta.registry.observability import Finding, Incident
+from quanta.registry.stores.observations import Finding, Incident
 from tests import test_alerts
 from tests.conftest import mesh_as, run_cli
 from tests.test_alerts import SECRET, Receiver, hook_alerts, ops_workspace, verified, write_events

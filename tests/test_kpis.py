@@ -22,7 +22,7 @@ from quanta.mesh.kpis import KpiError
 from quanta.observability.kpis import compute
 from quanta.query.products import AccessDenied
 from quanta.registry import Registry
-from quanta.registry.publishing import PublishRecord
+from quanta.registry.stores.publishing import PublishRecord
 from tests.conftest import mesh_as, run_cli
 from tests.test_registry import register, registry_backends
 

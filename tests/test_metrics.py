@@ -172,13 +172,13 @@ def test_multiprocess_mode_sums_what_separate_processes_recorded(tmp_path: Path)
     shared.mkdir()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared), "QUANTA_INTERFACE": "pgwire"}
     record = (
-        "import sys; from quanta.observability.metrics import enable_query_metrics, observe_query; "
+        "import sys; from quanta.observability.prometheus import enable_query_metrics, observe_query; "
         "enable_query_metrics(); [observe_query(sys.argv[1], 0.02) for _ in range(int(sys.argv[2]))]"
     )
     for outcome, times in (("ok", "3"), ("ok", "4"), ("denied", "2")):
         subprocess.run([sys.executable, "-c", record, outcome, times], env=env, check=True, timeout=60)
     render = (
-        "import sys; from quanta.registry import Registry; from quanta.observability.metrics import "
+        "import sys; from quanta.registry import Registry; from quanta.observability.prometheus import "
         "PlatformMetrics; sys.stdout.write(PlatformMetrics(Registry.open(sys.argv[1])).render()[0].decode())"
     )
     url = f"sqlite:///{tmp_path / 'registry.db'}"

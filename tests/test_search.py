@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from quanta.discovery import search, search_counts
-from quanta.discovery.search import SearchError, SearchIndex, SearchResult, document_for
-from quanta.discovery.search_index import ColumnText, ProductDocument
-from quanta.discovery.search_postgres import PostgresSnapshot
-from quanta.discovery.search_sqlite import SqliteSearchIndex, SqliteSnapshot
+from quanta.discovery.search import counts as search_counts
+from quanta.discovery.search import index as search_index
+from quanta.discovery.search.documents import ColumnText, ProductDocument
+from quanta.discovery.search.index import Hit, SearchError, SearchIndex, SearchResult, document_for
+from quanta.discovery.search.postgres import PostgresSnapshot
+from quanta.discovery.search.sqlite import SqliteSearchIndex, SqliteSnapshot
 from quanta.errors import NotFoundError
 from quanta.mesh import Mesh
 from quanta.registry import Registry
@@ -73,7 +74,7 @@ def ids(result: SearchResult) -> list[str]:
     return [h.product_id for h in result.hits]
 
 
-def hit(result: SearchResult, product_id: str) -> search.Hit:
+def hit(result: SearchResult, product_id: str) -> Hit:
     return next(h for h in result.hits if h.product_id == product_id)
 
 
@@ -472,7 +473,7 @@ def test_pages_past_the_window_and_the_tiers_still_reach_every_match_once(
     index = new_index()
     widgets(index)
     monkeypatch.setattr(search_counts, "WINDOW", 8)
-    monkeypatch.setattr(search, "TIER", {"name": 3, "all": 4})
+    monkeypatch.setattr(search_index, "TIER", {"name": 3, "all": 4})
     pages = [index.search("widget", limit=7, offset=n) for n in range(0, 42, 7)]
     seen = [h for page in pages for h in page.hits]
     assert sorted(h.product_id for h in seen) == sorted(

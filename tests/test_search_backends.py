@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from quanta.discovery.search import SearchIndex, backend, open_search_index
-from quanta.discovery.search_postgres import PostgresSearchIndex
-from quanta.discovery.search_sqlite import SqliteSearchIndex
+from quanta.discovery.search.index import SearchIndex, backend, open_search_index
+from quanta.discovery.search.postgres import PostgresSearchIndex
+from quanta.discovery.search.sqlite import SqliteSearchIndex
 from quanta.registry import Registry
 
 BACKENDS = {"sqlite": (), "postgres": (pytest.mark.postgres,)}

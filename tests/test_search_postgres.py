@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from quanta.discovery.search import SearchError
-from quanta.discovery.search_postgres import PostgresSearchIndex
+from quanta.discovery.search.index import SearchError
+from quanta.discovery.search.postgres import PostgresSearchIndex
 from quanta.mesh import Mesh
 from quanta.registry import Registry
 from quanta.settings import Settings

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from quanta.discovery.search import SearchError
-from quanta.discovery.search_sqlite import SqliteSearchIndex as SearchIndex
+from quanta.discovery.search.index import SearchError
+from quanta.discovery.search.sqlite import SqliteSearchIndex as SearchIndex
 from quanta.registry import Registry
 from tests.test_search import ids, open_demo
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from quanta.discovery import search_counts
+from quanta.discovery.search import counts as search_counts
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
 from tests.test_search import open_demo

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from quanta.build.runner import BuildResult
+    from quanta.build.context import BuildResult
     from quanta.spec import LoadedProduct
 
 log = logging.getLogger(__name__)

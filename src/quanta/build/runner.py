@@ -18,50 +18,35 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quanta.build.events import BuildObserver, tell_finished, tell_started
+from quanta.build.audit import audit
+from quanta.build.context import (
+    Audited,
+    BuildContext,
+    BuildResult,
+    Candidate,
+    Staged,
+    fault,
+)
+from quanta.build.events import tell_finished, tell_started
+from quanta.build.inputs import read_inputs
 from quanta.build.transforms import BuildError, Transform, load_transform, run_python, sql_error
-from quanta.contracts import Run, check_object
 from quanta.engines import Engine, Input, get_engine
 from quanta.engines.base import Column
 from quanta.errors import EngineConversionError, EngineError, QuantaError
 from quanta.registry import Registry
-from quanta.registry.publishing import PublishRecord
+from quanta.registry.stores.publishing import PublishRecord
 from quanta.spec.contract import Contract, SchemaObject
 from quanta.spec.loader import LoadedProduct
-from quanta.storage import Warehouse
 from quanta.storage.types import iceberg_type, sql_type
 
 if TYPE_CHECKING:
-    from quanta.governance.landing import LandingReport
-    from quanta.governance.policies import PolicySet
+    pass
 
 LEASE = timedelta(minutes=2)
 HEARTBEAT_SECONDS = 30.0
-FAULT_ENV = "QUANTA_FAULT_INJECT"
-"""Crash-safety tests set this to a stage name; the build process then kills itself there (SIGKILL)."""
-Progress = Callable[[str, str], None]
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What happened to one product: ``published``, ``skipped`` or ``failed``."""
-
-    product_id: str
-    status: str
-    run_id: str
-    version: str
-    rows: dict[str, int] = field(default_factory=dict)
-    checks: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    hint: str | None = None
-    seconds: float = 0.0
 
 
 class _Heartbeat:
@@ -82,31 +67,6 @@ class _Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             self._registry.renew(self._lease, self._owner, LEASE)
-
-
-@dataclass
-class BuildContext:
-    """The platform parts a build needs."""
-
-    registry: Registry
-    warehouse: Warehouse
-    root: Path
-    actor: str
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    force: bool = False
-    trigger: str = "manual"
-    progress: Progress | None = None
-    policies: PolicySet | None = None
-    """Publish-time policies (classification, ownership ...); None: none are checked."""
-    observers: list[BuildObserver] = field(default_factory=list)
-    """Told when each build starts and ends (OpenLineage, incidents, alerts); never block a build."""
-    maturity: Callable[[LoadedProduct, list[dict[str, Any]]], dict[str, Any]] | None = None
-    """The DATSIS maturity of the version being built, given what landed (``input.maturity`` of the
-    publish policies); None: not computed."""
-
-    def say(self, product_id: str, stage: str) -> None:
-        if self.progress:
-            self.progress(product_id, stage)
 
 
 def build_product(ctx: BuildContext, loaded: LoadedProduct) -> BuildResult:
@@ -183,7 +143,7 @@ def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) 
     # A new descriptor, contract or transform: rebuild everything, not only the rows past a cursor.
     redefined = last is not None and not last.fingerprint.startswith(definition + ":")
     last_data = None if redefined else last
-    inputs, meta, cursors = _inputs(ctx, loaded, last_data)
+    inputs, meta, cursors = read_inputs(ctx, loaded, last_data)
     # What it is : what it was built from, in the registry's 64 characters.
     fingerprint = f"{definition}:{_hash(meta)[:31]}"
     if last and last.fingerprint == fingerprint and not ctx.force:
@@ -192,22 +152,11 @@ def _build(ctx: BuildContext, loaded: LoadedProduct, run_id: str, version: str) 
     name = (product.build.engine if product.build else None) or "duckdb"
     engine = get_engine(name, storage_paths=[str(ctx.warehouse.root.resolve())], **ctx.engine_options)
     try:
-        return _write_audit_publish(
-            ctx,
-            loaded,
-            engine,
-            inputs,
-            transform,
-            obj,
-            contract,
-            run_id,
-            version,
-            meta=meta,
-            cursors=cursors,
-            fingerprint=fingerprint,
-            port=port.name,
-            last=last_data,
-        )
+        candidate = Candidate(
+            loaded, transform, contract, obj, port=port.name, run_id=run_id, version=version, inputs=inputs,
+            meta=meta, cursors=cursors, fingerprint=fingerprint, last=last_data,
+        )  # fmt: skip
+        return _write_audit_publish(ctx, engine, candidate)
     finally:
         engine.close()
 
@@ -220,79 +169,6 @@ def _contract_object(contract: Contract, name: str | None, product_id: str) -> S
     return chosen
 
 
-def _inputs(
-    ctx: BuildContext, loaded: LoadedProduct, last: PublishRecord | None
-) -> tuple[dict[str, Input], dict[str, Any], dict[str, Any]]:
-    import pyarrow as pa
-
-    from quanta.build.sources import reader_for
-    from quanta.engines.base import ArrowInput
-
-    inputs: dict[str, Input] = {}
-    meta: dict[str, Any] = {}
-    cursors: dict[str, Any] = {}
-    for port in loaded.product.input_ports or []:
-        if port.product:
-            publish = _upstream_publish(ctx, port.product, port.version)
-            upstream_port = port.port or next(iter(publish.snapshots))
-            snapshot = publish.snapshots[upstream_port]
-            inputs[port.name] = ctx.warehouse.scan(port.product, upstream_port, snapshot)
-            meta[port.name] = {"product": port.product, "version": publish.version, "snapshot": snapshot}
-        elif port.source:
-            since = (last.cursors.get(port.name) if last else None) if port.source.cursor else None
-            scan = reader_for(port.source).read(port.source, root=ctx.root, since=since)
-            if isinstance(scan, ArrowInput) and not isinstance(scan.data, pa.Table):
-                # A database stream can be read once; the build reads inputs more than once.
-                scan = ArrowInput(scan.data.read_all())
-            inputs[port.name] = scan
-            meta[port.name] = _source_fingerprint(scan, since)
-            if port.source.cursor:
-                cursors[port.name] = since
-    return inputs, meta, cursors
-
-
-def _upstream_publish(ctx: BuildContext, product_id: str, pin: str | None) -> PublishRecord:
-    import semver
-
-    publishes = ctx.registry.publishes(product_id)
-    if pin and pin != "latest":
-        publishes = [p for p in publishes if _matches(semver.Version.parse(p.version), pin)]
-    if not publishes:
-        raise BuildError(
-            f"input product {product_id} has no published version" + (f" matching {pin}" if pin else ""),
-            hint=f"build it first: quanta build +{product_id}" if not pin else "relax the version pin",
-        )
-    return publishes[-1]
-
-
-def _matches(version: Any, pin: str) -> bool:
-    for part in (p.strip() for p in pin.split(",")):
-        if part.startswith("^"):
-            base = part[1:].lstrip("v").split(".")
-            if version.major != int(base[0]) or (len(base) > 1 and version.minor < int(base[1])):
-                return False
-        elif part.startswith("~"):
-            base = part[1:].lstrip("v").split(".")
-            if version.major != int(base[0]) or (len(base) > 1 and version.minor != int(base[1])):
-                return False
-        elif part[:1] in "<>=":
-            if not version.match(part if part[1:2] in "=" or part[0] in "<>" else "==" + part):
-                return False
-        elif str(version) != part.lstrip("v"):
-            return False
-    return True
-
-
-def _source_fingerprint(scan: Input, since: Any) -> dict[str, Any]:
-    from quanta.engines.base import FileScan
-
-    if isinstance(scan, FileScan):
-        stats = [(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in scan.files]
-        return {"files": hashlib.sha256(json.dumps(stats).encode()).hexdigest(), "since": str(since)}
-    # A database cannot be fingerprinted without reading it: it always counts as changed.
-    return {"read_at": datetime.now(UTC).isoformat(), "since": str(since)}
-
-
 def _definition_hash(descriptor: dict[str, Any], contract: dict[str, Any], transform: Transform) -> str:
     """What the product is: descriptor, contract and transform (the first half of a fingerprint)."""
     body = {"descriptor": descriptor, "contract": contract, "sql": transform.sql, "python": transform.python}
@@ -303,34 +179,37 @@ def _hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _write_audit_publish(
-    ctx: BuildContext,
-    loaded: LoadedProduct,
-    engine: Engine,
-    inputs: dict[str, Input],
-    transform: Transform,
-    obj: SchemaObject,
-    contract: Contract,
-    run_id: str,
-    version: str,
-    *,
-    meta: dict[str, Any],
-    cursors: dict[str, Any],
-    fingerprint: str,
-    port: str,
-    last: PublishRecord | None,
-) -> BuildResult:
-    product_id = loaded.product.id
-    ctx.warehouse.ensure_table(product_id, port, obj)
+def _write_audit_publish(ctx: BuildContext, engine: Engine, candidate: Candidate) -> BuildResult:
+    """Stage the candidate, audit the staged snapshot, then publish it; each step may end the build."""
+    staged = _stage(ctx, engine, candidate)
+    if isinstance(staged, BuildResult):
+        return staged
+    audited = audit(ctx, engine, candidate, staged)
+    if isinstance(audited, BuildResult):
+        return audited
+    return _publish(ctx, candidate, staged, audited)
+
+
+def _stage(ctx: BuildContext, engine: Engine, candidate: Candidate) -> Staged | BuildResult:
+    """Run the transform, write its result as Parquet and commit it to the run's branch; skipped when an
+    appending build finds no rows past its cursors."""
+    loaded, transform, port, run_id = candidate.loaded, candidate.transform, candidate.port, candidate.run_id
+    product_id, inputs, cursors, last = (
+        candidate.product_id,
+        candidate.inputs,
+        candidate.cursors,
+        candidate.last,
+    )
+    ctx.warehouse.ensure_table(product_id, port, candidate.obj)
     if transform.python:
         inputs = {**inputs, "__result": run_python(loaded, transform.python, engine, inputs)}
-    columns = _columns(ctx, product_id, port, obj)
+    columns = _columns(ctx, product_id, port, candidate.obj)
     _conform(engine, transform, inputs, columns, product_id)
     new_cursors = _advance_cursors(engine, loaded, inputs, cursors)
     appending = bool(cursors) and last is not None
     if appending and last is not None and new_cursors == cursors and not ctx.force:
         ctx.registry.finish_run(run_id, "skipped", reason="no rows past the cursor")
-        return BuildResult(product_id, "skipped", run_id, version, rows=last.rows)
+        return BuildResult(product_id, "skipped", run_id, candidate.version, rows=last.rows)
     ctx.say(product_id, "writing")
     directory = ctx.warehouse.data_dir(product_id, port, run_id)
     try:
@@ -340,110 +219,52 @@ def _write_audit_publish(
         if isinstance(exc, EngineConversionError):
             error = _cast_error(engine, transform, inputs, columns, loaded, port) or error
         raise error from None
-    _fault("written")
-    properties = {"quanta.run-id": run_id, "quanta.product": product_id, "quanta.version": version}
+    fault("written")
+    properties = {"quanta.run-id": run_id, "quanta.product": product_id, "quanta.version": candidate.version}
     snapshot = ctx.warehouse.stage(product_id, port, run_id, files, append=appending, properties=properties)
-    _fault("staged")
-    ctx.say(product_id, "auditing")
-    stats = ctx.warehouse.column_stats(product_id, port, snapshot)
-    staged = ctx.warehouse.scan(product_id, port, snapshot)
-    # Classification, lineage tags, maturity and policies read the same staged snapshot: they run
-    # while the contract scan (which releases the GIL) runs, and count only if the checks pass.
-    with ThreadPoolExecutor(1, thread_name_prefix=f"landing {product_id}") as pool:
-        landed = pool.submit(_governance, ctx, loaded, engine, staged, contract, transform, meta)
-        # Relationships can be checked against the product's own inputs, by port name.
-        run = check_object(contract, obj, engine, staged, stats, related=inputs)
-    checks = {"summary": run.summary(), "checks": [c.to_dict() for c in run.checks]}
+    fault("staged")
     rows = {port: ctx.warehouse.rows(product_id, port, snapshot)}
-    if not run.passed:
-        ctx.warehouse.quarantine(product_id, port, run_id, snapshot)
-        message = _failure_message(product_id, run)
-        ctx.registry.finish_run(run_id, "failed", message, checks=checks, snapshot=snapshot, port=port)
-        ctx.registry.append_event(
-            "build.quarantined",
-            product_id,
-            ctx.actor,
-            {"run": run_id, "snapshot": snapshot, "failed": run.summary()["failed"]},
-        )
-        return BuildResult(
-            product_id,
-            "failed",
-            run_id,
-            version,
-            rows,
-            checks,
-            message,
-            hint=f"inspect it: quanta quarantine show {product_id} {run_id}",
-        )
-    landing = landed.result()
-    governance = landing.to_dict()
-    checks["governance"] = governance
-    if landing.denied:
-        ctx.warehouse.quarantine(product_id, port, run_id, snapshot)
-        message = f"{product_id}: refused by policy: " + "; ".join(
-            f"{d.policy}: {' '.join(d.messages)}" for d in landing.denied
-        )
-        ctx.registry.finish_run(run_id, "failed", message, checks=checks, snapshot=snapshot, port=port)
-        ctx.registry.append_event("build.quarantined", product_id, ctx.actor, {"run": run_id, "policy": True})
-        denied = {"run": run_id, "version": version, "policies": governance["policies"]}
-        ctx.registry.audit(
-            "publish", ctx.actor, product_id, "deny", domain=loaded.product.domain, details=denied
-        )
-        hint = f"classify the contract's columns; maturity gates: quanta score {product_id}; quanta policy ls"
-        return BuildResult(product_id, "failed", run_id, version, rows, checks, message, hint=hint)
-    _fault("audited")
+    return Staged(snapshot, inputs, new_cursors, rows)
+
+
+def _publish(ctx: BuildContext, candidate: Candidate, staged: Staged, audited: Audited) -> BuildResult:
+    """Record the publish in the registry, then make the snapshot current (a crash in between is
+    repaired on the next build from the registry, which is what consumers read)."""
+    product_id, port, run_id, version = (
+        candidate.product_id,
+        candidate.port,
+        candidate.run_id,
+        candidate.version,
+    )
     ctx.say(product_id, "publishing")
     ctx.registry.record_publish(
         PublishRecord(
             product_id,
             version,
             run_id,
-            {port: snapshot},
-            rows,
-            meta,
-            new_cursors,
-            checks,
-            fingerprint,
+            {port: staged.snapshot},
+            staged.rows,
+            candidate.meta,
+            staged.cursors,
+            audited.checks,
+            candidate.fingerprint,
             datetime.now(UTC),
             ctx.actor,
         )
     )
-    _fault("recorded")
-    ctx.warehouse.publish(product_id, port, run_id, snapshot)
-    _fault("published")
+    fault("recorded")
+    ctx.warehouse.publish(product_id, port, run_id, staged.snapshot)
+    fault("published")
+    details = {
+        "run": run_id,
+        "version": version,
+        "snapshot": staged.snapshot,
+        "detections": audited.detections,
+    }
     ctx.registry.audit(
-        "publish", ctx.actor, product_id, "allow", domain=loaded.product.domain,
-        details={"run": run_id, "version": version, "snapshot": snapshot,
-                 "detections": [d["column"] for d in governance["detections"]]},
-    )  # fmt: skip
-    return BuildResult(product_id, "published", run_id, version, rows, checks)
-
-
-def _governance(
-    ctx: BuildContext,
-    loaded: LoadedProduct,
-    engine: Engine,
-    staged: Input,
-    contract: Contract,
-    transform: Transform,
-    meta: dict[str, Any],
-) -> LandingReport:
-    """Classify a sample of the staged rows, inherit tags through lineage, run the publish policies."""
-    from quanta.governance.landing import inherited_tags, inspect_landing
-
-    sample = engine.query("select * from staged limit 1000", {"staged": staged})
-    objects = {}
-    for name, info in meta.items():
-        if isinstance(info, dict) and "product" in info:
-            upstream = ctx.registry.port_contracts(info["product"], info["version"])
-            if upstream:
-                objects[name] = Contract.model_validate(next(iter(upstream.values()))).objects[0]
-    obj = contract.objects[0]
-    inherited = inherited_tags(transform.sql, obj, objects) if transform.sql and objects else {}
-    contracts = {name: c.contract for name, c in loaded.contracts.items()}
-    maturity = ctx.maturity
-    scored = (lambda detections: maturity(loaded, detections)) if maturity else None
-    return inspect_landing(loaded.product, contracts, sample, ctx.policies, inherited, scored)
+        "publish", ctx.actor, product_id, "allow", domain=candidate.loaded.product.domain, details=details
+    )
+    return BuildResult(product_id, "published", run_id, version, staged.rows, audited.checks)
 
 
 def _columns(ctx: BuildContext, product_id: str, port: str, obj: SchemaObject) -> list[Column]:
@@ -527,20 +348,5 @@ def _cast_error(
     )
 
 
-def _fault(stage: str) -> None:
-    import os
-    import signal
-
-    if os.environ.get(FAULT_ENV) == stage:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _failure_message(product_id: str, run: Run) -> str:
-    failed = run.failures
-    listed = "; ".join(f"{c.name} ({c.outcome()})" for c in failed[:5])
-    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-    return f"{product_id}: contract checks failed, nothing published: {listed}{more}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quanta.contracts.metrics import Metric, counting, lit, q
+from quanta.contracts.aggregates import Metric, counting, lit, q
 from quanta.spec.contract import SchemaProperty
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from quanta.contracts.metrics import Metric, compile_metrics, q, relationship_metrics, sql_rules
+from quanta.contracts.aggregates import Metric, compile_metrics, q, relationship_metrics, sql_rules
 from quanta.contracts.run import Check, Run, verdict_of
 from quanta.engines.base import ColumnStats, Engine, Input
 from quanta.errors import EngineError
-from quanta.spec.contract import Contract, SchemaObject
+from quanta.spec.contract import Contract, SchemaObject, SchemaProperty
 
 SAMPLE_ROWS = 5
 # A contract test is a few aggregates over whole tables. With DuckDB's default cap (80% of RAM) its
@@ -43,6 +44,19 @@ def masked_columns(obj: SchemaObject) -> set[str]:
     }
 
 
+@dataclass(frozen=True)
+class _Scanned:
+    """What judging each metric needs of the one aggregate scan: where the table is, how many rows it
+    has, and which columns sample rows must mask."""
+
+    engine: Engine
+    inputs: dict[str, Input]
+    obj: SchemaObject
+    rows: int
+    masked: set[str]
+    samples: bool
+
+
 def check_object(
     contract: Contract,
     obj: SchemaObject,
@@ -73,6 +87,36 @@ def check_object(
     rules = [p for column, p in prepared if column not in missing]
     metrics = compile_metrics(obj, types) + [p for p in rules if isinstance(p, Metric)]
     queries = [pool.submit(run_query, engine, inputs, p) for p in rules if isinstance(p, SqlQuery)]
+    checkable, skipped = _relationships(obj, related)
+    metrics += checkable
+    run = Run(contract.id, list(presence))
+    known = stats or {}
+    from_metadata = {
+        id(m) for m in metrics if m.proven is not None and m.column in known and m.proven(known[m.column])
+    }
+    scanned = [m for m in metrics if id(m) not in from_metadata]
+    # Rules measuring the same thing (a primary key and a duplicateValues rule on the same columns)
+    # share one expression: the engine does not always spot that, and distinct counts are the cost.
+    expressions = list(dict.fromkeys(["count(*)", *(m.expression for m in scanned)]))
+    row = _aggregate(engine, inputs, obj.name, expressions)
+    # When even counting rows fails (say, JSON not laid out as the server's delimiter says), every
+    # rule below becomes an error check carrying the reader's message.
+    rows = 0 if isinstance(row[0], Exception) else int(row[0] or 0)
+    scan = _Scanned(engine, inputs, obj, rows, masked_columns(obj), samples)
+    for metric in metrics:
+        metadata = id(metric) in from_metadata
+        value = 0 if metadata else row[expressions.index(metric.expression)]
+        run.checks.append(_metric_check(scan, metric, value, metadata=metadata))
+    run.checks += skipped
+    run.checks += [p for p in rules if isinstance(p, Check)]
+    run.checks += [future.result() for future in queries]
+    pool.shutdown()
+    return run
+
+
+def _relationships(obj: SchemaObject, related: dict[str, Input]) -> tuple[list[Metric], list[Check]]:
+    """Relationship metrics to the tables at hand, and a skipped warning for each to a table that is not."""
+    metrics: list[Metric] = []
     skipped: list[Check] = []
     for metric, table in relationship_metrics(obj):
         if table in related or table == obj.name:
@@ -91,67 +135,49 @@ def check_object(
                     message=f"not checked: table {table!r} is not available here",
                 )
             )
-    run = Run(contract.id, list(presence))
-    known = stats or {}
-    from_metadata = {
-        id(m) for m in metrics if m.proven is not None and m.column in known and m.proven(known[m.column])
-    }
-    scanned = [m for m in metrics if id(m) not in from_metadata]
-    # Rules measuring the same thing (a primary key and a duplicateValues rule on the same columns)
-    # share one expression: the engine does not always spot that, and distinct counts are the cost.
-    expressions = list(dict.fromkeys(["count(*)", *(m.expression for m in scanned)]))
-    row = _aggregate(engine, inputs, obj.name, expressions)
-    # When even counting rows fails (say, JSON not laid out as the server's delimiter says), every
-    # rule below becomes an error check carrying the reader's message.
-    rows = 0 if isinstance(row[0], Exception) else int(row[0] or 0)
-    masked = masked_columns(obj)
-    for metric in metrics:
-        metadata = id(metric) in from_metadata
-        value = 0 if metadata else row[expressions.index(metric.expression)]
-        if isinstance(value, Exception):
-            run.checks.append(
-                Check(
-                    metric.name,
-                    metric.kind,
-                    "error",
-                    None,
-                    None,
-                    obj.name,
-                    metric.column,
-                    metric.severity,
-                    metric.dimension,
-                    _first_line(value),
-                )
-            )
-            continue
-        if metric.exact and value:
-            value = engine.first_row(f"select {metric.exact} from {q(obj.name)} as __table", inputs)[0]
-        measured = (float(value) * 100 / rows if rows else 0.0) if metric.percent else value
-        ok, threshold = metric.judge(measured, rows)
-        verdict = verdict_of(ok, metric.severity)
-        found = (
-            _samples(engine, inputs, obj, metric, masked) if samples and not ok and metric.predicate else None
+    return metrics, skipped
+
+
+def _metric_check(scan: _Scanned, metric: Metric, value: Any, *, metadata: bool) -> Check:
+    """One metric's check from its measured value (an exception when its expression failed)."""
+    obj, engine = scan.obj, scan.engine
+    if isinstance(value, Exception):
+        return Check(
+            metric.name,
+            metric.kind,
+            "error",
+            None,
+            None,
+            obj.name,
+            metric.column,
+            metric.severity,
+            metric.dimension,
+            _first_line(value),
         )
-        run.checks.append(
-            Check(
-                metric.name,
-                metric.kind,
-                verdict,
-                measured,
-                threshold,
-                obj.name,
-                metric.column,
-                metric.severity,
-                metric.dimension,
-                "answered from table metadata" if metadata else None,
-                found,
-            )
-        )
-    run.checks += skipped
-    run.checks += [p for p in rules if isinstance(p, Check)]
-    run.checks += [future.result() for future in queries]
-    pool.shutdown()
-    return run
+    if metric.exact and value:
+        value = engine.first_row(f"select {metric.exact} from {q(obj.name)} as __table", scan.inputs)[0]
+    rows = scan.rows
+    measured = (float(value) * 100 / rows if rows else 0.0) if metric.percent else value
+    ok, threshold = metric.judge(measured, rows)
+    verdict = verdict_of(ok, metric.severity)
+    found = (
+        _samples(engine, scan.inputs, obj, metric, scan.masked)
+        if scan.samples and not ok and metric.predicate
+        else None
+    )
+    return Check(
+        metric.name,
+        metric.kind,
+        verdict,
+        measured,
+        threshold,
+        obj.name,
+        metric.column,
+        metric.severity,
+        metric.dimension,
+        "answered from table metadata" if metadata else None,
+        found,
+    )
 
 
 def _aggregate(engine: Engine, inputs: dict[str, Input], table: str, expressions: list[str]) -> list[Any]:
@@ -206,26 +232,13 @@ def schema_checks(
 ) -> tuple[list[Check], set[str], dict[str, str]]:
     """Schema conformance: every property is a column of the data, of a compatible type. Also returns
     the missing columns and the engine type of each property found."""
-    from quanta.contracts.types import type_problem
-
     try:
         described = dict(engine.describe(f"select * from {q(obj.name)}", {obj.name: data}))
     except EngineError as exc:
-        return (
-            [
-                Check(
-                    f"{obj.name} is readable",
-                    "presence",
-                    "error",
-                    None,
-                    None,
-                    obj.name,
-                    message=_first_line(exc),
-                )
-            ],
-            {p.column for p in obj.properties or []},
-            {},
+        unreadable = Check(
+            f"{obj.name} is readable", "presence", "error", None, None, obj.name, message=_first_line(exc)
         )
+        return [unreadable], {p.column for p in obj.properties or []}, {}
     lowered = {name.lower(): kind for name, kind in described.items()}
     checks: list[Check] = []
     missing: set[str] = set()
@@ -236,33 +249,40 @@ def schema_checks(
             types[prop.column] = kind
         if kind is None:
             missing.add(prop.column)
-            checks.append(
-                Check(
-                    f"{prop.column} is present",
-                    "presence",
-                    "failed",
-                    "missing",
-                    "present",
-                    obj.name,
-                    prop.column,
-                    message=f"the data has no column {prop.column!r}",
-                )
-            )
-        elif prop.logical_type:
-            problem = type_problem(prop, kind)  # nested: array items, struct members, binary
-            checks.append(
-                Check(
-                    f"{prop.column} has type {prop.logical_type}",
-                    "type",
-                    "failed" if problem else "passed",
-                    kind,
-                    prop.logical_type,
-                    obj.name,
-                    prop.column,
-                    message=problem,
-                )
-            )
+        check = _column_check(obj, prop, kind)
+        if check is not None:
+            checks.append(check)
     return checks, missing, types
+
+
+def _column_check(obj: SchemaObject, prop: SchemaProperty, kind: str | None) -> Check | None:
+    """A property's presence (when its column is missing) or type check (when it declares a type)."""
+    from quanta.contracts.types import type_problem
+
+    if kind is None:
+        return Check(
+            f"{prop.column} is present",
+            "presence",
+            "failed",
+            "missing",
+            "present",
+            obj.name,
+            prop.column,
+            message=f"the data has no column {prop.column!r}",
+        )
+    if not prop.logical_type:
+        return None
+    problem = type_problem(prop, kind)  # nested: array items, struct members, binary
+    return Check(
+        f"{prop.column} has type {prop.logical_type}",
+        "type",
+        "failed" if problem else "passed",
+        kind,
+        prop.logical_type,
+        obj.name,
+        prop.column,
+        message=problem,
+    )
 
 
 def _samples(

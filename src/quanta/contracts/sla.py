@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from quanta.contracts.metrics import q
-from quanta.contracts.run import Check
+from quanta.contracts.aggregates import q
+from quanta.contracts.run import Check, Verdict
 from quanta.engines.base import Engine, Input
 from quanta.errors import EngineError
 from quanta.spec.contract import Contract, SlaProperty
@@ -78,60 +78,34 @@ def _age_check(
     if element is None or element[0] not in inputs:
         return _not_measured(name, "set 'element: <table>.<column>' to a timestamp or date column")
     table, column = element
+
+    def timeliness(
+        verdict: Verdict, measured: Any, threshold: str | None, message: str | None = None
+    ) -> Check:
+        return Check(
+            name, "sla", verdict, measured, threshold, table, column, dimension="timeliness", message=message
+        )
+
     fn = "max" if newest else "min"
     try:
         value = engine.first_row(f"select {fn}({q(column)}) from {q(table)}", {table: inputs[table]})[0]
     except EngineError as exc:
-        return Check(
-            name,
-            "sla",
-            "error",
-            None,
-            None,
-            table,
-            column,
-            dimension="timeliness",
-            message=str(exc).splitlines()[0],
-        )
+        return timeliness("error", None, None, str(exc).splitlines()[0])
     if value is None:
-        return Check(
-            name,
-            "sla",
-            "failed",
-            None,
-            f"<= {limit}",
-            table,
-            column,
-            dimension="timeliness",
-            message="no data",
-        )
+        return timeliness("failed", None, f"<= {limit}", "no data")
     moment = as_datetime(value)
     if moment is None:
-        return Check(
-            name,
-            "sla",
+        return timeliness(
             "error",
             str(value),
             None,
-            table,
-            column,
-            dimension="timeliness",
-            message=f"{table}.{column} holds {value!r}: not a date, a timestamp or epoch seconds; "
+            f"{table}.{column} holds {value!r}: not a date, a timestamp or epoch seconds; "
             "point 'element' at a date or timestamp column",
         )
     age = now - moment
     ok = age <= limit if newest else age <= limit + timedelta(days=1)
     threshold = f"newest row at most {limit} old" if newest else f"oldest row at most {limit} old"
-    return Check(
-        name,
-        "sla",
-        "passed" if ok else "failed",
-        str(age).split(".")[0],
-        threshold,
-        table,
-        column,
-        dimension="timeliness",
-    )
+    return timeliness("passed" if ok else "failed", str(age).split(".")[0], threshold)
 
 
 def _frequency_check(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from quanta.contracts.metrics import Metric, comparator_judge, counting, q
+from quanta.contracts.aggregates import Metric, comparator_judge, counting, q
 from quanta.contracts.run import Check, verdict_of
 from quanta.engines.base import Engine, Input
 from quanta.errors import EngineError

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quanta.governance.model import Governance, Principal
-from quanta.registry.governance import GrantRecord
+from quanta.registry.stores.audit_grants import GrantRecord
 
 VISIBILITIES = ("public", "organization", "domain", "private")
 DEFAULT_VISIBILITY = {"source-aligned": "domain"}  # other product types: organization

@@ -64,7 +64,7 @@ class LandingReport:
 def inherited_tags(sql: str, obj: SchemaObject, inputs: dict[str, SchemaObject]) -> dict[str, Inherited]:
     """Tags and levels each output column of ``sql`` inherits from ``inputs`` (view name ► contract
     object of that input); columns computed through a hash inherit nothing."""
-    from quanta.observability.lineage import trace_columns
+    from quanta.observability.lineage.columns import trace_columns
 
     sensitivity = {
         (view, p.column): ({t.lower() for t in p.tags or []} & set(TAGS), p.classification)

@@ -28,7 +28,7 @@ from quanta.settings import Settings
 from quanta.workspace import Workspace
 
 if TYPE_CHECKING:
-    from quanta.discovery.search import SearchIndex
+    from quanta.discovery.search.index import SearchIndex
     from quanta.governance.model import Governance
     from quanta.governance.policies import PolicySet
     from quanta.observability.alerts.config import AlertsConfig
@@ -45,24 +45,24 @@ if TYPE_CHECKING:
     from quanta.contracts.report import github_annotations, junit
     from quanta.contracts.run import Check, Run
     from quanta.contracts.selection import Selection, TestOptions
-    from quanta.discovery.datsis import Maturity
-    from quanta.discovery.search import SearchResult
+    from quanta.discovery.maturity.scoring import Maturity
+    from quanta.discovery.search.index import SearchResult
     from quanta.governance.model import SCOPES
     from quanta.governance.scram import MECHANISM, ScramError
     from quanta.observability.health import Freshness, ProductHealth, in_words
     from quanta.observability.impact import Impact, TouchedColumn
     from quanta.observability.kpis import Kpis, say_hours
-    from quanta.observability.lineage_view import Direction, LineageNode, LineageView
-    from quanta.observability.metrics import INTERFACE_ENV, MULTIPROC_ENV, enable_query_metrics
+    from quanta.observability.lineage.view import Direction, LineageNode, LineageView
+    from quanta.observability.prometheus import INTERFACE_ENV, MULTIPROC_ENV, enable_query_metrics
     from quanta.query.cursor import QueryCancelled
     from quanta.query.export import write_csv, write_json
     from quanta.query.governed import GovernedStream
     from quanta.registry import ProductSummary, VersionInfo
-    from quanta.registry.feedback import FeedbackRecord, ProductFeedback
-    from quanta.registry.governance import GrantRecord
-    from quanta.registry.maturity import MaturityRecord
-    from quanta.registry.observability import DeliveryRecord, IncidentRecord
-    from quanta.registry.publishing import PublishRecord, RunRecord
+    from quanta.registry.stores.audit_grants import GrantRecord
+    from quanta.registry.stores.feedback import FeedbackRecord, ProductFeedback
+    from quanta.registry.stores.maturity_scores import MaturityRecord
+    from quanta.registry.stores.observations import DeliveryRecord, IncidentRecord
+    from quanta.registry.stores.publishing import PublishRecord, RunRecord
 
 _REEXPORTED = {
     "quanta.build.demo_data": ["generate_demo_data"],
@@ -70,24 +70,24 @@ _REEXPORTED = {
     "quanta.contracts.report": ["github_annotations", "junit"],
     "quanta.contracts.run": ["Check", "Run"],
     "quanta.contracts.selection": ["Selection", "TestOptions"],
-    "quanta.discovery.datsis": ["Maturity"],
-    "quanta.discovery.search": ["SearchResult"],
+    "quanta.discovery.maturity.scoring": ["Maturity"],
+    "quanta.discovery.search.index": ["SearchResult"],
     "quanta.governance.model": ["SCOPES"],
     "quanta.governance.scram": ["MECHANISM", "ScramError"],
     "quanta.observability.health": ["Freshness", "ProductHealth", "in_words"],
     "quanta.observability.impact": ["Impact", "TouchedColumn"],
     "quanta.observability.kpis": ["Kpis", "say_hours"],
-    "quanta.observability.lineage_view": ["Direction", "LineageNode", "LineageView"],
-    "quanta.observability.metrics": ["INTERFACE_ENV", "MULTIPROC_ENV", "enable_query_metrics"],
+    "quanta.observability.lineage.view": ["Direction", "LineageNode", "LineageView"],
+    "quanta.observability.prometheus": ["INTERFACE_ENV", "MULTIPROC_ENV", "enable_query_metrics"],
     "quanta.query.cursor": ["QueryCancelled"],
     "quanta.query.export": ["write_csv", "write_json"],
     "quanta.query.governed": ["GovernedStream"],
     "quanta.registry": ["ProductSummary", "VersionInfo"],
-    "quanta.registry.feedback": ["FeedbackRecord", "ProductFeedback"],
-    "quanta.registry.governance": ["GrantRecord"],
-    "quanta.registry.maturity": ["MaturityRecord"],
-    "quanta.registry.observability": ["DeliveryRecord", "IncidentRecord"],
-    "quanta.registry.publishing": ["PublishRecord", "RunRecord"],
+    "quanta.registry.stores.feedback": ["FeedbackRecord", "ProductFeedback"],
+    "quanta.registry.stores.audit_grants": ["GrantRecord"],
+    "quanta.registry.stores.maturity_scores": ["MaturityRecord"],
+    "quanta.registry.stores.observations": ["DeliveryRecord", "IncidentRecord"],
+    "quanta.registry.stores.publishing": ["PublishRecord", "RunRecord"],
 }
 _HOME = {name: module for module, names in _REEXPORTED.items() for name in names}
 

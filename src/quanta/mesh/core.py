@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from quanta.governance.model import Governance, Principal
     from quanta.governance.policies import PolicySet
     from quanta.registry import Registry
-    from quanta.registry.publishing import PublishRecord
+    from quanta.registry.stores.publishing import PublishRecord
     from quanta.spec import DataProduct
     from quanta.storage import Warehouse
 

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from quanta.discovery.search import SearchIndex, SearchResult
+    from quanta.discovery.search.index import SearchIndex, SearchResult
     from quanta.mesh.core import MeshCore
 
 
@@ -31,7 +31,7 @@ class DiscoveryArea:
 
     @cached_property
     def _search_backend(self) -> SearchIndex:
-        from quanta.discovery.search import open_search_index
+        from quanta.discovery.search.index import open_search_index
 
         state_dir = self.core.workspace.state_dir if self.core.workspace is not None else None
         return open_search_index(self.core.registry, state_dir)
@@ -41,7 +41,7 @@ class DiscoveryArea:
     ) -> SearchResult:
         """Products matching ``query`` (typos tolerated; '' lists all), best first, with facet counts.
         An index that is missing, corrupt or from an older Quanta is rebuilt from the registry once."""
-        from quanta.discovery.search import REBUILD_HINT, SearchError
+        from quanta.discovery.search.index import REBUILD_HINT, SearchError
 
         try:
             return self.search_index.search(query, filters=filters, limit=limit, offset=offset)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from quanta.errors import NotFoundError
 from quanta.mesh.core import acting_as
-from quanta.observability.metrics import observe_query
+from quanta.observability.prometheus import observe_query
 
 if TYPE_CHECKING:
     from quanta.engines.base import TableScan
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         GovernedStream,
         ProductRead,
     )
-    from quanta.registry.governance import AuditRecord
+    from quanta.registry.stores.audit_grants import AuditRecord
     from quanta.spec import LoadedProduct
     from quanta.spec.contract import SchemaObject
     from quanta.spec.documents import JsonObject

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from quanta.governance.model import Principal
     from quanta.governance.scram import ServerExchange, Verifier
     from quanta.mesh.core import MeshCore
-    from quanta.registry.governance import GrantRecord, TokenRecord
+    from quanta.registry.stores.audit_grants import GrantRecord, TokenRecord
     from quanta.spec.documents import JsonObject
 
 

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from quanta.governance.model import Principal
     from quanta.mesh.core import MeshCore
     from quanta.observability.kpis import Kpis
-    from quanta.observability.metrics import PlatformMetrics
-    from quanta.registry.feedback import FeedbackRecord, ProductFeedback
+    from quanta.observability.prometheus import PlatformMetrics
+    from quanta.registry.stores.feedback import FeedbackRecord, ProductFeedback
 
 """Roles that see the KPIs and metrics of every domain (the role matrix has no KPI permission)."""
 MAX_COMMENT = 2000
@@ -44,7 +44,7 @@ class KpisArea:
 
     def metrics_observer(self) -> BuildObserver | None:
         """The build observer that tallies each build's checks for the metrics and KPIs."""
-        from quanta.observability.metrics import BuildMetricsObserver
+        from quanta.observability.prometheus import BuildMetricsObserver
 
         return BuildMetricsObserver(self.core.registry)
 
@@ -99,7 +99,7 @@ class KpisArea:
 
     @cached_property
     def _platform_metrics(self) -> PlatformMetrics:
-        from quanta.observability.metrics import PlatformMetrics
+        from quanta.observability.prometheus import PlatformMetrics
 
         return PlatformMetrics(self.core.registry)
 
@@ -107,7 +107,7 @@ class KpisArea:
 
     def product_feedback(self, product_id: str) -> ProductFeedback:
         """Ratings and comments of a product, newest first, and what the acting principal may do."""
-        from quanta.registry.feedback import ProductFeedback, RatingSummary
+        from quanta.registry.stores.feedback import ProductFeedback, RatingSummary
 
         actor, facts = (
             self.core.principal(),

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from quanta.errors import Problem
     from quanta.mesh.core import MeshCore
     from quanta.observability.impact import Impact, TouchedColumn
-    from quanta.observability.lineage import ProductLineage, UpstreamColumns
-    from quanta.observability.lineage_graph import GraphCache, LineageGraph, QueryLog
-    from quanta.observability.lineage_view import Direction, LineageView, Visible
+    from quanta.observability.lineage.columns import ProductLineage, UpstreamColumns
+    from quanta.observability.lineage.graph import GraphCache, LineageGraph, QueryLog
+    from quanta.observability.lineage.view import Direction, LineageView, Visible
     from quanta.registry import Registration
     from quanta.spec import LoadedProduct
 
@@ -60,8 +60,8 @@ class LineageArea:
     def lineage_problems(self, products: list[LoadedProduct]) -> list[Problem]:
         """Problems of the declared column lineage (the ``lineage`` custom property), positioned; SQL
         lineage is traced once, at apply, not on every validation."""
-        from quanta.observability.lineage import output_columns
-        from quanta.observability.lineage_declared import declared_edges
+        from quanta.observability.lineage.columns import output_columns
+        from quanta.observability.lineage.declared import declared_edges
 
         columns = self._upstream_columns(products)
         return [p for loaded in products for p in declared_edges(loaded, output_columns(loaded), columns)[1]]
@@ -69,13 +69,13 @@ class LineageArea:
     def _product_lineage(
         self, loaded: LoadedProduct, columns: UpstreamColumns
     ) -> tuple[ProductLineage, list[Problem]]:
-        from quanta.observability.lineage import product_lineage
+        from quanta.observability.lineage.columns import product_lineage
 
         return product_lineage(loaded, _transform_sql(loaded), columns)
 
     def _upstream_columns(self, products: list[LoadedProduct]) -> UpstreamColumns:
         """A product's output columns: from the products at hand first, else its registered contract."""
-        from quanta.observability.lineage import output_columns
+        from quanta.observability.lineage.columns import output_columns
 
         known: dict[str, list[str] | None] = {p.product.id: output_columns(p) for p in products}
 
@@ -100,13 +100,13 @@ class LineageArea:
 
     @cached_property
     def _lineage_cache(self) -> GraphCache:
-        from quanta.observability.lineage_graph import GraphCache
+        from quanta.observability.lineage.graph import GraphCache
 
         return GraphCache()
 
     @cached_property
     def _query_log(self) -> QueryLog:
-        from quanta.observability.lineage_graph import QueryLog
+        from quanta.observability.lineage.graph import QueryLog
 
         return QueryLog()
 
@@ -124,7 +124,7 @@ class LineageArea:
     ) -> LineageView:
         """The products and sources upstream and/or downstream of ``product_id``, as the acting
         principal may see them; with ``columns``, the column edges between them too."""
-        from quanta.observability.lineage_view import lineage_view
+        from quanta.observability.lineage.view import lineage_view
 
         graph = self._graph_with(product_id)
         return lineage_view(graph, product_id, self._visibility(graph), direction, depth, columns)
@@ -198,7 +198,7 @@ class LineageArea:
     def openlineage_observer(self) -> BuildObserver | None:
         """The build observer for OpenLineage run events (None: QUANTA_OPENLINEAGE_TRANSPORT=none)."""
         from quanta import __version__
-        from quanta.observability.lineage_events import BuildFacts
+        from quanta.observability.lineage.events import BuildFacts
         from quanta.observability.openlineage import OpenLineageObserver, sender_for
 
         state = self.core.workspace.state_dir if self.core.workspace else None

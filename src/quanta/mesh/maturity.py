@@ -3,7 +3,7 @@ Self-describing, Interoperable and Secure, each criterion explained.
 
 The facade gathers the facts (the registered metadata and what the platform observed: publishes,
 builds, incidents, grants, detections on landing, the search index) and the scorer in
-``quanta.discovery.datsis`` judges them. Scores are stored when they change: after each publish (a build
+``quanta.discovery.maturity`` judges them. Scores are stored when they change: after each publish (a build
 observer) and whenever someone looks. During a build, the candidate version is scored before it is
 published, for the publish policies (``input.maturity``).
 
@@ -20,12 +20,12 @@ from quanta.errors import NotFoundError, PermissionDenied
 
 if TYPE_CHECKING:
     from quanta.build.runner import BuildResult
-    from quanta.discovery.datsis import Maturity
-    from quanta.discovery.datsis_facts import Facts, Observed
+    from quanta.discovery.maturity.facts import Facts, Observed
+    from quanta.discovery.maturity.scoring import Maturity
     from quanta.mesh.core import MeshCore
     from quanta.mesh.discovery import DiscoveryArea
     from quanta.mesh.observability import ObservabilityArea
-    from quanta.registry.maturity import MaturityRecord
+    from quanta.registry.stores.maturity_scores import MaturityRecord
     from quanta.spec import Contract, DataProduct, LoadedProduct
     from quanta.spec.documents import JsonObject
 
@@ -66,7 +66,7 @@ class MaturityArea:
         """``input.maturity`` for the publish policies: the version being built, scored before it is
         published (its data passed the contract; ``detections`` are what landed). Fails closed: when
         scoring breaks, the policies see level 0 and the error."""
-        from quanta.discovery.datsis import score
+        from quanta.discovery.maturity.scoring import score
 
         try:
             facts = self._candidate_facts(loaded, detections)
@@ -82,7 +82,7 @@ class MaturityArea:
     # --- facts ----------------------------------------------------------------------------------
 
     def _score_registered(self, product_id: str, trigger: str | None, version: str | None = None) -> Maturity:
-        from quanta.discovery.datsis import score
+        from quanta.discovery.maturity.scoring import score
 
         product, contracts = self._registered_spec(product_id, version)
         product_file, contract_files = self._files(product)
@@ -131,7 +131,7 @@ class MaturityArea:
         candidate: bool = False,
         detections: list[JsonObject] | None = None,
     ) -> Observed:
-        from quanta.discovery.datsis_facts import Observed, RunOutcome
+        from quanta.discovery.maturity.facts import Observed, RunOutcome
 
         publishes = self.core.registry.publishes(product_id)
         runs = [r for r in self.core.registry.runs(product_id, _RUNS) if r.status not in ("running",)]
@@ -227,6 +227,6 @@ def _facts(
     product_file: str,
     contract_files: dict[str, str],
 ) -> Facts:
-    from quanta.discovery.datsis_facts import Facts
+    from quanta.discovery.maturity.facts import Facts
 
     return Facts(product, contracts, observed, product_file, contract_files)

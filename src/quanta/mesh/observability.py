@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from quanta.observability.alerts.delivery import Deliverer, DeliveryReport
     from quanta.observability.health import ProductHealth, Sla
     from quanta.observability.monitor import HealthMonitor
-    from quanta.registry.observability import DeliveryRecord, IncidentRecord, ProfileRecord
+    from quanta.registry.stores.observations import DeliveryRecord, IncidentRecord, ProfileRecord
     from quanta.spec import LoadedProduct
 
 
@@ -240,7 +240,7 @@ class ObservabilityArea:
     def _profile(self, product_id: str, run_id: str) -> ProfileRecord | None:
         """What the publish of ``run_id`` holds, from the table's metadata (one small query for the
         newest value of a freshness element the metadata cannot answer)."""
-        from quanta.registry.observability import ProfileRecord
+        from quanta.registry.stores.observations import ProfileRecord
 
         publish = next(
             (p for p in reversed(self.core.registry.publishes(product_id)) if p.run_id == run_id), None

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from quanta.mesh.observability import ObservabilityArea
     from quanta.mesh.specs import SpecsArea
     from quanta.registry import ProductSummary, VersionInfo
-    from quanta.registry.publishing import PublishRecord, RunRecord
+    from quanta.registry.stores.publishing import PublishRecord, RunRecord
     from quanta.spec.documents import JsonObject
     from quanta.storage import Quarantined
 

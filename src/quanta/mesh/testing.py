@@ -85,7 +85,7 @@ class TestingArea:
     def _related_tables(self, contract: Contract, product_id: str) -> JsonObject:
         """Tables that relationships point to (``to: customers.customer_id``), found among the other
         products by the name of their contract's schema object; ambiguous names are left out."""
-        from quanta.contracts.metrics import relationship_metrics
+        from quanta.contracts.aggregates import relationship_metrics
 
         wanted = {table for obj in contract.objects for _, table in relationship_metrics(obj)}
         found: dict[str, list[tuple[str, str]]] = {}

@@ -16,7 +16,7 @@ from statistics import fmean, median
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from quanta.registry.observability import ProfileRecord
+    from quanta.registry.stores.observations import ProfileRecord
 
 MAD_TO_SIGMA = 0.6745
 """The MAD of a normal distribution is 0.6745 standard deviations."""

@@ -10,12 +10,12 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from quanta.observability.anomalies import Anomaly, history_anomalies
-from quanta.registry.observability import IncidentRecord  # a field type the API's schema resolves
+from quanta.registry.stores.observations import IncidentRecord  # a field type the API's schema resolves
 
 if TYPE_CHECKING:
     from quanta.registry import Registry
-    from quanta.registry.observability import ProfileRecord
-    from quanta.registry.publishing import PublishRecord, RunRecord
+    from quanta.registry.stores.observations import ProfileRecord
+    from quanta.registry.stores.publishing import PublishRecord, RunRecord
 
 
 @dataclass(frozen=True)

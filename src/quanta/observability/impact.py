@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from quanta.observability.lineage import IDENTITY, WHOLE, stronger
-from quanta.observability.lineage_graph import LineageGraph, NodeColumn
-from quanta.observability.lineage_view import Visible
+from quanta.observability.lineage.columns import IDENTITY, WHOLE, stronger
+from quanta.observability.lineage.graph import LineageGraph, NodeColumn
+from quanta.observability.lineage.view import Visible
 
 HIDDEN = "(hidden)"
 """Stands in a path for a product the viewer may not see."""

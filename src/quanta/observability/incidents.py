@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from quanta.observability.alerts.base import Alert
 from quanta.observability.health import in_words
-from quanta.registry.observability import Finding, IncidentChanges, IncidentRecord
+from quanta.registry.stores.observations import Finding, IncidentChanges, IncidentRecord
 
 if TYPE_CHECKING:
     from quanta.observability.anomalies import Anomaly

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from quanta.observability import kpi_queries as q
-from quanta.registry.feedback import RatingSummary  # at run time: the API's response model reads it
+from quanta.registry.stores.feedback import RatingSummary  # at run time: the API's response model reads it
 
 if TYPE_CHECKING:
     from quanta.registry import Registry

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from quanta.observability.alerts.config import AlertsConfig, Audience
     from quanta.observability.alerts.delivery import Deliverer
     from quanta.registry import Registry
-    from quanta.registry.observability import Finding, IncidentChanges, ProfileRecord
+    from quanta.registry.stores.observations import Finding, IncidentChanges, ProfileRecord
 
 log = logging.getLogger("quanta.health")
 

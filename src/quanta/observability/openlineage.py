@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openlineage.client.transport import Transport
 
-    from quanta.build.runner import BuildResult
-    from quanta.observability.lineage_events import BuildFacts
+    from quanta.build.context import BuildResult
+    from quanta.observability.lineage.events import BuildFacts
     from quanta.settings import Settings
     from quanta.spec.loader import LoadedProduct
 
@@ -204,11 +204,11 @@ class OpenLineageObserver:
         self.facts = facts
 
     def build_started(self, loaded: LoadedProduct, run_id: str, at: datetime) -> None:
-        from quanta.observability.lineage_events import start_event
+        from quanta.observability.lineage.events import start_event
 
         self.sender.submit(lambda: start_event(self.facts, loaded, run_id, at))
 
     def build_finished(self, loaded: LoadedProduct, result: BuildResult, started: datetime) -> None:
-        from quanta.observability.lineage_events import end_event
+        from quanta.observability.lineage.events import end_event
 
         self.sender.submit(lambda: end_event(self.facts, loaded, result, started))

@@ -11,7 +11,7 @@ from quanta.errors import NotFoundError, Problem
 
 if TYPE_CHECKING:
     from quanta.registry import Registry
-    from quanta.registry.publishing import PublishRecord
+    from quanta.registry.stores.publishing import PublishRecord
     from quanta.spec import LoadedProduct
 
 

@@ -1,12 +1,13 @@
 """``quanta test``: data against its contract, with datacontract-cli's command line (a drop-in for
-``datacontract test``): the same option names, and its ``--output-format FORMAT --output PATH``."""
+``datacontract test``): the same option names, and its ``--output-format FORMAT --output PATH``.
+Also the runs of checks ``quanta ci`` reports (lint, breaking-change gates, data tests)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from rich.console import Console
 from quanta.errors import QuantaError
 from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, Json, app, open_mesh
+
+if TYPE_CHECKING:
+    from quanta.mesh import Run
 
 FORMATS = ("table", "json", "junit")
 SUFFIX_FORMATS = {".json": "json", ".xml": "junit"}  # as datacontract-cli infers them from --output PATH
@@ -111,16 +115,19 @@ def test(
     selection = Selection.parse(checks, dimension, quality_id, tag, metadata_only)
     options = TestOptions(selection, filter_, filters, include_failed_samples, schema_name)
     if logs:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-5s %(message)s", "%y-%m-%d %H:%M:%S")
-        )
-        logging.getLogger("quanta.test").addHandler(handler)
-        logging.getLogger("quanta.test").setLevel(logging.INFO)
+        _log_to_stderr()
     runs = open_mesh(required=False).test(target, server=server, options=options)
     write_report(runs, fmt, report_file)
     if not all(r.passed for r in runs.values()):
         raise typer.Exit(1)
+
+
+def _log_to_stderr() -> None:
+    """What ``--logs`` shows: what the test read and how, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(message)s", "%y-%m-%d %H:%M:%S"))
+    logging.getLogger("quanta.test").addHandler(handler)
+    logging.getLogger("quanta.test").setLevel(logging.INFO)
 
 
 def write_report(runs: dict[str, Any], fmt: str, path: Path | None) -> None:
@@ -179,3 +186,18 @@ def print_runs(runs: dict[str, Any], console: Console) -> None:
             f"{mark} {summary['passed']} passed, {summary['failed']} failed, "
             f"{summary['warning']} warnings, {summary['error']} errors"
         )
+
+
+def print_ci_runs(runs: dict[str, Run]) -> None:
+    """The runs of ``quanta ci`` as a table: a line per run, one more per failed check."""
+    for name, run in runs.items():
+        s = run.summary()
+        mark = "[green]✓[/green]" if run.passed else "[red]✗[/red]"
+        render.out.print(
+            f"{mark} {name}: {s['passed']} passed, {s['failed']} failed, {s['warning']} warnings"
+        )
+        for check in run.checks:
+            if check.verdict in ("failed", "error"):
+                render.out.print(
+                    f"    [red]{render.escape(check.name)}[/red] {render.escape(check.message or '')}"
+                )

@@ -14,6 +14,7 @@ from quanta.interfaces.cli.app import Debug, Json, Lenient, app, open_mesh
 if TYPE_CHECKING:
     import pyarrow as pa
 
+
 quarantine_app = typer.Typer(help="Snapshots that failed their contract checks: list, inspect, query.")
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -424,6 +425,7 @@ def ci(
     debug: Debug = False,
 ) -> None:
     """Lint, breaking-change gate and data tests in one go, for pipelines (JUnit, GitHub annotations)."""
+    from quanta.interfaces.cli.contract_test import print_ci_runs
     from quanta.mesh import github_annotations, junit
 
     report = open_mesh().ci_runs(lenient=lenient)
@@ -446,17 +448,7 @@ def ci(
         )
     else:
         text = ""
-        for name, run in runs.items():
-            s = run.summary()
-            mark = "[green]✓[/green]" if run.passed else "[red]✗[/red]"
-            render.out.print(
-                f"{mark} {name}: {s['passed']} passed, {s['failed']} failed, {s['warning']} warnings"
-            )
-            for check in run.checks:
-                if check.verdict in ("failed", "error"):
-                    render.out.print(
-                        f"    [red]{render.escape(check.name)}[/red] {render.escape(check.message or '')}"
-                    )
+        print_ci_runs(runs)
     if text:
         if output_file:
             output_file.write_text(text)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from quanta.errors import Problem, SpecError
 from quanta.observability.alerts import EVENT_KINDS, Alert, AlertSink, sink_class, sink_types
-from quanta.registry.observability import SEVERITIES
+from quanta.registry.stores.observations import SEVERITIES
 
 if TYPE_CHECKING:
     from quanta.spec.yamlsource import Document

@@ -23,7 +23,7 @@ from quanta.observability.alerts.base import Alert, DeliveryError
 if TYPE_CHECKING:
     from quanta.observability.alerts.config import AlertsConfig, DeliverySettings
     from quanta.registry import Registry
-    from quanta.registry.observability import DeliveryRecord
+    from quanta.registry.stores.observations import DeliveryRecord
 
 log = logging.getLogger("quanta.alerts")
 CLAIM = timedelta(minutes=2)

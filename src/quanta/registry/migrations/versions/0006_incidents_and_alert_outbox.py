@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_incidents()
+    _create_publish_profiles()
+    _create_alert_deliveries()
+
+
+def _create_incidents() -> None:
     op.create_table(
         "incidents",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -40,6 +46,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_incidents_product_id"), ["product_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_status"), ["status"], unique=False)
 
+
+def _create_publish_profiles() -> None:
     op.create_table(
         "publish_profiles",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -58,6 +66,8 @@ def upgrade() -> None:
     with op.batch_alter_table("publish_profiles", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_publish_profiles_product_id"), ["product_id"], unique=False)
 
+
+def _create_alert_deliveries() -> None:
     op.create_table(
         "alert_deliveries",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

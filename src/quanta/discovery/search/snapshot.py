@@ -1,6 +1,6 @@
 """What a search asks of an index backend: one consistent read (``Snapshot``) of sequence-numbered
 products, the matches of a query among them, and what a hit shows. Backends implement it; the search
-itself (``search``) and its counting (``search_counts``) are written once, against it."""
+itself (``search.index``) and its counting (``search.counts``) are written once, against it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from quanta.discovery.search_index import Combo
-from quanta.discovery.search_query import Query
+from quanta.discovery.search.documents import Combo
+from quanta.discovery.search.query_language import Query
 
 Row = tuple[tuple[str, str, str, str | None, str, str | None, str], tuple[str, ...]]
 """What a hit shows (id, name, domain, type, status, owner, summary), and its text per field."""

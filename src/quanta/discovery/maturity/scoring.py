@@ -4,7 +4,7 @@ gold) that policies can gate on.
 
 Each dimension is a weighted set of criteria; a criterion is a function of the :class:`Facts` (the
 metadata and what the platform observed) registered with :func:`criterion`, returning how much of it is
-met, the evidence, and how to meet the rest. The criteria live in ``datsis_<dimension>.py``; docs/
+met, the evidence, and how to meet the rest. The criteria live in ``maturity/<dimension>.py``; docs/
 maturity.md lists them with their weights.
 """
 
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime  # a field type at run time: the API builds its response model from it
 from typing import TYPE_CHECKING, Any
 
-from quanta.discovery.datsis_facts import Facts
+from quanta.discovery.maturity.facts import Facts
 
 if TYPE_CHECKING:
-    from quanta.registry.maturity import MaturityRecord
+    from quanta.registry.stores.maturity_scores import MaturityRecord
 
 DIMENSIONS = ("discoverable", "addressable", "trustworthy", "self-describing", "interoperable", "secure")
 
@@ -161,7 +161,7 @@ class Maturity:
 
     def record(self, trigger: str) -> MaturityRecord:
         """The score as the registry keeps it."""
-        from quanta.registry.maturity import MaturityRecord
+        from quanta.registry.stores.maturity_scores import MaturityRecord
 
         dimensions = {d.name: d.score for d in self.dimensions}
         met, unmet = self._met(True), self._met(False)
@@ -230,11 +230,11 @@ def _next_level(level: Level, overall: int, dimensions: list[DimensionScore]) ->
 
 def _load_criteria() -> None:
     """Import the criteria modules once: importing registers their criteria."""
-    from quanta.discovery import (  # noqa: F401
-        datsis_addressable,
-        datsis_discoverable,
-        datsis_interoperable,
-        datsis_secure,
-        datsis_self_describing,
-        datsis_trustworthy,
+    from quanta.discovery.maturity import (  # noqa: F401
+        addressable,
+        discoverable,
+        interoperable,
+        secure,
+        self_describing,
+        trustworthy,
     )

@@ -25,7 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from quanta.discovery.search_index import (
+from quanta.discovery.search.documents import (
     FIELDS,
     ProductDocument,
     combo_pairs,

@@ -8,8 +8,8 @@ import threading
 from collections import OrderedDict
 from typing import get_args
 
-from quanta.discovery.datsis import Verdict, criterion
-from quanta.discovery.datsis_facts import Facts, count, glossary_terms, names
+from quanta.discovery.maturity.facts import Facts, count, glossary_terms, names
+from quanta.discovery.maturity.scoring import Verdict, criterion
 from quanta.spec.contract import Contract, LogicalType
 
 STANDARD_TYPES = frozenset(get_args(LogicalType))

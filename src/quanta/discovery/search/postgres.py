@@ -1,7 +1,7 @@
 """The search index as PostgreSQL full text in the registry's own database: for server mode.
 
 Many stateless API workers share one registry; they share this index the same way, so every worker sees
-the same, current index, kept so by ``apply`` from any of them (see ``search_postgres_schema`` for the
+the same, current index, kept so by ``apply`` from any of them (see ``search.postgres_schema`` for the
 tables and how writers take turns). Queries are the shared ``Query`` rendered as a tsquery (never parsed
 from user input), matched with GIN indexes; typos are fixed from a word list with a pg_trgm index.
 """
@@ -14,9 +14,9 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quanta.discovery.search import REBUILD_HINT, SearchError, SearchIndex, documents
-from quanta.discovery.search_index import Combo, ProductDocument, facet_token
-from quanta.discovery.search_postgres_schema import (
+from quanta.discovery.search.documents import Combo, ProductDocument, facet_token
+from quanta.discovery.search.index import REBUILD_HINT, SearchError, SearchIndex, documents
+from quanta.discovery.search.postgres_schema import (
     SCHEMA_VERSION,
     create,
     delete_documents,
@@ -25,8 +25,8 @@ from quanta.discovery.search_postgres_schema import (
     schema_version,
     write_documents,
 )
-from quanta.discovery.search_query import Query
-from quanta.discovery.search_snapshot import Filters, Row, Snapshot
+from quanta.discovery.search.query_language import Query
+from quanta.discovery.search.snapshot import Filters, Row, Snapshot
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine

@@ -10,7 +10,7 @@ transforms declare their lineage in the descriptor, as the custom property ``lin
           region: [geography.region]              # <input port name>.<column> (sources too)
 
 A declaration wins over what the SQL says for the columns it names. Lineage is computed when a version
-is applied and stored in the registry (``quanta.registry.lineage``), never on a query.
+is applied and stored in the registry (``quanta.registry.stores.column_lineage``), never on a query.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def product_lineage(
 ) -> tuple[ProductLineage, list[Problem]]:
     """The column lineage of ``loaded`` from its transform's ``sql`` (None: a Python transform) and
     its declaration; problems of the declaration are returned, positioned in the descriptor."""
-    from quanta.observability.lineage_declared import declared_edges
+    from quanta.observability.lineage.declared import declared_edges
 
     product = loaded.product
     outputs = output_columns(loaded)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from quanta.observability.lineage_graph import LineageGraph
+from quanta.observability.lineage.graph import LineageGraph
 
 Direction = Literal["both", "upstream", "downstream"]
 Visible = Callable[[str], bool]

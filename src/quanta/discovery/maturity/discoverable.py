@@ -3,8 +3,8 @@ how to use it."""
 
 from __future__ import annotations
 
-from quanta.discovery.datsis import Verdict, criterion
-from quanta.discovery.datsis_facts import Facts, count, glossary_terms, names
+from quanta.discovery.maturity.facts import Facts, count, glossary_terms, names
+from quanta.discovery.maturity.scoring import Verdict, criterion
 
 MIN_PURPOSE_WORDS = 5
 

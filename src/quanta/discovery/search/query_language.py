@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
-from quanta.discovery.search_index import fold, key, words
+from quanta.discovery.search.documents import fold, key, words
 
 MAX_COLUMNS = 5  # column names listed in a hit's ``matched``; more are counted
 _STOP = "a an and are as at by for from in is near not of on or the to with"  # dropped beside other words

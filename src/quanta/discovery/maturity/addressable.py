@@ -3,8 +3,8 @@ rely on, and its earlier versions stay readable."""
 
 from __future__ import annotations
 
-from quanta.discovery.datsis import Verdict, criterion
-from quanta.discovery.datsis_facts import Facts, count, names
+from quanta.discovery.maturity.facts import Facts, count, names
+from quanta.discovery.maturity.scoring import Verdict, criterion
 from quanta.spec.checks import is_semver
 
 

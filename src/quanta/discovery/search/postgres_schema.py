@@ -7,7 +7,7 @@ transaction-level advisory lock, so two workers applying at once queue rather th
 readers keep seeing the last committed index (MVCC), never a half-written one.
 
 Documents become tsvectors here, in Python: the words are split as the SQLite index splits them
-(``search_index.words``), each field at its own positions (phrases never run from one field into the
+(``search.documents.words``), each field at its own positions (phrases never run from one field into the
 next) and weight (A name, B tags and glossary, C description, D columns and owner).
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from quanta.discovery.search_index import (
+from quanta.discovery.search.documents import (
     FIELDS,
     ProductDocument,
     combo_pairs,

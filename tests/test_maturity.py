@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from quanta.discovery.datsis import DIMENSIONS, LEVELS, Maturity
+from quanta.discovery.maturity.scoring import DIMENSIONS, LEVELS, Maturity
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
 from quanta.registry import Registry
-from quanta.registry.maturity import MaturityRecord
+from quanta.registry.stores.maturity_scores import MaturityRecord
 from tests.conftest import run_cli
 
 DEMO = {

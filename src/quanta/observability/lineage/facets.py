@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quanta.build.runner import BuildResult
-    from quanta.observability.lineage import ProductLineage
-    from quanta.observability.lineage_events import BuildFacts
+    from quanta.build.context import BuildResult
+    from quanta.observability.lineage.columns import ProductLineage
+    from quanta.observability.lineage.events import BuildFacts
     from quanta.spec.loader import LoadedProduct
 
-from quanta.observability.lineage import WHOLE
+from quanta.observability.lineage.columns import WHOLE
 
 _FAILED = ("failed", "error")
 
@@ -59,7 +59,7 @@ def column_lineage_facet(facts: BuildFacts, loaded: LoadedProduct, lineage: Prod
     """Each output column ► the input dataset fields it is computed from, with how (DIRECT subtypes)."""
     from openlineage.client.facet_v2 import column_lineage_dataset as cl
 
-    from quanta.observability.lineage_events import source_dataset
+    from quanta.observability.lineage.events import source_dataset
 
     ports = {p.name: p for p in loaded.product.input_ports or []}
     fields: dict[str, list[Any]] = {}

@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from quanta.observability.lineage import LINEAGE_PROPERTY, TRANSFORMATION, ColumnEdge, UpstreamColumns
+from quanta.observability.lineage.columns import LINEAGE_PROPERTY, TRANSFORMATION, ColumnEdge, UpstreamColumns
 
 if TYPE_CHECKING:
     from quanta.errors import Problem

@@ -3,8 +3,8 @@ anyone: descriptions, types, examples, business names."""
 
 from __future__ import annotations
 
-from quanta.discovery.datsis import Verdict, criterion
-from quanta.discovery.datsis_facts import Column, Facts, count, names
+from quanta.discovery.maturity.facts import Column, Facts, count, names
+from quanta.discovery.maturity.scoring import Verdict, criterion
 
 EXAMPLES_SHARE = 0.5
 BUSINESS_NAMES_SHARE = 0.5

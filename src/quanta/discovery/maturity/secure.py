@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quanta.discovery.datsis import Verdict, criterion
-from quanta.discovery.datsis_facts import Facts, count, names
+from quanta.discovery.maturity.facts import Facts, count, names
+from quanta.discovery.maturity.scoring import Verdict, criterion
 
 SENSITIVE_LEVELS = {"confidential", "restricted"}
 VISIBILITIES = ("public", "organization", "domain", "private")

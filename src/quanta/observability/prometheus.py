@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quanta.build.runner import BuildResult
+    from quanta.build.context import BuildResult
     from quanta.registry import Registry
     from quanta.spec import LoadedProduct
 

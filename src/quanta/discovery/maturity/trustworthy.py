@@ -3,8 +3,8 @@ builds pass, data arrives on time, no incident is open."""
 
 from __future__ import annotations
 
-from quanta.discovery.datsis import Verdict, criterion
-from quanta.discovery.datsis_facts import Facts, count, names
+from quanta.discovery.maturity.facts import Facts, count, names
+from quanta.discovery.maturity.scoring import Verdict, criterion
 
 RECENT_RUNS = 10
 PASS_RATE = 0.9

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from quanta.observability.lineage import WHOLE
+from quanta.observability.lineage.columns import WHOLE
 
 if TYPE_CHECKING:
     from quanta.registry import Registry
-    from quanta.registry.lineage import LineageRows
+    from quanta.registry.stores.column_lineage import LineageRows
 
 _BATCH = 50_000
 NodeColumn = tuple[str, str]

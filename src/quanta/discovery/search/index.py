@@ -1,8 +1,8 @@
 """Product search for the marketplace: ranked full-text hits with facet counts, tolerant of typos.
 
 One algorithm over two index backends, chosen by the registry's database (``BACKENDS``): a SQLite FTS5
-file in the workspace (``search_sqlite``), or PostgreSQL full text in the registry's own database for
-many stateless workers (``search_postgres``). Every word of a query must match, in any field; an exact
+file in the workspace (``search.sqlite``), or PostgreSQL full text in the registry's own database for
+many stateless workers (``search.postgres``). Every word of a query must match, in any field; an exact
 id or name ranks first, then matches in the name, then the rest by relevance with weights per field. A
 query nothing matches is tried again with misspelt words corrected, then with any of its words.
 
@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanta.discovery.search_counts import FacetCounts, count, estimate
-from quanta.discovery.search_index import FACETS, ProductDocument, document_for
-from quanta.discovery.search_query import Query, correct, matched, parse
-from quanta.discovery.search_snapshot import Filters, Snapshot
+from quanta.discovery.search.counts import FacetCounts, count, estimate
+from quanta.discovery.search.documents import FACETS, ProductDocument, document_for
+from quanta.discovery.search.query_language import Query, correct, matched, parse
+from quanta.discovery.search.snapshot import Filters, Snapshot
 from quanta.errors import NotFoundError, QuantaError
 
 if TYPE_CHECKING:
@@ -221,8 +221,8 @@ def documents(registry: Registry, product_ids: Iterable[str]) -> Iterator[Produc
 
 # Backends by registry dialect, imported when chosen (sqlalchemy stays off the CLI's fast paths).
 BACKENDS: dict[str, str] = {
-    "sqlite": "quanta.discovery.search_sqlite:SqliteSearchIndex",
-    "postgresql": "quanta.discovery.search_postgres:PostgresSearchIndex",
+    "sqlite": "quanta.discovery.search.sqlite:SqliteSearchIndex",
+    "postgresql": "quanta.discovery.search.postgres:PostgresSearchIndex",
 }
 
 

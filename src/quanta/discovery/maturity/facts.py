@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quanta.registry.governance import GrantRecord
+    from quanta.registry.stores.audit_grants import GrantRecord
     from quanta.spec.contract import Contract, SchemaProperty
     from quanta.spec.product import DataProduct
 

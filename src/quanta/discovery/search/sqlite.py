@@ -1,7 +1,7 @@
 """The search index as a SQLite FTS5 file in the workspace: the default, zero-setup backend.
 
 Every query runs on FTS5 doclists in rowid order, newest first, with ``LIMIT`` inside the full-text
-query, so a search reads a window of matches rather than all of them (see ``search_counts``); filters are
+query, so a search reads a window of matches rather than all of them (see ``search.counts``); filters are
 facet tokens intersected inside the same full-text query.
 """
 
@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanta.discovery.search import REBUILD_HINT, SearchError, SearchIndex, documents
-from quanta.discovery.search_index import Combo, ProductDocument, facet_token
-from quanta.discovery.search_query import Query, trigrams
-from quanta.discovery.search_snapshot import Filters, Row, Snapshot
-from quanta.discovery.search_sqlite_files import (
+from quanta.discovery.search.documents import Combo, ProductDocument, facet_token
+from quanta.discovery.search.index import REBUILD_HINT, SearchError, SearchIndex, documents
+from quanta.discovery.search.query_language import Query, trigrams
+from quanta.discovery.search.snapshot import Filters, Row, Snapshot
+from quanta.discovery.search.sqlite_files import (
     COMBO_BITS,
     COMBO_MASK,
     FACET_MARK,

@@ -8,9 +8,9 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
-from quanta.discovery.search_index import FACETS, Combo
-from quanta.discovery.search_query import Query
-from quanta.discovery.search_snapshot import Filters, Snapshot, Window
+from quanta.discovery.search.documents import FACETS, Combo
+from quanta.discovery.search.query_language import Query
+from quanta.discovery.search.snapshot import Filters, Snapshot, Window
 
 WINDOW = 1000  # matches counted per search: totals and facets are exact up to here, estimated beyond
 GLANCE = 200  # newest matches counted first, to tell whether counting up to WINDOW can be exact

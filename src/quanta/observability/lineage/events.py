@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openlineage.client.event_v2 import InputDataset, OutputDataset, RunEvent
 
-    from quanta.build.runner import BuildResult
-    from quanta.observability.lineage import ProductLineage
+    from quanta.build.context import BuildResult
+    from quanta.observability.lineage.columns import ProductLineage
     from quanta.registry import Registry
     from quanta.spec.loader import LoadedProduct
 
@@ -198,7 +198,7 @@ def _output(
 ) -> OutputDataset:
     from openlineage.client.event_v2 import OutputDataset
 
-    from quanta.observability.lineage_facets import (
+    from quanta.observability.lineage.facets import (
         column_lineage_facet,
         dataset_facets,
         quality_facets,
