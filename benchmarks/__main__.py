@@ -196,7 +196,7 @@ def child_floor(data: Path, folder: Path) -> dict[str, Any]:
 
 def child_quanta(workspace: Path) -> dict[str, Any]:
     import duckdb
-    import pyiceberg.catalog.sql  # noqa: F401 - imported before the clock starts, like duckdb for the floor
+    import pyiceberg.catalog.sql
     import pyiceberg.io.pyarrow  # noqa: F401 - its file IO (which loads pyarrow.dataset, and so pandas)
 
     from quanta.mesh import Mesh

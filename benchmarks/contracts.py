@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import user_env
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = ROOT / ".bench-cache"
@@ -284,7 +286,7 @@ def soda_data_source(work: Path, tables: tuple[str, ...]) -> Path:
 
 def measure(tool: Tool, work: Path) -> Measured:
     """One run in its own process: wall time from spawn to exit, peak RSS and CPU time from wait4."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(tool.env or {})}
+    env = user_env(NO_COLOR="1", COLUMNS="200", **(tool.env or {}))
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         process = subprocess.Popen(tool.command, cwd=tool.cwd, env=env, stdout=out, stderr=subprocess.STDOUT)

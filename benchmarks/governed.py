@@ -120,15 +120,15 @@ def measure(workspace: Path) -> dict[str, Any]:
 def streamed_read(workspace: Path) -> tuple[int, int, float]:
     """Rows written, peak RSS (bytes) and seconds of ana's whole-product read streamed to Parquet by
     the CLI in a child process of its own."""
-    import os
     import subprocess
 
     import pyarrow.parquet as pq
 
+    from benchmarks import user_env
     from benchmarks.rss import run_with_peak_rss
 
     target = workspace / "streamed.parquet"
-    env = {**os.environ, "QUANTA_USER": "ana", "NO_COLOR": "1"}
+    env = user_env(QUANTA_USER="ana", NO_COLOR="1")
     env.pop("QUANTA_DATABASE_URL", None)
     command = [sys.executable, "-m", "quanta.interfaces.cli.main", "query", f"select * from {PRODUCT}"]
     started = time.perf_counter()

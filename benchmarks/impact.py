@@ -81,9 +81,9 @@ def generate(
 
 
 def _insert(registry: Any, rng: random.Random, ids: list[str], ports: list[Any], edges: list[Any]) -> None:
+    from quanta.registry.models import AuditEntry, Domain, Grant, Port, Product, ProductVersion
     from quanta.registry.stores.audit_grants import GENESIS
     from quanta.registry.stores.column_lineage import ColumnLineage, LineageVersion
-    from quanta.registry.models import AuditEntry, Domain, Grant, Port, Product, ProductVersion
 
     now = datetime.now(UTC)
     product = {"type": "aggregate", "status": "active", "owner": "bench", "latest_version": "1.0.0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,31 @@ def test_migrations_apply_on_empty_database_and_reopen_is_idempotent(registry_ur
         heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     assert heads == [_head_revision()]
     assert [v.version for v in again.versions("sales.orders")] == ["1.0.0"]
+    again.close()
+
+
+def test_the_fast_head_check_names_alembics_head() -> None:
+    # Registry.open skips alembic when the database is at head_revision(): it must be alembic's head.
+    from quanta.registry.store import head_revision
+
+    assert head_revision() == _head_revision()
+
+
+def test_a_database_behind_head_is_still_migrated(registry_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    reg = Registry.open(registry_url)
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("quanta.registry") / "migrations"))
+    with reg.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    assert "feedback" not in inspect(reg.engine).get_table_names()
+    reg.close()
+    again = Registry.open(registry_url)  # behind head: alembic runs 0009 and 0010 again
+    assert "feedback" in inspect(again.engine).get_table_names()
+    assert again.schema_revision() == _head_revision()
     again.close()
 
 
@@ -381,8 +407,6 @@ def test_non_semver_version_is_a_registry_error(registry: Registry) -> None:
 
 
 def _head_revision() -> str:
-    from importlib import resources
-
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
