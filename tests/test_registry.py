@@ -159,6 +159,24 @@ def test_a_database_behind_head_is_still_migrated(registry_url: str) -> None:
     again.close()
 
 
+def test_catalog_writes_count_and_reads_audits_and_failed_writes_do_not(registry: Registry) -> None:
+    # Server workers and CLIs cache catalog views while this counter stands still.
+    start = registry.catalog_version()
+    register(registry)
+    registered = registry.catalog_version()
+    assert registered == start + 1  # one transaction, one change, whatever it wrote
+    registry.audit("query", "alice", "sales.orders", "allowed")
+    assert registry.catalog_version() == registered  # a read's audit entry leaves views current
+    with pytest.raises(RegistryError):
+        register(registry, contract=make_contract(columns=("order_id", "other")))  # refused: same version
+    assert registry.catalog_version() == registered
+    register(registry, version="1.1.0")
+    assert registry.catalog_version() == registered + 1
+    other = Registry.open(registry.url)  # another process or worker sees the same count
+    assert other.catalog_version() == registered + 1
+    other.close()
+
+
 def test_models_and_migrations_agree(registry: Registry) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

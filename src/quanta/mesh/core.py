@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from quanta.registry import Registry
     from quanta.registry.stores.publishing import PublishRecord
     from quanta.spec import DataProduct
+    from quanta.spec.documents import JsonObject
     from quanta.storage import Warehouse
 
 _T = TypeVar("_T")
@@ -52,6 +53,7 @@ class MeshCore:
         self.workspace = workspace
         self.settings = settings
         self._cache: dict[tuple[object, ...], object] = {}
+        self._current: dict[tuple[object, ...], tuple[int, object]] = {}
 
     # --- where the mesh lives -------------------------------------------------------------------
 
@@ -93,6 +95,25 @@ class MeshCore:
         value: _T = self._cache[key]  # type: ignore[assignment]
         return value
 
+    def current(self, key: tuple[object, ...], load: Callable[[], _T]) -> _T:
+        """``load()``, remembered until the catalog next changes, in this process or any other (the
+        registry's change counter, read first: a value loaded after a change is never filed under
+        the count before it)."""
+        version = self.registry.catalog_version()
+        found = self._current.get(key)
+        if found is not None and found[0] == version:
+            cached: _T = found[1]  # type: ignore[assignment]
+            return cached
+        value = load()
+        if len(self._current) > 4096:  # many products and principals: start over rather than grow
+            self._current.clear()
+        self._current[key] = (version, value)
+        return value
+
+    def descriptor(self, product_id: str) -> JsonObject:
+        """The latest registered descriptor of a product (an unknown id: the helpful NotFoundError)."""
+        return self.current(("descriptor", product_id), lambda: self.registry.descriptor(product_id, None))
+
     # --- who acts, and what they may do ---------------------------------------------------------
 
     @cached_property
@@ -119,15 +140,21 @@ class MeshCore:
         """Domain, type and visibility of the latest registered version (read fresh each time)."""
         from quanta.governance.access import ProductFacts
 
-        return ProductFacts.of(product_id, self.registry.descriptor(product_id, None))
+        return ProductFacts.of(product_id, self.descriptor(product_id))
 
     def access(self, principal: Principal, product_id: str) -> Access:
         """The access decision for one principal and product (no side effects)."""
         from quanta.governance.access import decide
 
-        grants = self.registry.grants(principal=principal.id, product_id=product_id)
-        if principal.space is not None:
-            grants += self.registry.grants(principal=f"space:{principal.space}", product_id=product_id)
+        owners = [principal.id] + ([f"space:{principal.space}"] if principal.space else [])
+        grants = [  # expiry is judged by decide(), now: a cached grant still lapses on time
+            grant
+            for owner in owners
+            for grant in self.current(
+                ("grants", owner, product_id),
+                partial(self.registry.grants, principal=owner, product_id=product_id),
+            )
+        ]
         decision = decide(principal, self.product_facts(product_id), grants, self.governance)
         if decision.allowed and principal.space is not None:
             # Whatever put the product into the space, the share policies still hold on every read.
@@ -138,12 +165,17 @@ class MeshCore:
 
     def share_refusals(self, space_id: str, product_id: str) -> list[str]:
         """What the share policies say against ``product_id`` being read in partner space ``space_id``."""
+        return self.current(
+            ("share_refusals", space_id, product_id), lambda: self._share_refusals(space_id, product_id)
+        )
+
+    def _share_refusals(self, space_id: str, product_id: str) -> list[str]:
         from quanta.governance.landing import policy_document
         from quanta.spec.contract import Contract
         from quanta.spec.product import DataProduct
 
         space = self.governance.space(space_id)
-        descriptor = DataProduct.model_validate(self.registry.descriptor(product_id, None))
+        descriptor = DataProduct.model_validate(self.descriptor(product_id))
         contracts = {
             port: Contract.model_validate(c)
             for port, c in self.registry.port_contracts(product_id, None).items()
@@ -180,8 +212,8 @@ class MeshCore:
     # --- which data a reference reads -----------------------------------------------------------
 
     def publishes(self, product_id: str) -> list[PublishRecord]:
-        self.registry.descriptor(product_id)  # raises a helpful NotFoundError for unknown ids
-        return self.registry.publishes(product_id)
+        self.descriptor(product_id)  # raises a helpful NotFoundError for unknown ids
+        return list(self.current(("publishes", product_id), lambda: self.registry.publishes(product_id)))
 
     def resolve(self, ref: str) -> tuple[str, str, int, PublishRecord]:
         """``id``, ``id@version`` or ``id@ISO-time`` ► (product, port, snapshot, publish) to read."""
@@ -216,7 +248,7 @@ class MeshCore:
         return product_id, port, snapshot, chosen
 
     def _grace_days(self, product_id: str) -> int:
-        descriptor = self.registry.descriptor(product_id, None)
+        descriptor = self.descriptor(product_id)
         for prop in descriptor.get("customProperties") or []:
             if prop.get("property") == "majorGraceDays" and str(prop.get("value")).isdigit():
                 return int(prop["value"])

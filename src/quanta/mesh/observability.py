@@ -83,6 +83,9 @@ class ObservabilityArea:
 
     def sla(self, product_id: str) -> Sla | None:
         """The product's tightest freshness promise (``latency``/``freshness`` SLA of its contracts)."""
+        return self.core.current(("sla", product_id), lambda: self._sla(product_id))
+
+    def _sla(self, product_id: str) -> Sla | None:
         from quanta.contracts.sla import duration
         from quanta.observability.health import Sla
         from quanta.spec.contract import Contract

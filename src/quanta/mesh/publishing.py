@@ -65,13 +65,21 @@ class PublishingArea:
     def products(
         self, domain: str | None = None, type: str | None = None, status: str | None = None
     ) -> list[ProductSummary]:
-        return self.core.registry.products(domain=domain, type=type, status=status)
+        return list(
+            self.core.current(
+                ("products", domain, type, status),
+                lambda: self.core.registry.products(domain=domain, type=type, status=status),
+            )
+        )
 
     def product(self, ref: str) -> ProductView:
         """A registered product by id (the version consumers read, else the latest registered one),
         optionally ``id@version``."""
+        return self.core.current(("product", ref), lambda: self._product(ref))
+
+    def _product(self, ref: str) -> ProductView:
         product_id, _, version = ref.partition("@")
-        self.core.registry.descriptor(product_id)  # an unknown id: the helpful NotFoundError
+        self.core.descriptor(product_id)  # an unknown id: the helpful NotFoundError
         [summary] = self.core.registry.products(ids=[product_id])
         descriptor = self.core.registry.descriptor(product_id, version or summary.served_version)
         contracts = self.core.immutable(  # a registered version never changes

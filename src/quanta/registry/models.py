@@ -240,3 +240,14 @@ class Subscription(Base):
     principal: Mapped[str] = mapped_column(String(200), index=True)
     product_id: Mapped[str] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CatalogChanges(Base):
+    """One row: how many transactions have changed the catalog (products, versions, contracts, ports,
+    publishes, runs, grants). Every server worker and CLI reads it to know whether what it remembers
+    of the catalog is still current; reads, audit entries and observations do not count."""
+
+    __tablename__ = "catalog_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    counter: Mapped[int] = mapped_column(Integer)

@@ -9,12 +9,13 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
 from quanta.registry.models import (
+    CatalogChanges,
     ContractVersion,
     Event,
     Grant,
@@ -86,6 +87,40 @@ class EventRecord:
     payload: dict[str, Any]
 
 
+# Writes to these tables change what catalog views show; reads write audit entries, builds write
+# observations and locks, and none of those make a cached view of the catalog stale.
+CATALOG_TABLES = frozenset(
+    {"domains", "teams", "products", "product_versions", "contracts", "ports", "publishes", "runs", "grants"}
+)
+_CATALOG_VERSION = text("select counter from catalog_changes where id = 1")
+
+
+def count_catalog_changes(sessions: sessionmaker[Session]) -> None:
+    """Bump ``catalog_changes.counter`` in every transaction that writes a catalog table, in that
+    same transaction: a reader that sees the new rows also sees the new counter."""
+
+    @event.listens_for(sessions, "after_flush")
+    def flushed(session: Session, _context: object) -> None:
+        for row in (*session.new, *session.dirty, *session.deleted):
+            if getattr(row, "__tablename__", None) in CATALOG_TABLES:
+                session.info["catalog_changed"] = True
+
+    @event.listens_for(sessions, "do_orm_execute")
+    def executed(state: ORMExecuteState) -> None:
+        if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None:
+            if state.bind_mapper.persist_selectable.name in CATALOG_TABLES:  # type: ignore[attr-defined]
+                state.session.info["catalog_changed"] = True
+
+    @event.listens_for(sessions, "before_commit")
+    def committing(session: Session) -> None:
+        if session.info.pop("catalog_changed", False):
+            session.execute(update(CatalogChanges).values(counter=CatalogChanges.counter + 1))
+
+    @event.listens_for(sessions, "after_rollback")
+    def rolled_back(session: Session) -> None:
+        session.info.pop("catalog_changed", None)
+
+
 def head_revision() -> str:
     """The newest migration: migrations are named ``NNNN_what.py`` with revision ``NNNN``, each after
     the one before (a test holds this equal to alembic's own head)."""
@@ -109,6 +144,7 @@ class Registry(
         self.url = url
         self.engine: Engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        count_catalog_changes(self._sessions)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -134,6 +170,12 @@ class Registry(
                 f"cannot open the registry database: {exc.orig}",
                 hint="check QUANTA_DATABASE_URL, that the server is running and the credentials are right",
             ) from None
+
+    def catalog_version(self) -> int:
+        """How many transactions have changed the catalog so far: what a cache of catalog views
+        compares with (one indexed read; correct across processes and server workers)."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(_CATALOG_VERSION).scalar() or 0)
 
     def schema_revision(self) -> str | None:
         """The migration the database is at (None for a new or unreadable one: alembic decides)."""
