@@ -107,9 +107,14 @@ def count_catalog_changes(sessions: sessionmaker[Session]) -> None:
 
     @event.listens_for(sessions, "do_orm_execute")
     def executed(state: ORMExecuteState) -> None:
-        if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None:
-            if state.bind_mapper.persist_selectable.name in CATALOG_TABLES:  # type: ignore[attr-defined]
-                state.session.info["catalog_changed"] = True
+        writes = state.is_insert or state.is_update or state.is_delete
+        mapper = state.bind_mapper
+        if (
+            writes
+            and mapper is not None
+            and getattr(mapper.persist_selectable, "name", None) in CATALOG_TABLES
+        ):
+            state.session.info["catalog_changed"] = True
 
     @event.listens_for(sessions, "before_commit")
     def committing(session: Session) -> None:
