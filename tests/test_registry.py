@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import func, inspect, select, text
 from quanta.errors import NotFoundError, RegistryError
 from quanta.registry import Registry
 from quanta.registry.models import Base
+from quanta.registry.store import CATALOG_RECHECK_SECONDS
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
 
@@ -174,6 +176,9 @@ def test_catalog_writes_count_and_reads_audits_and_failed_writes_do_not(registry
     assert registry.catalog_version() == registered + 1
     other = Registry.open(registry.url)  # another process or worker sees the same count
     assert other.catalog_version() == registered + 1
+    register(other, version="1.2.0")  # and its change reaches this one within the recheck interval
+    time.sleep(CATALOG_RECHECK_SECONDS)
+    assert registry.catalog_version() == registered + 2
     other.close()
 
 

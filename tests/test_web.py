@@ -196,7 +196,7 @@ def test_access_request_approval_then_masked_query(browser: Browser, server: Ser
     ana = _sign_in(browser, server, "ana")
     page = ana.new_page()
     page.goto(f"{server.url}/products/{CUSTOMERS}")
-    no_access = page.locator("#sample-h + .alert.no-access")
+    no_access = page.locator("#panel-sample .alert.no-access")
     assert "access denied to customers.customers" in no_access.inner_text()
     _shot(page, tmp_path, "4-ana-no-access")
 

@@ -335,6 +335,7 @@ class Mesh:
     sla = _Via("_observability", ObservabilityArea.sla)
     check_health = _Via("_observability", ObservabilityArea.check_health)
     product_health = _Via("_observability", ObservabilityArea.product_health)
+    product_freshness = _Via("_observability", ObservabilityArea.product_freshness)
     health = _Via("_observability", ObservabilityArea.health)
     readable_products = _Via("_observability", ObservabilityArea.readable_products)
     slo_attainment = _Via("_observability", ObservabilityArea.slo_attainment)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from quanta.mesh.core import MeshCore
     from quanta.observability.alerts.config import AlertsConfig, Audience
     from quanta.observability.alerts.delivery import Deliverer, DeliveryReport
-    from quanta.observability.health import ProductHealth, Sla
+    from quanta.observability.health import Freshness, ProductHealth, Sla
     from quanta.observability.monitor import HealthMonitor
     from quanta.registry.stores.observations import DeliveryRecord, IncidentRecord, ProfileRecord
     from quanta.spec import LoadedProduct
@@ -121,6 +121,13 @@ class ObservabilityArea:
 
         self._may_see(product_id)
         return product_health(self.core.registry, product_id, self.sla(product_id), now, days)
+
+    def product_freshness(self, product_id: str, now: datetime | None = None) -> Freshness:
+        """The freshness of :meth:`product_health` alone (for those who may read the product)."""
+        from quanta.observability.health import current_freshness
+
+        self._may_see(product_id)
+        return current_freshness(self.core.registry, product_id, self.sla(product_id), now)
 
     def health(self, now: datetime | None = None) -> list[ProductHealth]:
         """The health of every product the acting principal may read."""

@@ -210,6 +210,16 @@ class ProductHealth:
     """Rows of each recent publish, oldest first (the volume history)."""
 
 
+def current_freshness(
+    registry: Registry, product_id: str, sla: Sla | None, now: datetime | None = None
+) -> Freshness:
+    """Only the freshness of :func:`product_health`: the product page's badge, without the history."""
+    current = registry.current_publish(product_id)
+    source = str(current.inputs.get("rollback_of") or current.run_id) if current else None
+    profile = next((p for p in registry.profiles(product_id) if p.run_id == source), None)
+    return freshness(sla, current, profile, now or datetime.now(UTC))
+
+
 def product_health(
     registry: Registry, product_id: str, sla: Sla | None, now: datetime | None = None, days: int = 30
 ) -> ProductHealth:
@@ -218,9 +228,7 @@ def product_health(
     publishes = registry.publishes(product_id)
     profiles = registry.profiles(product_id)
     current = registry.current_publish(product_id)
-    source = str(current.inputs.get("rollback_of") or current.run_id) if current else None
-    profile = next((p for p in profiles if p.run_id == source), None)
-    fresh = freshness(sla, current, profile, now)
+    fresh = current_freshness(registry, product_id, sla, now)
     incidents = registry.incidents(product_id, limit=20)
     open_ = [i for i in incidents if i.status == "open"]
     status = _status(current is not None, open_)

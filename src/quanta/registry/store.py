@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,12 +93,14 @@ class EventRecord:
 CATALOG_TABLES = frozenset(
     {"domains", "teams", "products", "product_versions", "contracts", "ports", "publishes", "runs", "grants"}
 )
+CATALOG_RECHECK_SECONDS = 0.2
 _CATALOG_VERSION = text("select counter from catalog_changes where id = 1")
 
 
-def count_catalog_changes(sessions: sessionmaker[Session]) -> None:
+def count_catalog_changes(sessions: sessionmaker[Session], changed: Callable[[], None]) -> None:
     """Bump ``catalog_changes.counter`` in every transaction that writes a catalog table, in that
-    same transaction: a reader that sees the new rows also sees the new counter."""
+    same transaction: a reader that sees the new rows also sees the new counter. ``changed()`` is
+    called after such a commit (this process knows at once; others within the recheck interval)."""
 
     @event.listens_for(sessions, "after_flush")
     def flushed(session: Session, _context: object) -> None:
@@ -120,10 +123,17 @@ def count_catalog_changes(sessions: sessionmaker[Session]) -> None:
     def committing(session: Session) -> None:
         if session.info.pop("catalog_changed", False):
             session.execute(update(CatalogChanges).values(counter=CatalogChanges.counter + 1))
+            session.info["catalog_bumped"] = True
+
+    @event.listens_for(sessions, "after_commit")
+    def committed(session: Session) -> None:
+        if session.info.pop("catalog_bumped", False):
+            changed()
 
     @event.listens_for(sessions, "after_rollback")
     def rolled_back(session: Session) -> None:
         session.info.pop("catalog_changed", None)
+        session.info.pop("catalog_bumped", None)
 
 
 def head_revision() -> str:
@@ -149,7 +159,8 @@ class Registry(
         self.url = url
         self.engine: Engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        count_catalog_changes(self._sessions)
+        self._catalog_seen: tuple[int, float] | None = None  # (counter, when it was read)
+        count_catalog_changes(self._sessions, self._forget_catalog_version)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -178,9 +189,20 @@ class Registry(
 
     def catalog_version(self) -> int:
         """How many transactions have changed the catalog so far: what a cache of catalog views
-        compares with (one indexed read; correct across processes and server workers)."""
+        compares with. Read at most every ``CATALOG_RECHECK_SECONDS`` (one page asks a dozen times),
+        at once after this process's own catalog writes: another process's change shows within
+        that interval, this process's immediately."""
+        now = time.monotonic()
+        seen = self._catalog_seen
+        if seen is not None and now - seen[1] < CATALOG_RECHECK_SECONDS:
+            return seen[0]
         with self.engine.connect() as connection:
-            return int(connection.execute(_CATALOG_VERSION).scalar() or 0)
+            version = int(connection.execute(_CATALOG_VERSION).scalar() or 0)
+        self._catalog_seen = (version, now)
+        return version
+
+    def _forget_catalog_version(self) -> None:
+        self._catalog_seen = None
 
     def schema_revision(self) -> str | None:
         """The migration the database is at (None for a new or unreadable one: alembic decides)."""
@@ -404,7 +426,10 @@ class Registry(
 
 def _make_engine(url: str) -> Engine:
     try:
-        engine = create_engine(url, future=True)
+        # A server's request threads each hold a connection for a moment: SQLite connections are
+        # cheap, so keep enough open that a busy page does not open and close one per request.
+        sqlite = url.startswith("sqlite")
+        engine = create_engine(url, future=True, **({"pool_size": 16, "max_overflow": 16} if sqlite else {}))
     except Exception as exc:  # sqlalchemy raises several types for malformed URLs and missing drivers
         raise RegistryError(
             f"cannot use registry URL: {exc}",

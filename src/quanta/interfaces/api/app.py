@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quanta.errors import AuthenticationError, QuantaError
+from quanta.interfaces.api.caching import ConditionalGet
 
 if TYPE_CHECKING:
     from quanta.mesh import Mesh
@@ -71,6 +72,7 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     app.include_router(metrics.router)
     _errors(app)
     _limits(app)
+    app.add_middleware(ConditionalGet)
     _web(app)
     return app
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from quanta.interfaces.api.deps import Caller, caller
 from quanta.interfaces.web import product_page
 from quanta.interfaces.web.chart import quality_chart, quality_points
-from quanta.interfaces.web.pages import Viewer, WebRoute, render
+from quanta.interfaces.web.pages import Viewer, WebRoute, metadata_only, render
 from quanta.interfaces.web.results import attempt
 
 if TYPE_CHECKING:
@@ -119,12 +119,11 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         viewer = Viewer.of(mesh, request)
         view = mesh.product(product_id)
         publishes = mesh.publishes(product_id)
-        sample = attempt(mesh, f"select * from {product_id} limit 10", rows=10)
         details = _details(mesh, product_id, view.versions, viewer)
         measured = _measured_freshness(mesh, product_id)
     cols = product_page.columns(view.contracts)
     points = quality_points(publishes)
-    return render(
+    page = render(
         request,
         "product.html",
         viewer,
@@ -140,9 +139,18 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         points=list(reversed(points)),
         chart=quality_chart(points),
         latest=publishes[-1] if publishes else None,
-        sample=sample,
         **details,
     )
+    return metadata_only(page)  # the sample rows (governed data) load as a panel of their own
+
+
+@router.get("/products/{product_id}/panels/sample", response_class=HTMLResponse)
+def sample_panel(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
+    """Ten rows of the product as the viewer may see them (masked, filtered, audited), or why not."""
+    with caller.act() as mesh:
+        viewer = Viewer.of(mesh, request)
+        sample = attempt(mesh, f"select * from {product_id} limit 10", rows=10)
+    return render(request, "_panel_sample.html", viewer, product_id=product_id, sample=sample)
 
 
 def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -> dict[str, Any]:
@@ -162,6 +170,6 @@ def _measured_freshness(mesh: Mesh, product_id: str) -> HealthFreshness | None:
     from quanta.errors import QuantaError
 
     try:
-        return mesh.product_health(product_id).freshness
+        return mesh.product_freshness(product_id)
     except QuantaError:  # no read access: the page judges by the publish time alone
         return None

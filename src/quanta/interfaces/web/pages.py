@@ -69,6 +69,13 @@ def render(
     return response
 
 
+def metadata_only(response: HTMLResponse) -> HTMLResponse:
+    """A page that shows no governed data (only metadata the viewer may see): the viewer's own
+    browser may keep it and revalidate it (ETag, 304)."""
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
