@@ -177,7 +177,7 @@ def test_tokens_missing_bad_expired_revoked_or_unscoped(root: Path, url: str) ->
     scraper, _ = mesh.create_token("scraper", scopes=["metrics"], principal_id="gina")
     unscoped = _post(url, INIT, scraper)
     assert unscoped.status_code == 403 and "agent" in unscoped.json()["error"]["data"]["hint"]
-    with pytest.raises(Exception):  # noqa: B017 - the SDK's client gives up on a 401
+    with pytest.raises(Exception):
         call(url, None, "search_products", {"query": "x"})
 
 
@@ -204,7 +204,7 @@ def test_bad_requests_get_clean_errors_and_the_server_keeps_running(root: Path, 
     assert path_like.is_error and "should match pattern" in text(path_like)
     too_many = call(url, ana, "query", {"sql": "select 1", "limit": 10_000})
     assert too_many.is_error and "less than or equal to 500" in text(too_many)
-    assert not answer(call(url, ana, "search_products", {"query": "orders"}))["total"] == 0
+    assert answer(call(url, ana, "search_products", {"query": "orders"}))["total"] > 0
 
 
 def test_prompt_like_product_text_is_data(root: Path, url: str) -> None:
