@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +107,32 @@ def mesh_as(root: Path, user: str) -> Mesh:
 
     base = Mesh.open(root)
     return Mesh.open(root, settings=base.settings.model_copy(update={"user": user}))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_app(mesh: Mesh, *, server_mode: bool) -> Iterator[str]:
+    """``quanta serve``'s app in a real uvicorn server on a free port in a background thread; yields
+    its base URL."""
+    import uvicorn
+
+    from quanta.interfaces.api import create_app
+
+    port = free_port()
+    app = create_app(mesh, server_mode=server_mode)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -4,15 +4,12 @@ details for every kind of bad input, tokens in server mode; and the SDK in proce
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -20,6 +17,7 @@ import quanta
 from quanta.errors import AuthenticationError, PermissionDenied
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
+from tests.conftest import serve_app
 
 PROBLEM = "application/problem+json"
 
@@ -230,30 +228,9 @@ def test_sdk_observability_lineage_and_maturity(built_demo: Path) -> None:
     assert maturity["level"] in {"bronze", "silver", "gold"} and len(maturity["dimensions"]) == 6
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(mesh: Mesh, *, server_mode: bool) -> Iterator[str]:
-    """A real uvicorn server on a free port in a background thread; yields its base URL."""
-    port = _free_port()
-    app = create_app(mesh, server_mode=server_mode)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def live(built_demo: Path) -> Iterator[str]:
-    yield from serve(Mesh.open(built_demo), server_mode=True)
+    yield from serve_app(Mesh.open(built_demo), server_mode=True)
 
 
 def test_sdk_remote_is_governed_like_everything_else(live: str, ana_token: str) -> None:

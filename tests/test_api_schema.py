@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quanta.mesh import Mesh
-from tests.test_api import serve
+from tests.conftest import serve_app as serve
 
 pytestmark = pytest.mark.slow
 CHECKS = ",".join(

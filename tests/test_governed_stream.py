@@ -174,7 +174,7 @@ def test_sdk_iterates_batches_and_breaking_out_stops_the_query(
 
 
 def test_a_client_that_hangs_up_stops_the_query(built_demo: Path, closes: list[RunningQuery]) -> None:
-    from tests.test_api import serve
+    from tests.conftest import serve_app as serve
 
     urls: Iterator[str] = serve(Mesh.open(built_demo), server_mode=False)
     url = next(urls)

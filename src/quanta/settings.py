@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     user: str = "local-admin"
     """Who is acting in local mode; recorded on every registered version and event."""
 
+    token: SecretStr | None = None
+    """An API token for clients that sign in with one (``quanta mcp``: the agent acts as its principal,
+    with its scopes); without one the local user acts."""
+
     # --- OpenLineage run events of builds (see docs/lineage.md) ---
     openlineage_transport: Literal["file", "http", "console", "none"] = "file"
     """Where builds send OpenLineage events: ``file`` (JSON lines, one file a day, in

@@ -21,9 +21,10 @@ TAGS = ("pii", "financial", "health")
 LOCAL_ADMIN = "local-admin"
 """The built-in platform admin, cleared for everything (the default ``QUANTA_USER``)."""
 Role = Literal["platform_admin", "governance_steward", "domain_owner", "producer", "consumer"]
-SCOPES = ("read", "request", "write", "admin", "metrics")
-"""What an API token may do: read data and metadata, request access, build/publish, administer, or
-only scrape ``/metrics`` (a Prometheus scraper's token, which reads no data)."""
+SCOPES = ("read", "request", "write", "admin", "metrics", "agent")
+"""What an API token may do: read data and metadata, request access, build/publish, administer, only
+scrape ``/metrics`` (a Prometheus scraper's token, which reads no data), or act as an AI agent over MCP
+(``agent``: metadata and governed queries through the MCP server only, not the REST API or the wire)."""
 CONSUMER_SCOPES = ("read", "request")
 """A token's scopes unless chosen: what a consumer does (read, and request access to what it may not)."""
 PLATFORM_ROLES = frozenset({"platform_admin", "governance_steward"})

@@ -1,9 +1,10 @@
 """The ``Mesh`` facade: the one object every interface (CLI, API, web, SDK, servers) calls.
 
-``Mesh`` is composed of areas (specs, publishing, testing, governance, grants, discovery, observability,
-lineage, maturity, KPIs) over one typed core (:class:`~quanta.mesh.core.MeshCore`: the workspace, the
-settings, the registry, the warehouse, the acting principal). Each public method is an area's method,
-named here once (:class:`_Via`); interfaces only translate between their protocol and these methods.
+``Mesh`` is composed of areas (specs, publishing, consumers, testing, governance, grants, discovery,
+observability, lineage, maturity, KPIs) over one typed core (:class:`~quanta.mesh.core.MeshCore`: the
+workspace, the settings, the registry, the warehouse, the acting principal). Each public method is an
+area's method, named here once (:class:`_Via`); interfaces only translate between their protocol and
+these methods.
 The core never prints: results come back as data.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
 from quanta.mesh.governance import GovernanceArea, ReadableTable
@@ -96,6 +98,7 @@ __all__ = [
     "MECHANISM",
     "MULTIPROC_ENV",
     "SCOPES",
+    "AccessExplanation",
     "Applied",
     "ApplyReport",
     "Check",
@@ -117,6 +120,7 @@ __all__ = [
     "Mesh",
     "MeshCore",
     "ProblemLog",
+    "ProductColumn",
     "ProductFeedback",
     "ProductHealth",
     "ProductSummary",
@@ -199,6 +203,7 @@ class Mesh:
         self._specs = SpecsArea(core, self._governed, self._lineage, self._discovery, self._testing)
         observers = Observers(self._observability, self._lineage, self._kpis, self._maturity)
         self._publishing = PublishingArea(core, self._specs, self._governed, observers)
+        self._consumers = ConsumersArea(core, self._publishing)
 
     @classmethod
     def open(
@@ -293,6 +298,11 @@ class Mesh:
     quarantined_run = _Via("_publishing", PublishingArea.quarantined_run)
     query_quarantine = _Via("_publishing", PublishingArea.query_quarantine)
     rollback = _Via("_publishing", PublishingArea.rollback)
+
+    # --- what consumers see of a product, and their access to it ------------------------------------------
+    product_columns = _Via("_consumers", ConsumersArea.product_columns)
+    explain_access = _Via("_consumers", ConsumersArea.explain_access)
+    my_access = _Via("_consumers", ConsumersArea.my_access)
 
     # --- contract tests ---------------------------------------------------------------------------------
     test = _Via("_testing", TestingArea.test)

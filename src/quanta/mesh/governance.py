@@ -254,7 +254,7 @@ class GovernanceArea:
             raise AccessDenied(
                 f"access denied to {product_id}: {decision.reason}",
                 product_id=product_id,
-                hint=f"quanta access request {product_id} --purpose '...'",
+                hint=read_hint(product_id),
             )
         if at or current is None:
             try:
@@ -323,6 +323,11 @@ class GovernanceArea:
 
     def verify_audit(self) -> tuple[int, list[str]]:
         return self.core.registry.verify_audit()
+
+
+def read_hint(product_id: str) -> str:
+    """What to do about a refused read, as every interface says it."""
+    return f"quanta access request {product_id} --purpose '...'"
 
 
 def _only_columns(contract: JsonObject, columns: set[str]) -> JsonObject:

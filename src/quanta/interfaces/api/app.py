@@ -40,6 +40,7 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     needs ``Authorization: Bearer <token>``; locally the workspace user acts. ``scheduler``: run the
     cron schedules in the background, checking every that many seconds."""
     from quanta.interfaces.api import control, discovery, kpis, lineage, maturity, metrics, observability
+    from quanta.interfaces.mcp import http as mcp_http
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +51,8 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
                 target=_schedule, args=(mesh, scheduler, stop), daemon=True, name="scheduler"
             )
             thread.start()
-        yield
+        async with mcp_sessions():
+            yield
         stop.set()
         if thread is not None:
             thread.join(timeout=30)
@@ -70,6 +72,7 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     for module in (discovery, observability, lineage, maturity, kpis, control):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics.router)
+    mcp_sessions = mcp_http.mount(app, mesh)  # MCP at /mcp: agents, each with its own bearer token
     _errors(app)
     _limits(app)
     app.add_middleware(ConditionalGet)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import (
-    ColumnOut,
     ProductDetail,
     ProductPage,
     QueryIn,
@@ -18,7 +17,7 @@ from quanta.interfaces.api.models import (
     problem_responses,
 )
 from quanta.interfaces.api.streaming import ARROW_STREAM, json_chunks, streaming_response
-from quanta.mesh import SearchResult
+from quanta.mesh import ProductColumn, SearchResult
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["discovery"])
 
@@ -95,29 +94,11 @@ def get_contract(
         return mesh.product(f"{product_id}@{version}" if version else product_id).contracts
 
 
-@router.get("/products/{product_id}/schema", response_model=list[ColumnOut])
+@router.get("/products/{product_id}/schema", response_model=list[ProductColumn])
 def get_schema(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
     """Every column of every output port, with its classification and tags."""
     with caller.act() as mesh:
-        contracts = mesh.product(product_id).contracts
-    columns = []
-    for port, contract in contracts.items():
-        for obj in contract.get("schema") or []:
-            for prop in obj.get("properties") or []:
-                columns.append(
-                    {
-                        "port": port,
-                        "object": obj.get("name", ""),
-                        "name": prop.get("name", ""),
-                        "logical_type": prop.get("logicalType"),
-                        "description": prop.get("description"),
-                        "classification": prop.get("classification"),
-                        "tags": list(prop.get("tags") or []),
-                        "required": bool(prop.get("required")),
-                        "primary_key": bool(prop.get("primaryKey")),
-                    }
-                )
-    return columns
+        return [asdict(c) for c in mesh.product_columns(product_id)]
 
 
 @router.post(

@@ -22,18 +22,6 @@ class ProductPage(BaseModel):
     offset: int
 
 
-class ColumnOut(BaseModel):
-    port: str
-    object: str
-    name: str
-    logical_type: str | None
-    description: str | None
-    classification: str | None
-    tags: list[str]
-    required: bool
-    primary_key: bool
-
-
 class ProductDetail(BaseModel):
     product: ProductSummary
     descriptor: dict[str, Any]

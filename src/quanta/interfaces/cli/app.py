@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # is imported when that command runs or help describes it, so ``quanta test`` builds and imports one
 # command, not all of them (tests/test_cli_lazy.py keeps this table equal to what the modules register).
 _HELP_ORDER = (
+    ("agents", "mcp"),
     ("contract_test", "test"),
     ("data", "build versions rollback query runs demo diff ci"),
     ("governance", "whoami"),

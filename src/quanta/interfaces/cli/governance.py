@@ -222,7 +222,9 @@ def token_create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'tableau'.")],
     scopes: Annotated[
         str,
-        typer.Option(help="Comma-separated: read, request, write, admin, metrics (replaces the default)."),
+        typer.Option(
+            help="Comma-separated: read, request, write, admin, metrics, agent (replaces the default)."
+        ),
     ] = "read,request",
     days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 30,
     for_: Annotated[str | None, typer.Option("--for", help="Another principal (admins).")] = None,
