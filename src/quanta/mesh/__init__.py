@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from quanta.mesh.blueprints import BlueprintsArea, Created
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
 from quanta.mesh.governance import GovernanceArea, ReadableTable
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 # --- moving a core module never touches them. Loaded on first use (``__getattr__`` below): SQLAlchemy,
 # --- DuckDB and Arrow are slow to import, and only commands that need them should pay for them. ---
 if TYPE_CHECKING:
+    from quanta.blueprints.catalog import Blueprint, Question
+    from quanta.blueprints.inference import ColumnProfile, Profile
+    from quanta.blueprints.render import NewProduct, parse_data
+    from quanta.blueprints.update import Updated
     from quanta.build.demo_data import generate_demo_data
     from quanta.build.scheduler import ProblemLog
     from quanta.contracts.report import github_annotations, junit
@@ -65,6 +70,10 @@ if TYPE_CHECKING:
     from quanta.registry.stores.publishing import PublishRecord, RunRecord
 
 _REEXPORTED = {
+    "quanta.blueprints.catalog": ["Blueprint", "Question"],
+    "quanta.blueprints.inference": ["ColumnProfile", "Profile"],
+    "quanta.blueprints.render": ["NewProduct", "parse_data"],
+    "quanta.blueprints.update": ["Updated"],
     "quanta.build.demo_data": ["generate_demo_data"],
     "quanta.build.scheduler": ["ProblemLog"],
     "quanta.contracts.report": ["github_annotations", "junit"],
@@ -98,9 +107,12 @@ __all__ = [
     "SCOPES",
     "Applied",
     "ApplyReport",
+    "Blueprint",
     "Check",
     "CiReport",
     "CiRuns",
+    "ColumnProfile",
+    "Created",
     "DeliveryRecord",
     "Direction",
     "FeedbackRecord",
@@ -116,13 +128,16 @@ __all__ = [
     "MaturityRecord",
     "Mesh",
     "MeshCore",
+    "NewProduct",
     "ProblemLog",
     "ProductFeedback",
     "ProductHealth",
     "ProductSummary",
     "ProductView",
+    "Profile",
     "PublishRecord",
     "QueryCancelled",
+    "Question",
     "ReadableTable",
     "Run",
     "RunRecord",
@@ -133,6 +148,7 @@ __all__ = [
     "SharedSpace",
     "TestOptions",
     "TouchedColumn",
+    "Updated",
     "VersionInfo",
     "acting_as",
     "enable_query_metrics",
@@ -140,6 +156,7 @@ __all__ = [
     "github_annotations",
     "in_words",
     "junit",
+    "parse_data",
     "say_hours",
     "write_csv",
     "write_json",
@@ -199,6 +216,7 @@ class Mesh:
         self._specs = SpecsArea(core, self._governed, self._lineage, self._discovery, self._testing)
         observers = Observers(self._observability, self._lineage, self._kpis, self._maturity)
         self._publishing = PublishingArea(core, self._specs, self._governed, observers)
+        self._blueprints = BlueprintsArea(core, self._specs, self._governed)
 
     @classmethod
     def open(
@@ -278,6 +296,13 @@ class Mesh:
     diff = _Via("_specs", SpecsArea.diff)
     import_document = _Via("_specs", SpecsArea.import_document)
     export = _Via("_specs", SpecsArea.export)
+
+    # --- blueprints: new products, inferred contracts, community sources, updates ------------------------
+    blueprints = _Via("_blueprints", BlueprintsArea.blueprints)
+    blueprint = _Via("_blueprints", BlueprintsArea.blueprint)
+    add_blueprint = _Via("_blueprints", BlueprintsArea.add_blueprint)
+    new_product = _Via("_blueprints", BlueprintsArea.new_product)
+    update_product = _Via("_blueprints", BlueprintsArea.update_product)
 
     # --- catalog, builds, schedules, published data -----------------------------------------------------
     products = _Via("_publishing", PublishingArea.products)
