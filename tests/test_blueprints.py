@@ -33,7 +33,10 @@ def test_a_shipped_blueprint_renders_validates_builds_and_publishes(workspace: P
     assert expected <= {p.name for p in folder.iterdir()}
     assert (folder / ("transform.py" if kind == "python" else "transform.sql")).is_file()
     ci = (folder / ".github/workflows/shop-things.yml").read_text()
-    assert "quanta ci --output junit" in ci and "quanta ci --output junit" in (folder / ".gitlab-ci.yml").read_text()
+    assert (
+        "quanta ci --output junit" in ci
+        and "quanta ci --output junit" in (folder / ".gitlab-ci.yml").read_text()
+    )
     assert f"kind: {kind}" in (folder / ".copier-answers.yml").read_text()
     assert _published(workspace, "shop.things") == "published"
 

@@ -160,7 +160,7 @@ def tags(source: str) -> list[str]:
     """The version tags of a git repository (oldest first); [] for a plain folder."""
     if Path(source).is_dir() and not (Path(source) / ".git").exists():
         return []
-    done = _git("ls-remote", "--tags", "--refs", source, what=f"list the tags of {source}")
+    done = git("ls-remote", "--tags", "--refs", source, what=f"list the tags of {source}")
     names = [line.rsplit("refs/tags/", 1)[-1] for line in done.splitlines() if "refs/tags/" in line]
     return sorted((n for n in names if _VERSION_TAG.match(n)), key=_version_key)
 
@@ -169,15 +169,19 @@ def _version_key(tag: str) -> tuple[int, ...]:
     return tuple(int(part) for part in tag.lstrip("v").split("."))
 
 
-def _git(*args: str, what: str) -> str:
+def git(*args: str, what: str, cwd: Path | None = None) -> str:
+    """Run git; a BlueprintError saying what could not be done when it fails."""
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=60, check=False, cwd=cwd
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BlueprintError(
             f"cannot {what}: {exc}", hint="is git installed and the source reachable?"
         ) from exc
     if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+        lines = done.stderr.strip().splitlines() or ["git failed"]
+        message = next((x for x in lines if x.startswith(("fatal:", "error:"))), lines[-1])
         raise BlueprintError(
             f"cannot {what}: {message}", hint="check the URL or path, and that it is a git repository"
         )
@@ -210,10 +214,9 @@ def _read_config(blueprint: Blueprint) -> dict[str, object]:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="quanta-blueprint-") as tmp:
-            args = ["clone", "--quiet", "--depth", "1", blueprint.source, tmp]
-            if blueprint.version:
-                args[3:3] = ["--branch", ref]
-            _git(*args, what=f"read {blueprint.source} at {ref}")
+            branch = ["--branch", ref] if blueprint.version else []
+            args = ["clone", "--quiet", "--depth", "1", *branch, blueprint.source, tmp]
+            git(*args, what=f"read {blueprint.source} at {ref}")
             text = _config_text(Path(tmp))
     try:
         config = yaml.safe_load(text) or {}

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanta.blueprints.catalog import BlueprintError, tags
+from quanta.blueprints.catalog import BlueprintError, git, tags
 from quanta.blueprints.render import read_answers
 
 CONFLICT_MARK = "<<<<<<< "
@@ -65,8 +65,9 @@ def update_product(root: Path, folder: Path) -> Updated:
                 unsafe=False,
             )
     except Exception as exc:  # Copier refuses: not in git, uncommitted changes, a broken template
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         raise BlueprintError(
-            f"{_shown(root, folder)}: cannot update from {source}: {str(exc).strip() or type(exc).__name__}",
+            f"{_shown(root, folder)}: cannot update from {source}: {reason}",
             hint="commit the workspace's changes first (Copier merges against the last commit)",
         ) from exc
     after_texts = _texts(folder)
@@ -77,6 +78,10 @@ def update_product(root: Path, folder: Path) -> Updated:
         for number, line in enumerate(after_texts[name].splitlines(), 1)
         if line.startswith(CONFLICT_MARK)
     ]
+    if conflicts:
+        # Copier leaves the conflicting files unmerged in git's index, where they would stop the next
+        # product's merge; the markers stay in the files (nothing lost) and are reported as file:line.
+        git("reset", "--quiet", "--", str(folder), what=f"clear the merge state of {folder}", cwd=folder)
     return Updated(folder, source, before, versions[-1], changed, conflicts)
 
 
