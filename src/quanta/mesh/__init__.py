@@ -296,6 +296,7 @@ class Mesh:
     diff = _Via("_specs", SpecsArea.diff)
     import_document = _Via("_specs", SpecsArea.import_document)
     export = _Via("_specs", SpecsArea.export)
+    export_checked = _Via("_specs", SpecsArea.export_checked)
 
     # --- blueprints: new products, inferred contracts, community sources, updates ------------------------
     blueprints = _Via("_blueprints", BlueprintsArea.blueprints)
