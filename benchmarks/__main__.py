@@ -257,6 +257,7 @@ SUBCOMMANDS = {
     "load": "benchmarks.load",
     "impact": "benchmarks.impact",
     "kpis": "benchmarks.kpis",
+    "infer": "benchmarks.infer",
 }
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 
