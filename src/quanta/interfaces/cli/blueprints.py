@@ -52,7 +52,7 @@ def new(
 
     answers = parse_data(data or [])
     answers.update({k: v for k, v in (("domain", domain), ("name", name)) if v is not None})
-    interactive = sys.stdin.isatty() and not json_
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not json_  # a person at a terminal
     created = open_mesh().new_product(blueprint, answers, source=from_, interactive=interactive)
     if json_:
         render.emit_json(created)
