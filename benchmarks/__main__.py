@@ -258,6 +258,7 @@ SUBCOMMANDS = {
     "impact": "benchmarks.impact",
     "kpis": "benchmarks.kpis",
     "mcp": "benchmarks.mcp",
+    "infer": "benchmarks.infer",
 }
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from quanta.mesh.blueprints import BlueprintsArea, Created
 from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 # --- moving a core module never touches them. Loaded on first use (``__getattr__`` below): SQLAlchemy,
 # --- DuckDB and Arrow are slow to import, and only commands that need them should pay for them. ---
 if TYPE_CHECKING:
+    from quanta.blueprints.catalog import Blueprint, Question
+    from quanta.blueprints.inference import ColumnProfile, Profile
+    from quanta.blueprints.render import NewProduct, parse_data
+    from quanta.blueprints.update import Updated
     from quanta.build.demo_data import generate_demo_data
     from quanta.build.scheduler import ProblemLog
     from quanta.contracts.report import github_annotations, junit
@@ -67,6 +72,10 @@ if TYPE_CHECKING:
     from quanta.registry.stores.publishing import PublishRecord, RunRecord
 
 _REEXPORTED = {
+    "quanta.blueprints.catalog": ["Blueprint", "Question"],
+    "quanta.blueprints.inference": ["ColumnProfile", "Profile"],
+    "quanta.blueprints.render": ["NewProduct", "parse_data"],
+    "quanta.blueprints.update": ["Updated"],
     "quanta.build.demo_data": ["generate_demo_data"],
     "quanta.build.scheduler": ["ProblemLog"],
     "quanta.contracts.report": ["github_annotations", "junit"],
@@ -101,9 +110,12 @@ __all__ = [
     "AccessExplanation",
     "Applied",
     "ApplyReport",
+    "Blueprint",
     "Check",
     "CiReport",
     "CiRuns",
+    "ColumnProfile",
+    "Created",
     "DeliveryRecord",
     "Direction",
     "FeedbackRecord",
@@ -119,14 +131,17 @@ __all__ = [
     "MaturityRecord",
     "Mesh",
     "MeshCore",
+    "NewProduct",
     "ProblemLog",
     "ProductColumn",
     "ProductFeedback",
     "ProductHealth",
     "ProductSummary",
     "ProductView",
+    "Profile",
     "PublishRecord",
     "QueryCancelled",
+    "Question",
     "ReadableTable",
     "Run",
     "RunRecord",
@@ -137,6 +152,7 @@ __all__ = [
     "SharedSpace",
     "TestOptions",
     "TouchedColumn",
+    "Updated",
     "VersionInfo",
     "acting_as",
     "enable_query_metrics",
@@ -144,6 +160,7 @@ __all__ = [
     "github_annotations",
     "in_words",
     "junit",
+    "parse_data",
     "say_hours",
     "write_csv",
     "write_json",
@@ -204,6 +221,7 @@ class Mesh:
         observers = Observers(self._observability, self._lineage, self._kpis, self._maturity)
         self._publishing = PublishingArea(core, self._specs, self._governed, observers)
         self._consumers = ConsumersArea(core, self._publishing)
+        self._blueprints = BlueprintsArea(core, self._specs, self._governed)
 
     @classmethod
     def open(
@@ -283,6 +301,14 @@ class Mesh:
     diff = _Via("_specs", SpecsArea.diff)
     import_document = _Via("_specs", SpecsArea.import_document)
     export = _Via("_specs", SpecsArea.export)
+    export_checked = _Via("_specs", SpecsArea.export_checked)
+
+    # --- blueprints: new products, inferred contracts, community sources, updates ------------------------
+    blueprints = _Via("_blueprints", BlueprintsArea.blueprints)
+    blueprint = _Via("_blueprints", BlueprintsArea.blueprint)
+    add_blueprint = _Via("_blueprints", BlueprintsArea.add_blueprint)
+    new_product = _Via("_blueprints", BlueprintsArea.new_product)
+    update_product = _Via("_blueprints", BlueprintsArea.update_product)
 
     # --- catalog, builds, schedules, published data -----------------------------------------------------
     products = _Via("_publishing", PublishingArea.products)

@@ -5,7 +5,7 @@ An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -257,17 +257,25 @@ class SpecsArea:
 
     def export(self, fmt: str, target: str, **options: object) -> str:
         """Write a product or contract in format ``fmt``; ``target`` is a YAML file or a registered id."""
+        return self.export_checked(fmt, target, **options)[0]
+
+    def export_checked(self, fmt: str, target: str, **options: object) -> tuple[str, list[Problem]]:
+        """:meth:`export`, with the warnings about a file that still converts: a relationship to a
+        property that does not exist (the official schema allows it; ``validate`` reports it)."""
         from quanta.spec.formats import ProductExport, exporter
 
         writer = exporter(fmt)
         path = Path(target)
         if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
             validation = validate_files([path], known_products=self._known_for_export())
+            validation.problems = [_dangling_as_warning(p) for p in validation.problems]
             validation.raise_for_errors()
             products = validation.products or validation.odps
             if products:
-                return writer.export_product(self._product_export(products[0]), **options)
-            return writer.export_contract(validation.contracts[0].contract, **options)
+                text = writer.export_product(self._product_export(products[0]), **options)
+            else:
+                text = writer.export_contract(validation.contracts[0].contract, **options)
+            return text, validation.warnings
         product_id, _, version = target.partition("@")
         if product_id in self.core.registry.product_ids():
             product = DataProduct.model_validate(self.core.registry.descriptor(product_id, version or None))
@@ -275,12 +283,11 @@ class SpecsArea:
                 name: Contract.model_validate(doc)
                 for name, doc in self.core.registry.port_contracts(product_id, product.version).items()
             }
-            return writer.export_product(
-                self._fill_contract_ids(ProductExport(product, contracts)), **options
-            )
+            product_export = self._fill_contract_ids(ProductExport(product, contracts))
+            return writer.export_product(product_export, **options), []
         if self.core.registry.has_contract(product_id):
             contract = Contract.model_validate(self.core.registry.contract(product_id, version or None))
-            return writer.export_contract(contract, **options)
+            return writer.export_contract(contract, **options), []
         raise NotFoundError(
             f"{target!r} is neither a file nor a registered product or contract",
             hint="pass a path to a .yaml file, or an id from 'quanta ls'",
@@ -370,3 +377,10 @@ def _dependency_order(products: list[LoadedProduct]) -> list[LoadedProduct]:
     for loaded in products:
         visit(loaded)
     return ordered
+
+
+def _dangling_as_warning(problem: Problem) -> Problem:
+    """A relationship to a missing property does not stop an export: the document converts as it is."""
+    if problem.path.endswith(".to") and problem.message.startswith("relationship points to"):
+        return replace(problem, severity="warning")
+    return problem

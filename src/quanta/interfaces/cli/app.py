@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # command, not all of them (tests/test_cli_lazy.py keeps this table equal to what the modules register).
 _HELP_ORDER = (
     ("agents", "mcp"),
+    ("blueprints", "new search"),
     ("contract_test", "test"),
     ("data", "build versions rollback query runs demo diff ci"),
     ("governance", "whoami"),
@@ -29,7 +30,8 @@ _HELP_ORDER = (
     ("serve", "serve"),
     ("wire", "pgwire"),
     ("workspace", "init validate apply ls show import export"),
-    ("data", "quarantine schedule"),  # Typer lists sub-apps after commands
+    ("blueprints", "blueprint"),  # Typer lists sub-apps after commands
+    ("data", "quarantine schedule"),
     ("governance", "access token space audit policy"),
     ("observe", "alerts"),
 )

@@ -15,15 +15,21 @@ from quanta.interfaces.cli.app import Debug, Json, Lenient, Paths, app, open_mes
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")] = Path(),
-    demo: Annotated[bool, typer.Option("--demo", help="Add the TPC-H modelled demo mesh.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Add the TPC-H modelled demo mesh and generate its data.")
+    ] = False,
+    scale: Annotated[float, typer.Option(help="With --demo: TPC-H scale factor of the data.")] = 0.01,
     name: Annotated[str | None, typer.Option(help="Workspace name (default: the folder name).")] = None,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
     """Create a workspace: quanta.yaml and domains/<domain>/<product>/..."""
-    from quanta.mesh import Mesh
+    from quanta.mesh import Mesh, generate_demo_data
 
     written = Mesh.init(directory, demo=demo, name=name)
+    if demo:  # the demo's products read these files: without them every build fails
+        render.err.print(f"generating TPC-H data at scale {scale} in {directory}/data ...")
+        generate_demo_data(directory, scale, on_step=lambda step: render.err.print(f"  {step}"))
     if json_:
         render.emit_json(
             {"ok": True, "workspace": str(directory.resolve()), "files": [str(p) for p in written]}
@@ -33,7 +39,8 @@ def init(
         f"[green]✓[/green] workspace created in [bold]{render.escape(str(directory))}[/bold]"
         f" ({render.count(len(written), 'file')})"
     )
-    render.out.print(f"  next: cd {render.escape(str(directory))} && quanta validate && quanta apply")
+    then = "quanta build" if demo else "quanta new --domain DOMAIN --name NAME"
+    render.out.print(f"  next: cd {render.escape(str(directory))} && quanta validate && {then}")
 
 
 @app.command()
@@ -171,7 +178,8 @@ def export(
         options["dialect"] = dialect
     if api_version:
         options["api_version"] = api_version
-    text = open_mesh(required=False).export(fmt, target, **options)
+    text, warnings = open_mesh(required=False).export_checked(fmt, target, **options)
+    render.problems(warnings)
     _write(text, output, json_)
 
 

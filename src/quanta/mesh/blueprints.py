@@ -1,0 +1,146 @@
+"""Blueprints in the ``Mesh`` facade: new products from Copier templates, contracts inferred from data,
+community blueprint sources and updates of products made from them.
+
+An area of the ``Mesh`` facade. A new product is validated as soon as it is written; one made ``--from``
+data gets a contract inferred from a profile of that data (files, a database table, or a published
+product read through the governed query path, so masks and grants apply).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quanta.blueprints.catalog import Blueprint
+    from quanta.blueprints.inference import Profile
+    from quanta.blueprints.origin import Origin
+    from quanta.blueprints.render import NewProduct
+    from quanta.blueprints.update import Updated
+    from quanta.mesh.core import MeshCore
+    from quanta.mesh.governance import GovernanceArea
+    from quanta.mesh.specs import SpecsArea
+    from quanta.spec.validation import Validation
+
+
+@dataclass(frozen=True)
+class Created:
+    """``quanta new``'s result: the product written, its validation, and the profile behind an inferred
+    contract (None without ``--from``)."""
+
+    product: NewProduct
+    validation: Validation
+    profile: Profile | None
+    next_commands: list[str]
+
+
+class BlueprintsArea:
+    """New products from blueprints, inferred contracts, community blueprint sources, updates."""
+
+    def __init__(self, core: MeshCore, specs: SpecsArea, governed: GovernanceArea) -> None:
+        self.core, self._specs, self._governed = core, specs, governed
+
+    def blueprints(self) -> list[Blueprint]:
+        """The shipped blueprints, then the workspace's community ones (``blueprints.yaml``)."""
+        from quanta.blueprints.catalog import all_blueprints
+
+        return all_blueprints(self._root_or_none())
+
+    def blueprint(self, name: str) -> Blueprint:
+        """One blueprint, with its version tags (a BlueprintError naming the known ones)."""
+        from quanta.blueprints.catalog import find
+
+        return find(self._root_or_none(), name)
+
+    def add_blueprint(self, name: str, source: str, description: str | None = None) -> Blueprint:
+        """List a community blueprint (a git URL or folder holding ``copier.yml``) in the workspace."""
+        from quanta.blueprints.catalog import add
+
+        return add(self.core.require_workspace().root, name, source, description)
+
+    def new_product(
+        self,
+        blueprint: str | None,
+        answers: dict[str, str],
+        *,
+        source: str | None = None,
+        interactive: bool = False,
+    ) -> Created:
+        """Render a blueprint into ``domains/<domain>/<name>/`` and validate it; with ``source`` (a file,
+        database URL or product id), the contract is inferred from that data."""
+        from quanta.blueprints.catalog import DEFAULT
+        from quanta.blueprints.inferred import properties_yaml
+        from quanta.blueprints.render import render
+
+        root = self.core.require_workspace().root
+        found: Profile | None = None
+        answers = dict(answers)
+        if source is not None:
+            origin = self._origin(source, answers)
+            found = self.infer(origin)
+            answers = {**origin.answers, **answers, "inferred_properties": properties_yaml(found)}
+            blueprint = blueprint or origin.blueprint
+        chosen = self.blueprint(blueprint or DEFAULT)
+        if "owner" not in answers and any(q.name == "owner" for q in chosen.questions()):
+            answers["owner"] = self.core.principal().id
+        made = render(root, chosen, answers, interactive=interactive)
+        validation = self._specs.validate([made.folder])
+        folder = self.core.relative(made.folder)
+        steps = [f"quanta validate {folder}", f"quanta build {made.product_id}"]
+        return Created(made, validation, found, steps)
+
+    def infer(self, origin: Origin) -> Profile:
+        """Profile the data of ``origin`` in DuckDB (one aggregate scan, then a sample)."""
+        from quanta.blueprints.inference import profile
+        from quanta.engines import get_engine
+
+        return profile(get_engine("duckdb"), origin.data, origin.shown)
+
+    def update_product(self, product_id: str | None = None) -> list[Updated]:
+        """Apply the newest version of each product's blueprint (or one product's) with ``copier
+        update``: a three-way merge that keeps local edits and reports conflicts as file:line."""
+        from quanta.blueprints.update import update_products
+
+        root = self.core.require_workspace().root
+        return update_products(root, self._product_folders(product_id))
+
+    def _product_folders(self, product_id: str | None) -> list[Path]:
+        from quanta.errors import NotFoundError
+
+        root = self.core.require_workspace().root
+        folders = sorted(p.parent for p in (root / "domains").glob("*/*/.copier-answers.yml"))
+        if product_id is None:
+            return folders
+        chosen = [f for f in folders if f"{f.parent.name}.{f.name}" == product_id]
+        if not chosen:
+            raise NotFoundError(
+                f"{product_id} was not made from a blueprint (no domains/*/*/.copier-answers.yml for it)",
+                hint="quanta blueprint update works on products made with 'quanta new'",
+            )
+        return chosen
+
+    def _origin(self, source: str, answers: dict[str, str]) -> Origin:
+        from quanta.blueprints.origin import PRODUCT_ID, from_database, from_files, unknown_origin
+
+        root = self.core.require_workspace().root
+        if "://" in source:
+            return from_database(source, answers.get("table"), root)
+        found = from_files(source, root, Path.cwd())
+        if found is not None:
+            return found
+        if PRODUCT_ID.match(source) and source in self.core.registry.product_ids():
+            return self._product_origin(source)
+        raise unknown_origin(source)
+
+    def _product_origin(self, product_id: str) -> Origin:
+        from quanta.blueprints.origin import Origin
+        from quanta.engines.base import ArrowInput
+
+        with self._governed.governed_stream(f"select * from {product_id}") as stream:
+            table = stream.reader.read_all()
+        answers = {"name": f"{product_id.split('.')[1]}_view", "inputs": product_id}
+        return Origin(ArrowInput(table), f"product {product_id}", "aggregate", answers)
+
+    def _root_or_none(self) -> Path | None:
+        return self.core.workspace.root if self.core.workspace is not None else None
