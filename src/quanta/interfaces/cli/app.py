@@ -27,6 +27,7 @@ _HELP_ORDER = (
     ("observe", "health incidents"),
     ("serve", "serve"),
     ("wire", "pgwire"),
+    ("flight", "flight"),
     ("workspace", "init validate apply ls show import export"),
     ("data", "quarantine schedule"),  # Typer lists sub-apps after commands
     ("governance", "access token space audit policy"),

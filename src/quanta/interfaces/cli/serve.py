@@ -40,6 +40,10 @@ def serve(
             help="Also serve the PostgreSQL wire protocol on this port (psql, JDBC, BI tools).", min=1
         ),
     ] = None,
+    flight_port: Annotated[
+        int | None,
+        typer.Option(help="Also serve Arrow Flight SQL on this port (ADBC, Flight SQL drivers).", min=1),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the marketplace, and run the schedules."""
@@ -65,6 +69,11 @@ def serve(
     render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
     if pg_port:
         wire_in_background(mesh, host, pg_port, local_mode=not server_mode)
+    if flight_port:
+        from quanta.interfaces.cli.flight import start_flight
+
+        # gRPC serves it on threads of its own while this reference keeps it alive
+        flight_server = start_flight(mesh, host, flight_port, local_mode=not server_mode)
     with metrics_environment(workers):
         uvicorn.run(
             "quanta.interfaces.api.server:app_from_environment",
@@ -74,6 +83,8 @@ def serve(
             workers=workers,
             log_level="warning",
         )
+    if flight_port:
+        flight_server.shutdown()
 
 
 def wire_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) -> None:
