@@ -241,8 +241,42 @@ def test_garbage_and_unknown_commands_are_refused_and_the_server_keeps_serving(s
 
 
 def test_quanta_serve_also_serves_flight(root: Path) -> None:
+    import socket
+    import time
+
     from tests.test_pgwire import free_port
 
     port = free_port()
     for _ in serving(root, "--port", str(free_port()), "--flight-port", str(port), command=("serve",)):
+        deadline = time.monotonic() + 30  # the wire server listens first, then Flight
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
         assert fetch(port, "select count(*) as n from finance.revenue_by_nation").column("n")[0].as_py() > 0
+
+
+def test_tls_when_a_certificate_is_configured(root: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from adbc_driver_flightsql import DatabaseOptions
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for port in serving(root, "--tls-cert", str(cert), "--tls-key", str(key), command=("flight",)):
+        kwargs = {DatabaseOptions.TLS_ROOT_CERTS.value: cert.read_text()}
+        with (
+            dbapi.connect(f"grpc+tls://localhost:{port}", db_kwargs=kwargs, autocommit=True) as conn,
+            conn.cursor() as cur,
+        ):
+            cur.execute("select count(*) as n from finance.revenue_by_nation")
+            assert cur.fetchall()[0][0] > 0

@@ -105,8 +105,7 @@ class GovernanceArea:
         from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
-        actor = self.core.principal()
-        principal = actor
+        principal = actor = self.core.principal()
         interface = current_interface()  # named in the audit entries (python, http, pgwire, flight)
         if as_principal and as_principal != actor.id:
             if not actor.can("impersonate"):
