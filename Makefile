@@ -8,6 +8,7 @@ WORKSPACE ?= demo-mesh
 SCALE ?= 0.01
 PORT ?= 8000
 PG_PORT ?= 5433
+FLIGHT_PORT ?= 8815
 
 .DEFAULT_GOAL := help
 
@@ -30,8 +31,8 @@ demo: $(STAMP) ## Build the demo mesh (TPC-H data, 7 products) afresh in ./demo-
 	$(BIN)/quanta demo --dir $(WORKSPACE) --scale $(SCALE) --fresh
 	cd $(WORKSPACE) && ../$(BIN)/quanta query "select region, order_year, round(sum(revenue)) as revenue from finance.revenue_by_nation group by all order by revenue desc limit 5"
 	@echo
-	@echo "Demo mesh built and published in $(WORKSPACE)/. Serving it: open http://localhost:$(PORT)/, or psql -h localhost -p $(PG_PORT) -U local-admin quanta (Ctrl-C stops)."
-	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT)
+	@echo "Demo mesh built and published in $(WORKSPACE)/. Serving it: open http://localhost:$(PORT)/, or psql -h localhost -p $(PG_PORT) -U local-admin quanta, or Arrow Flight SQL at grpc://localhost:$(FLIGHT_PORT) (Ctrl-C stops)."
+	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT) --flight-port $(FLIGHT_PORT)
 
 lint: $(STAMP) ## ruff (format check + lint), mypy and the import contracts (docs/architecture.md)
 	$(BIN)/ruff format --check src tests benchmarks
@@ -46,13 +47,14 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks contracts
 	$(BIN)/python -m benchmarks governed
+	$(BIN)/python -m benchmarks flight
 	$(BIN)/python -m benchmarks search
 	$(BIN)/python -m benchmarks load
 	$(BIN)/python -m benchmarks impact
 	$(BIN)/python -m benchmarks kpis
 
 serve: $(STAMP) ## Serve the marketplace, the REST API and the PostgreSQL wire protocol of ./demo-mesh
-	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT)
+	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT) --flight-port $(FLIGHT_PORT)
 
 docs: $(STAMP) ## Regenerate the CLI reference (docs/cli.md) from the code
 	$(BIN)/typer quanta.interfaces.cli.main utils docs --name quanta --title "quanta CLI reference" --output docs/cli.md

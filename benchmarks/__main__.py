@@ -253,6 +253,7 @@ def child(kind: str, data: Path, folder: Path) -> int:
 SUBCOMMANDS = {
     "contracts": "benchmarks.contracts",
     "governed": "benchmarks.governed",
+    "flight": "benchmarks.flight",
     "search": "benchmarks.search",
     "load": "benchmarks.load",
     "impact": "benchmarks.impact",

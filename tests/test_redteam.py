@@ -1,4 +1,5 @@
-"""Red team: escape attempts through the governed query service, each denied or answered masked.
+"""Red team: escape attempts through the governed query service, each denied or answered masked, the
+same on every interface: the corpus runs in process and through the Arrow Flight SQL server (ADBC).
 
 On the demo mesh with its governance.yaml: ana (analyst, internal clearance, region EUROPE) holds a
 column-scoped grant on customers.customers (customer_id, name, phone, market_segment: name is hashed,
@@ -8,14 +9,20 @@ finance.revenue_by_nation; gina is a governance steward cleared for everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from quanta.governance.model import GovernanceError
 from quanta.mesh import Mesh
 from quanta.query.products import QueryError
 from tests.conftest import mesh_as, run_cli
+from tests.test_pgwire import serving
+
+Query = Callable[[str, str], pa.Table]
+"""(user, sql) ► the governed answer, through one interface; a refusal raises."""
 
 PHONE = "25-989-741-2988"  # customer 1's phone in TPC-H
 NAME = "Customer#000000001"
@@ -26,10 +33,50 @@ def root(granted_demo: Path) -> Path:
     return granted_demo
 
 
+@pytest.fixture(scope="module")
+def flight_port(root: Path) -> Iterator[int]:
+    """``quanta flight`` in local mode: loopback clients are trusted as the user they name."""
+    pytest.importorskip("adbc_driver_flightsql")
+    yield from serving(root, command=("flight",))
+
+
+def _in_process(root: Path) -> Query:
+    return lambda user, sql: mesh_as(root, user).query(sql)
+
+
+def _over_flight(port: int) -> Query:
+    import adbc_driver_flightsql.dbapi as flight
+
+    def query(user: str, sql: str) -> pa.Table:
+        kwargs = {"username": user, "password": "local"}
+        uri = f"grpc://127.0.0.1:{port}"
+        with flight.connect(uri, db_kwargs=kwargs, autocommit=True) as conn, conn.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetch_arrow_table()
+
+    return query
+
+
+@pytest.fixture(params=["in-process", "flight"])
+def route(request: pytest.FixtureRequest, root: Path) -> Query:
+    """The same corpus through each interface, with the same expectations."""
+    if request.param == "flight":
+        return _over_flight(request.getfixturevalue("flight_port"))
+    return _in_process(root)
+
+
+def refused(query: Query, user: str, sql: str) -> str:
+    """The refusal's message (an in-process error, or the Flight client's error)."""
+    import adbc_driver_manager
+
+    with pytest.raises((QueryError, GovernanceError, adbc_driver_manager.Error)) as info:
+        query(user, sql)
+    error = info.value
+    return error.message if isinstance(error, QueryError | GovernanceError) else str(error)
+
+
 def denied(root: Path, user: str, sql: str) -> str:
-    with pytest.raises((QueryError, GovernanceError)) as info:
-        mesh_as(root, user).query(sql)
-    return info.value.message
+    return refused(_in_process(root), user, sql)
 
 
 FILE_READERS = [
@@ -103,8 +150,8 @@ CATALOG = [
 
 
 @pytest.mark.parametrize("sql", FILE_READERS + STATEMENTS + CATALOG)
-def test_escape_attempts_are_refused(root: Path, sql: str) -> None:
-    message = denied(root, "ana", sql)
+def test_escape_attempts_are_refused(route: Query, sql: str) -> None:
+    message = refused(route, "ana", sql)
     assert "root:" not in message and ".quanta" not in message  # no file content, no storage paths
 
 
@@ -128,8 +175,8 @@ UNAUTHORIZED = [
 
 
 @pytest.mark.parametrize(("user", "sql"), UNAUTHORIZED)
-def test_unauthorized_reads_are_refused(root: Path, user: str, sql: str) -> None:
-    denied(root, user, sql)
+def test_unauthorized_reads_are_refused(route: Query, user: str, sql: str) -> None:
+    refused(route, user, sql)
 
 
 # Every way to get at customer 1's name and phone as ana: the clear values never come back.
@@ -156,8 +203,8 @@ MASK_BYPASSES = [
 
 
 @pytest.mark.parametrize("sql", MASK_BYPASSES)
-def test_masks_hold_on_every_route(root: Path, sql: str) -> None:
-    table = mesh_as(root, "ana").query(sql)
+def test_masks_hold_on_every_route(route: Query, sql: str) -> None:
+    table = route("ana", sql)
     text = str(table.to_pylist())
     assert PHONE not in text and "989-741" not in text and NAME not in text
     assert table.num_rows > 0
@@ -201,8 +248,8 @@ def test_error_messages_show_masked_values_only(root: Path) -> None:
         "with r as (select * from finance.revenue_by_nation) select * from r",
     ],
 )
-def test_row_filters_hold(root: Path, sql: str) -> None:
-    regions = {r["region"] for r in mesh_as(root, "ana").query(sql).to_pylist()}
+def test_row_filters_hold(root: Path, route: Query, sql: str) -> None:
+    regions = {r["region"] for r in route("ana", sql).to_pylist()}
     assert regions <= {"EUROPE"}
     assert {r["region"] for r in Mesh.open(root).query(sql).to_pylist()} != {"EUROPE"} or "<>" in sql
 

@@ -60,7 +60,12 @@ if TYPE_CHECKING:
     from quanta.observability.impact import Impact, TouchedColumn
     from quanta.observability.kpis import Kpis, say_hours
     from quanta.observability.lineage.view import Direction, LineageNode, LineageView
-    from quanta.observability.prometheus import INTERFACE_ENV, MULTIPROC_ENV, enable_query_metrics
+    from quanta.observability.prometheus import (
+        INTERFACE_ENV,
+        MULTIPROC_ENV,
+        enable_query_metrics,
+        query_interface,
+    )
     from quanta.query.cursor import QueryCancelled
     from quanta.query.export import write_csv, write_json
     from quanta.query.governed import GovernedStream
@@ -89,7 +94,12 @@ _REEXPORTED = {
     "quanta.observability.impact": ["Impact", "TouchedColumn"],
     "quanta.observability.kpis": ["Kpis", "say_hours"],
     "quanta.observability.lineage.view": ["Direction", "LineageNode", "LineageView"],
-    "quanta.observability.prometheus": ["INTERFACE_ENV", "MULTIPROC_ENV", "enable_query_metrics"],
+    "quanta.observability.prometheus": [
+        "INTERFACE_ENV",
+        "MULTIPROC_ENV",
+        "enable_query_metrics",
+        "query_interface",
+    ],
     "quanta.query.cursor": ["QueryCancelled"],
     "quanta.query.export": ["write_csv", "write_json"],
     "quanta.query.governed": ["GovernedStream"],
@@ -161,6 +171,7 @@ __all__ = [
     "in_words",
     "junit",
     "parse_data",
+    "query_interface",
     "say_hours",
     "write_csv",
     "write_json",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from quanta.errors import NotFoundError
 from quanta.mesh.core import acting_as
-from quanta.observability.prometheus import observe_query
+from quanta.observability.prometheus import current_interface, observe_query
 
 if TYPE_CHECKING:
     from quanta.engines.base import TableScan
@@ -105,8 +105,8 @@ class GovernanceArea:
         from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
-        actor = self.core.principal()
-        principal = actor
+        principal = actor = self.core.principal()
+        interface = current_interface()  # named in the audit entries (python, http, pgwire, flight)
         if as_principal and as_principal != actor.id:
             if not actor.can("impersonate"):
                 self.core.registry.audit("impersonate", actor.id, as_principal, "deny")
@@ -120,6 +120,7 @@ class GovernanceArea:
                 details = {
                     "sql": sql,
                     "as": principal.id,
+                    "interface": interface,
                     "columns": plan.columns.get(product_id),
                     "masked": plan.masked.get(product_id),
                     "row_filter": plan.filtered.get(product_id),
@@ -133,7 +134,7 @@ class GovernanceArea:
 
         def failed(exc: Exception) -> str:
             """The deny or error entry of a query that was refused or failed; the metric's outcome."""
-            details = {"sql": sql, "as": principal.id, "error": str(exc)[:500]}
+            details = {"sql": sql, "as": principal.id, "interface": interface, "error": str(exc)[:500]}
             # A refusal is a denial (on the product it names, so its domain sees it); a query that
             # was allowed but failed in the engine is an error.
             subject = getattr(exc, "product_id", "-")

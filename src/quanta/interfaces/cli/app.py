@@ -29,6 +29,7 @@ _HELP_ORDER = (
     ("observe", "health incidents"),
     ("serve", "serve"),
     ("wire", "pgwire"),
+    ("flight", "flight"),
     ("workspace", "init validate apply ls show import export"),
     ("blueprints", "blueprint"),  # Typer lists sub-apps after commands
     ("data", "quarantine schedule"),

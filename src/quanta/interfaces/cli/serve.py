@@ -40,6 +40,10 @@ def serve(
             help="Also serve the PostgreSQL wire protocol on this port (psql, JDBC, BI tools).", min=1
         ),
     ] = None,
+    flight_port: Annotated[
+        int | None,
+        typer.Option(help="Also serve Arrow Flight SQL on this port (ADBC, Flight SQL drivers).", min=1),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the marketplace, and run the schedules."""
@@ -56,15 +60,11 @@ def serve(
     os.environ["QUANTA_WORKSPACE"] = str(mesh.workspace.root.resolve()) if mesh.workspace else ""
     os.environ[SERVER_MODE] = "1" if server_mode else "0"
     os.environ[SCHEDULER] = str(scheduler)
-    where = f"http://{'localhost' if host in LOOPBACK else host}:{port}"
-    mode = (
-        "server mode: bearer tokens required"
-        if server_mode
-        else f"local mode: acting as {mesh.settings.user}"
-    )
-    render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
+    announce(mesh, host, port, server_mode=server_mode)
     if pg_port:
         wire_in_background(mesh, host, pg_port, local_mode=not server_mode)
+    if flight_port:
+        flight_in_background(mesh, host, flight_port, local_mode=not server_mode)
     with metrics_environment(workers):
         uvicorn.run(
             "quanta.interfaces.api.server:app_from_environment",
@@ -74,6 +74,27 @@ def serve(
             workers=workers,
             log_level="warning",
         )
+
+
+def announce(mesh: Mesh, host: str, port: int, *, server_mode: bool) -> None:
+    where = f"http://{'localhost' if host in LOOPBACK else host}:{port}"
+    mode = (
+        "server mode: bearer tokens required"
+        if server_mode
+        else f"local mode: acting as {mesh.settings.user}"
+    )
+    render.err.print(f"Quanta on {where}  (API {where}/api/v1, OpenAPI {where}/openapi.json; {mode})")
+
+
+def flight_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) -> None:
+    """The Arrow Flight SQL server beside the HTTP server (gRPC serves it on threads of its own; a
+    thread waiting on it keeps it alive); it ends with the process."""
+    import threading
+
+    from quanta.interfaces.cli.flight import start_flight
+
+    server = start_flight(mesh, host, port, local_mode=local_mode)
+    threading.Thread(target=server.wait, name="quanta-flight", daemon=True).start()
 
 
 def wire_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) -> None:

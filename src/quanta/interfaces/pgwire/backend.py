@@ -55,9 +55,11 @@ class Answer:
 class MeshBackend:
     """One shared ``Mesh`` serving every connection, each acting as its own principal."""
 
-    def __init__(self, mesh: Mesh, *, trust_loopback: bool) -> None:
+    def __init__(self, mesh: Mesh, *, trust_loopback: bool, interface: str = "pgwire") -> None:
         self.mesh = mesh
         self.trust_loopback = trust_loopback
+        self.interface = interface
+        """Named in the audit entries and query metrics of the queries this backend runs."""
         self._catalogs: dict[str, tuple[object, duckdb.DuckDBPyConnection]] = {}
         self._lock = threading.Lock()
 
@@ -94,7 +96,7 @@ class MeshBackend:
                 f"{exc}",
             ) from exc
         principal, scopes = self.mesh.scram_signed_in(sign_in, index)
-        _needs_read(principal.id, scopes)
+        needs_read(principal.id, scopes)
         return principal.id, server_final
 
     # --- data -----------------------------------------------------------------------------------------
@@ -102,9 +104,9 @@ class MeshBackend:
     def open(self, principal: str, sql: str) -> GovernedStream:
         """Product data through the governed query service, as ``principal``: parsed, authorized,
         audited and bound, not computed yet (closing the stream stops it)."""
-        from quanta.mesh import acting_as
+        from quanta.mesh import acting_as, query_interface
 
-        with acting_as(principal):
+        with acting_as(principal), query_interface(self.interface):
             try:
                 return self.mesh.governed_stream(sql)
             except QuantaError as exc:
@@ -154,7 +156,7 @@ class MeshBackend:
             return connection
 
 
-def _needs_read(principal: str, scopes: list[str]) -> None:
+def needs_read(principal: str, scopes: list[str]) -> None:
     if not {"read", "admin"} & set(scopes):
         raise WireError(
             f"the token of {principal} has scopes {', '.join(scopes)}, without read",

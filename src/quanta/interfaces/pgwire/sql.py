@@ -61,12 +61,12 @@ def bind_parameters(sql: str, values: list[bytes | None], oids: list[int], forma
             value = t.decode_parameter(raw, oids[index], formats[index] == 1)
         except (ValueError, UnicodeDecodeError, IndexError) as exc:
             raise WireError(str(exc) or "invalid parameter", "22P02") from None
-        return _typed_literal(value, oids[index])
+        return typed_literal(value, oids[index])
 
     return tree.transform(literal).sql(dialect="postgres")
 
 
-def _typed_literal(value: object, oid: int) -> exp.Expr:
+def typed_literal(value: object, oid: int) -> exp.Expr:
     from sqlglot import exp
 
     if isinstance(value, bool):
