@@ -52,6 +52,7 @@ def serve(
     import uvicorn
 
     from quanta.interfaces.api.server import SCHEDULER, SERVER_MODE
+    from quanta.interfaces.web.connect import FLIGHT_ENDPOINT, PG_ENDPOINT
 
     server_mode = require_token if require_token is not None else host not in LOOPBACK
     mesh = open_mesh()
@@ -63,8 +64,10 @@ def serve(
     announce(mesh, host, port, server_mode=server_mode)
     if pg_port:
         wire_in_background(mesh, host, pg_port, local_mode=not server_mode)
+        os.environ[PG_ENDPOINT] = f"{host}:{pg_port}"  # the product pages' Connect box
     if flight_port:
         flight_in_background(mesh, host, flight_port, local_mode=not server_mode)
+        os.environ[FLIGHT_ENDPOINT] = f"{host}:{flight_port}"
     with metrics_environment(workers):
         uvicorn.run(
             "quanta.interfaces.api.server:app_from_environment",

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from quanta.interfaces.api.deps import Caller, caller
 from quanta.interfaces.web import product_page
 from quanta.interfaces.web.chart import quality_chart, quality_points
+from quanta.interfaces.web.connect import connect_strings
 from quanta.interfaces.web.pages import Viewer, WebRoute, metadata_only, render
 from quanta.interfaces.web.results import attempt
 
@@ -139,6 +140,7 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         points=list(reversed(points)),
         chart=quality_chart(points),
         latest=publishes[-1] if publishes else None,
+        connect=connect_strings(request, viewer.id, product_id, server_mode=viewer.server_mode),
         **details,
     )
     return metadata_only(page)  # the sample rows (governed data) load as a panel of their own
