@@ -1,5 +1,7 @@
 """Red team: escape attempts through the governed query service, each denied or answered masked, the
-same on every interface: the corpus runs in process and through the Arrow Flight SQL server (ADBC).
+same on every interface: the corpus runs in process, through the REST API (a server-mode app with
+each user's own API token), the PostgreSQL wire protocol server (psycopg) and the Arrow Flight SQL
+server (ADBC).
 
 On the demo mesh with its governance.yaml: ana (analyst, internal clearance, region EUROPE) holds a
 column-scoped grant on customers.customers (customer_id, name, phone, market_segment: name is hashed,
@@ -40,6 +42,55 @@ def flight_port(root: Path) -> Iterator[int]:
     yield from serving(root, command=("flight",))
 
 
+@pytest.fixture(scope="module")
+def pg_port(root: Path) -> Iterator[int]:
+    """``quanta pgwire`` in local mode: loopback clients are trusted as the user they name."""
+    yield from serving(root)
+
+
+@pytest.fixture(scope="module")
+def rest(root: Path) -> Iterator[Query]:
+    """The REST API in server mode: each user calls with an API token of their own (read scope)."""
+    from fastapi.testclient import TestClient
+
+    from quanta.interfaces.api import create_app
+
+    admin = Mesh.open(root)
+    tokens = {
+        user: admin.create_token(f"redteam-{user}", scopes=["read"], principal_id=user)[0]
+        for user in ("ana", "carl", "sam", "acme", "gina")
+    }
+    client = TestClient(create_app(Mesh.open(root), server_mode=True), raise_server_exceptions=False)
+
+    def query(user: str, sql: str) -> pa.Table:
+        headers = {"Authorization": f"Bearer {tokens[user]}"}
+        answer = client.post("/api/v1/query", json={"sql": sql, "format": "arrow"}, headers=headers)
+        if answer.status_code >= 400:
+            raise RouteRefusal(str(answer.json().get("detail")))
+        return pa.ipc.open_stream(answer.content).read_all()
+
+    yield query
+
+
+class RouteRefusal(Exception):
+    """A refusal as a remote client sees it (an HTTP problem, a PostgreSQL ErrorResponse)."""
+
+
+def _over_pgwire(port: int) -> Query:
+    import psycopg
+
+    def query(user: str, sql: str) -> pa.Table:
+        try:
+            with psycopg.connect(host="127.0.0.1", port=port, user=user, dbname="quanta") as conn:
+                cursor = conn.execute(sql)
+                names = [c.name for c in cursor.description or []]
+                return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+        except psycopg.Error as exc:
+            raise RouteRefusal(str(exc)) from None
+
+    return query
+
+
 def _in_process(root: Path) -> Query:
     return lambda user, sql: mesh_as(root, user).query(sql)
 
@@ -57,11 +108,16 @@ def _over_flight(port: int) -> Query:
     return query
 
 
-@pytest.fixture(params=["in-process", "flight"])
+@pytest.fixture(params=["in-process", "rest", "pgwire", "flight"])
 def route(request: pytest.FixtureRequest, root: Path) -> Query:
     """The same corpus through each interface, with the same expectations."""
     if request.param == "flight":
         return _over_flight(request.getfixturevalue("flight_port"))
+    if request.param == "pgwire":
+        return _over_pgwire(request.getfixturevalue("pg_port"))
+    if request.param == "rest":
+        rest: Query = request.getfixturevalue("rest")
+        return rest
     return _in_process(root)
 
 
@@ -69,7 +125,7 @@ def refused(query: Query, user: str, sql: str) -> str:
     """The refusal's message (an in-process error, or the Flight client's error)."""
     import adbc_driver_manager
 
-    with pytest.raises((QueryError, GovernanceError, adbc_driver_manager.Error)) as info:
+    with pytest.raises((QueryError, GovernanceError, adbc_driver_manager.Error, RouteRefusal)) as info:
         query(user, sql)
     error = info.value
     return error.message if isinstance(error, QueryError | GovernanceError) else str(error)
@@ -149,8 +205,26 @@ CATALOG = [
 ]
 
 
+# A PostgreSQL client must be able to ask the catalog (BI tools and drivers do): over the wire these
+# answer from ana's own catalog, which lists only what she may read and never a server path.
+WIRE_CATALOG = {
+    "select * from information_schema.tables",
+    "select * from information_schema.columns",
+    "select * from pg_catalog.pg_tables",
+    "select version()",
+    "select current_database()",
+    "select current_setting('allowed_directories')",
+    "select 1; select 2",
+}
+
+
 @pytest.mark.parametrize("sql", FILE_READERS + STATEMENTS + CATALOG)
-def test_escape_attempts_are_refused(route: Query, sql: str) -> None:
+def test_escape_attempts_are_refused(request: pytest.FixtureRequest, route: Query, sql: str) -> None:
+    if request.node.callspec.params["route"] == "pgwire" and sql in WIRE_CATALOG:
+        answer = str(route("ana", sql).to_pylist())
+        assert "/" not in answer and ".tmp" not in answer and ".quanta" not in answer
+        assert "sales" not in answer and "lineitem" not in answer  # products ana may not read
+        return
     message = refused(route, "ana", sql)
     assert "root:" not in message and ".quanta" not in message  # no file content, no storage paths
 

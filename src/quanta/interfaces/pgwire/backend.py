@@ -25,6 +25,29 @@ if TYPE_CHECKING:
     from quanta.mesh import GovernedStream, Mesh, ScramSignIn
 
 SERVER_VERSION = "15.0 (Quanta)"
+DEFAULTS = {
+    "server_version": SERVER_VERSION,
+    "server_encoding": "UTF8",
+    "client_encoding": "UTF8",
+    "DateStyle": "ISO, MDY",
+    "IntervalStyle": "postgres",
+    "TimeZone": "UTC",
+    "integer_datetimes": "on",
+    "standard_conforming_strings": "on",
+    "is_superuser": "off",
+    "application_name": "",
+}
+"""The settings a session starts with (sent as ParameterStatus, answered by SHOW)."""
+CATALOG_SETTINGS = {
+    **DEFAULTS,
+    "server_version_num": "150000",
+    "max_identifier_length": "63",
+    "search_path": '"$user", public',
+    "default_transaction_read_only": "on",
+    "transaction_read_only": "on",
+}
+"""What ``pg_settings`` and ``current_setting()`` answer: PostgreSQL's names, never the engine's own
+settings (those name the server's folders)."""
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
 _PG_NAMES = {"current_version": "version"}  # sqlglot's name of a function ► PostgreSQL's column name
 CATALOG_SECONDS = 10  # a grant given or revoked shows in the catalog within this long
@@ -225,6 +248,11 @@ def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
     ``COLLATE pg_catalog.default`` and ``OPERATOR(pg_catalog.~)``."""
     from sqlglot import exp
 
+    if isinstance(node, exp.Table) and node.name.lower() == "pg_settings":  # the engine's would leak paths
+        return exp.table_("quanta_pg_settings", alias=node.alias or "pg_settings")
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "current_setting" and node.expressions:
+        wanted = exp.EQ(this=exp.column("name"), expression=node.expressions[0])
+        return exp.select("setting").from_("quanta_pg_settings").where(wanted).subquery()
     qualified = isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier)
     if qualified and isinstance(node.expression, exp.Func) and node.this.name.lower() == "pg_catalog":
         return node.expression
@@ -263,6 +291,10 @@ def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
         for statement in table.statements:
             connection.execute(statement)
     connection.execute(f"create or replace macro version() as 'PostgreSQL {SERVER_VERSION}'")
+    connection.execute("create table quanta_pg_settings (name varchar, setting varchar, source varchar)")
+    connection.executemany(
+        "insert into quanta_pg_settings values (?, ?, 'default')", list(CATALOG_SETTINGS.items())
+    )
     # Functions psql and JDBC call that DuckDB's pg_catalog lacks
     connection.execute("create or replace macro pg_get_userbyid(id) as 'quanta'")
     connection.execute("create or replace macro pg_encoding_to_char(id) as 'UTF8'")

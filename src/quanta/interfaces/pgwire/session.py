@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from quanta.errors import QuantaError
 from quanta.interfaces.pgwire import protocol as p
 from quanta.interfaces.pgwire import rows
-from quanta.interfaces.pgwire.backend import SERVER_VERSION, Answer, WireError
+from quanta.interfaces.pgwire.backend import DEFAULTS, Answer, WireError
 from quanta.interfaces.pgwire.sql import bind_parameters, is_catalog_query
 from quanta.interfaces.pgwire.statements import (
     WRITES,
@@ -36,19 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("quanta.pgwire")
 ROW_KINDS = ("query", "show", "fetch")
-
-DEFAULTS = {
-    "server_version": SERVER_VERSION,
-    "server_encoding": "UTF8",
-    "client_encoding": "UTF8",
-    "DateStyle": "ISO, MDY",
-    "IntervalStyle": "postgres",
-    "TimeZone": "UTC",
-    "integer_datetimes": "on",
-    "standard_conforming_strings": "on",
-    "is_superuser": "off",
-    "application_name": "",
-}
 
 
 @dataclass
