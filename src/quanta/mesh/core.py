@@ -23,6 +23,7 @@ from quanta.workspace import Workspace
 
 if TYPE_CHECKING:
     from quanta.governance.access import Access, ProductFacts
+    from quanta.governance.keys import MeshKey
     from quanta.governance.model import Governance, Principal
     from quanta.governance.policies import PolicySet
     from quanta.registry import Registry
@@ -76,6 +77,14 @@ class MeshCore:
         from quanta.storage import Warehouse
 
         return Warehouse(self.registry.url, self.require_workspace().state_dir / "warehouse")
+
+    def key(self, name: str) -> MeshKey:
+        """The mesh's ``mask`` or ``receipt`` key (environment, else the workspace's key file)."""
+        from quanta.governance.keys import mesh_key
+
+        return self.immutable(
+            ("key", name), lambda: mesh_key(name, self.workspace.state_dir if self.workspace else None)
+        )
 
     def require_workspace(self) -> Workspace:
         if self.workspace is None:
