@@ -31,6 +31,8 @@ def test_a_governed_result_carries_a_receipt_that_verifies(granted_demo: Path) -
     assert [link["seq"] for link in receipt["audit"]] == result.audit_ids
     check = ana.verify_receipt(receipt)
     assert check.valid and check.problems == [] and check.audit_ids == result.audit_ids
+    huge = ana.verify_receipt({**receipt, "audit": [{"seq": 10**30, "hash": "x"}]})
+    assert huge.problems == ["each 'audit' link is an object {seq: <entry number>, hash: <hex>}"]
     # the audit entry of a read under a grant shows the grant and its purpose
     [entry] = [e for e in Mesh.open(granted_demo).audit_log() if e.seq == result.audit_ids[0]]
     assert entry.details["purpose"] == "churn analysis" and entry.details["version"] == "1.0.0"

@@ -103,10 +103,9 @@ def check_form(receipt: object) -> list[str]:
     if not problems and receipt["format"] != FORMAT:
         problems.append(f"unknown receipt format {receipt['format']!r} (this mesh reads {FORMAT})")
     for link in receipt.get("audit") or [] if not problems else []:
-        if not (
-            isinstance(link, dict) and isinstance(link.get("seq"), int) and isinstance(link.get("hash"), str)
-        ):
-            problems.append("each 'audit' link is an object {seq: <int>, hash: <hex>}")
+        seq = link.get("seq") if isinstance(link, dict) else None
+        if not (isinstance(seq, int) and 0 < seq < 2**62 and isinstance(link.get("hash"), str)):
+            problems.append("each 'audit' link is an object {seq: <entry number>, hash: <hex>}")
             break
     return problems
 
