@@ -251,6 +251,7 @@ def child(kind: str, data: Path, folder: Path) -> int:
 
 
 SUBCOMMANDS = {
+    "access": "benchmarks.access",
     "contracts": "benchmarks.contracts",
     "governed": "benchmarks.governed",
     "flight": "benchmarks.flight",

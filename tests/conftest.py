@@ -50,15 +50,16 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real ``quanta`` entry point in a subprocess, as a user would."""
+    """Run the real ``quanta`` entry point in a subprocess, as a user would (``stdin``: what it reads)."""
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     full_env.pop("QUANTA_DATABASE_URL", None) if env is None or "QUANTA_DATABASE_URL" not in env else None
     return subprocess.run(
         [sys.executable, "-m", "quanta.interfaces.cli.main", *args],
         cwd=cwd,
         env=full_env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -118,3 +118,22 @@ def _wait(port: int) -> None:
         except httpx.HTTPError:
             time.sleep(0.2)
     raise AssertionError("the server did not come up")
+
+
+def test_a_revoked_grant_stops_the_next_read_in_every_process(granted_demo: Path) -> None:
+    # The server's caches are current for access: a revocation in another process (the owner's CLI)
+    # refuses ana's very next read, with no recheck interval in between.
+    from quanta.mesh import acting_as
+    from quanta.query.products import AccessDenied
+
+    server, owner = Mesh.open(granted_demo), Mesh.open(granted_demo)
+    sql = "select customer_id from customers.customers limit 1"
+    ana = server.principal("ana")
+    with acting_as("ana"):
+        assert server.governed_query(sql).table.num_rows == 1
+    assert server.access(ana, "customers.customers").allowed  # the grant is now cached in the server
+    [grant] = [g for g in owner.access_requests("customers.customers") if g.principal == "ana"]
+    owner.revoke_access(grant.id, "project over")
+    assert not server.access(ana, "customers.customers").allowed
+    with acting_as("ana"), pytest.raises(AccessDenied):
+        server.governed_query(sql)

@@ -8,6 +8,7 @@ column-scoped grant on customers.customers; carl has none.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,12 @@ def test_an_agent_end_to_end(root: Path, url: str) -> None:
     entries = {e.seq: e for e in Mesh.open(root).audit_log()}
     assert rows["audit_ids"]
     assert all(entries[i].actor == "ana" and entries[i].kind == "query" for i in rows["audit_ids"])
+    # The answer carries its signed receipt; the mesh verifies it, and a changed field fails.
+    receipt = rows["receipt"]
+    assert receipt["principal"] == "ana" and receipt["complete"] is False  # stopped after 5 of them
+    assert Mesh.open(root).verify_receipt(receipt).valid
+    forged = {**receipt, "rows": receipt["rows"] + 1}
+    assert not Mesh.open(root).verify_receipt(forged).valid
 
 
 def test_masked_columns_and_the_byte_cap(root: Path, url: str) -> None:
@@ -139,8 +146,11 @@ def test_red_team_tricks_still_masked(root: Path, url: str) -> None:
         "select max(phone) from customers.customers",
         "with c as (select * from customers.customers) select name, phone from c",
     ):
-        result = call(url, ana, "query", {"sql": sql, "limit": 10})
-        assert PHONE not in text(result) and NAME not in text(result), sql
+        found = answer(call(url, ana, "query", {"sql": sql, "limit": 10}))
+        receipt = found.pop("receipt")
+        receipt.pop("statement")  # the agent's own SQL, echoed: the rows and the rest never clear values
+        shown = json.dumps([found, receipt])
+        assert PHONE not in shown and NAME not in shown, sql
 
 
 def _post(url: str, body: bytes | str, tok: str | None, **headers: str) -> httpx.Response:

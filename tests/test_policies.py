@@ -21,6 +21,8 @@ BUILTIN_IDS = {
     "quanta.minimum_maturity",
     "quanta.no_restricted_in_partner_space",
     "quanta.no_restricted_egress",
+    "quanta.auto_approve_internal",
+    "quanta.no_auto_approve_sensitive_for_services",
 }
 
 GOOD: dict[str, Any] = {
@@ -109,7 +111,14 @@ EVENT_POLICIES: list[tuple[Event, set[str]]] = [
             "quanta.minimum_maturity",
         },
     ),
-    ("access", {"quanta.no_restricted_egress"}),
+    (
+        "access",
+        {
+            "quanta.no_restricted_egress",
+            "quanta.auto_approve_internal",
+            "quanta.no_auto_approve_sensitive_for_services",
+        },
+    ),
     ("share", {"quanta.no_restricted_in_partner_space"}),
 ]
 

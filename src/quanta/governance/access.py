@@ -54,6 +54,8 @@ class Access:
     columns: frozenset[str] | None = None
     """Only these columns (a column-scoped grant); None: every column."""
     row_filter: str | None = None
+    grant: GrantRecord | None = None
+    """The grant that opens the product (its purpose is shown on every read under it)."""
 
 
 def decide(
@@ -80,7 +82,9 @@ def decide(
     if active:
         scoped = [set(g.columns) for g in active]
         columns = None if any(not c for c in scoped) else frozenset().union(*scoped)
-        return Access(True, f"grant #{active[-1].id}", columns, row_filter)
+        grant = active[-1]
+        by = f", approved by {grant.decided_by}" if grant.decided_by else ""
+        return Access(True, f"grant #{grant.id}{by}", columns, row_filter, grant)
     visibility = product.effective_visibility
     if visibility in ("public", "organization"):
         return Access(True, f"visible to the {visibility}", row_filter=row_filter)

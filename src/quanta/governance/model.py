@@ -62,7 +62,7 @@ class Principal:
     """A user, group member or service account as the platform sees it when it acts."""
 
     id: str
-    kind: Literal["user", "service"] = "user"
+    kind: Literal["user", "service", "agent"] = "user"
     roles: frozenset[Role] = frozenset({"consumer"})
     domains: frozenset[str] = frozenset()
     clearance: str = "internal"
@@ -92,7 +92,7 @@ class _Strict(BaseModel):
 
 class PrincipalSpec(_Strict):
     id: str
-    kind: Literal["user", "service"] = "user"
+    kind: Literal["user", "service", "agent"] = "user"
     roles: list[Role] = Field(default_factory=lambda: list[Role](["consumer"]))
     domains: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
@@ -130,6 +130,9 @@ class GovernanceSpec(_Strict):
     groups: list[GroupSpec] = Field(default_factory=list)
     row_filters: list[RowFilterSpec] = Field(default_factory=list, alias="rowFilters")
     spaces: list[SpaceSpec] = Field(default_factory=list)
+    organisation: str | None = None
+    """The organisation the mesh belongs to: its principals' and products' unless they name another
+    (attribute or custom property ``organisation``); access policies compare them."""
 
 
 @dataclass(frozen=True)

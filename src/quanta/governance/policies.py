@@ -41,7 +41,7 @@ _OPA_KEYS = {"scope", "title", "description", "related_resources", "authors", "o
 _KEYS = _OPA_KEYS | {"entrypoint", "custom", "stage", "events"}
 _PACKAGE = re.compile(r"^package[ \t]+(\S+)", re.MULTILINE)
 _POLICY_PACKAGE = re.compile(r"quanta(\.[A-Za-z_][A-Za-z0-9_]*)+")
-_DENY_RULE = re.compile(r"^(default[ \t]+)?deny\b", re.MULTILINE)
+_DENY_RULE = re.compile(r"^(default[ \t]+)?(deny|route|approve)\b", re.MULTILINE)
 _META_HINT = "start the file with '# METADATA', then '# title: ...', '# stage: enforced', '# events: [...]'"
 _TEST_TIMEOUT = 300  # seconds for one child process running tests
 _CRASH_HINT = (
@@ -63,6 +63,18 @@ class Policy:
     rego: str
 
     @property
+    def version(self) -> str:
+        """What identifies this exact text of the policy: a digest of its source."""
+        import hashlib
+
+        return "sha256:" + hashlib.sha256(self.rego.encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        """``id@version``: which policy, and which text of it, decided."""
+        return f"{self.id}@{self.version}"
+
+    @property
     def source_name(self) -> str:
         """The name rego-cpp reports positions against."""
         return str(self.source) if self.source else f"<{self.id}>"
@@ -77,7 +89,8 @@ class Policy:
             raise _error(name, f"policy package {package!r} is not under 'quanta'", line, 9, hint)
         if not _DENY_RULE.search(text):
             hint = 'add: deny contains msg if { ...; msg := "what is wrong and how to fix it" }'
-            raise _error(name, f"policy {package} defines no 'deny' rule", line, 1, hint)
+            message = f"policy {package} defines no 'deny' rule (nor, for access, 'route' or 'approve')"
+            raise _error(name, message, line, 1, hint)
         title, stage, events = _read_metadata(text, name)
         return cls(package, title or package, stage, events, scope, source, text)
 
@@ -89,6 +102,18 @@ class Decision:
     policy: str
     outcome: Outcome
     messages: list[str]
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """The rules one policy computed for one input (``error``: it could not be evaluated)."""
+
+    policy: Policy
+    rules: dict[str, Any]
+    error: str | None
+
+    def messages(self, rule: str) -> list[str]:
+        return _messages(self.rules.get(rule))
 
 
 @dataclass(frozen=True)
@@ -120,6 +145,7 @@ class PolicySet:
             self._rego.add(policy.source_name, policy.rego)
         # One interpreter holds one input at a time; a web server may evaluate from several threads.
         self._lock = threading.Lock()
+        self._by_event: dict[Event, Rego] = {}
 
     @classmethod
     def load(cls, directories: Sequence[Path], *, builtin: bool = True) -> PolicySet:
@@ -149,6 +175,50 @@ class PolicySet:
             self._rego.set_input(input)
             return [self._decide(policy) for policy in active]
 
+    def documents(
+        self, event: Event, input: dict[str, Any], *, domain: str | None = None
+    ) -> list[PolicyDocument]:
+        """Every rule of each active policy for ``event`` (its package document: ``deny``, ``route``,
+        ``approve`` ...); a policy that fails to evaluate comes back with its error.
+
+        rego-cpp compiles every module it holds on each query, so this asks once, of an interpreter
+        holding only the event's policies (a few milliseconds instead of ten per policy); only when
+        that fails is each policy asked alone, to pin the error on the one that failed.
+        """
+        active = [p for p in self.policies if _applies(p, event, domain)]
+        if not active:
+            return []
+        with self._lock:
+            rego = self._event_rego(event)
+            rego.set_input(input)
+            try:
+                values = rego.query("[" + ", ".join(f"data.{p.id}" for p in active) + "]")
+                return [
+                    PolicyDocument(p, v if isinstance(v, dict) else {}, None)
+                    for p, v in zip(active, values or [{}] * len(active), strict=True)
+                ]
+            except RegoFailure:
+                pass
+            found = []
+            for policy in active:
+                try:
+                    value = rego.query(f"data.{policy.id}")
+                except RegoFailure as exc:
+                    found.append(PolicyDocument(policy, {}, exc.message))
+                    continue
+                found.append(PolicyDocument(policy, value if isinstance(value, dict) else {}, None))
+            return found
+
+    def _event_rego(self, event: Event) -> Rego:
+        """An interpreter holding only the policies of ``event`` (created on first use)."""
+        if event not in self._by_event:
+            rego = Rego()
+            for policy in self.policies:
+                if event in policy.events:
+                    rego.add(policy.source_name, policy.rego)
+            self._by_event[event] = rego
+        return self._by_event[event]
+
     def _decide(self, policy: Policy) -> Decision:
         try:
             messages = _messages(self._rego.query(f"data.{policy.id}.deny"))
@@ -170,6 +240,7 @@ class PolicySet:
         return [
             {
                 "id": p.id,
+                "version": p.version,
                 "title": p.title,
                 "stage": p.stage,
                 "events": list(p.events),

@@ -18,7 +18,7 @@ from quanta.mesh.blueprints import BlueprintsArea, Created
 from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
-from quanta.mesh.governance import GovernanceArea, ReadableTable
+from quanta.mesh.governance import GovernanceArea, ReadableTable, ReceiptCheck
 from quanta.mesh.grants import GrantsArea, ScramSignIn, SharedSpace
 from quanta.mesh.kpis import KpisArea
 from quanta.mesh.lineage import LineageArea
@@ -153,6 +153,7 @@ __all__ = [
     "QueryCancelled",
     "Question",
     "ReadableTable",
+    "ReceiptCheck",
     "Run",
     "RunRecord",
     "ScramError",
@@ -353,6 +354,7 @@ class Mesh:
     export_stream = _Via("_governed", GovernanceArea.export_stream)
     audit_log = _Via("_governed", GovernanceArea.audit_log)
     verify_audit = _Via("_governed", GovernanceArea.verify_audit)
+    verify_receipt = _Via("_governed", GovernanceArea.verify_receipt)
 
     # --- access requests, shares, tokens, subscriptions -------------------------------------------------
     share = _Via("_grants", GrantsArea.share)
@@ -362,6 +364,7 @@ class Mesh:
     scram_signed_in = _Via("_grants", GrantsArea.scram_signed_in)
     tokens = _Via("_grants", GrantsArea.tokens)
     revoke_token = _Via("_grants", GrantsArea.revoke_token)
+    access_terms = _Via("_grants", GrantsArea.access_terms)
     request_access = _Via("_grants", GrantsArea.request_access)
     decide_access = _Via("_grants", GrantsArea.decide_access)
     revoke_access = _Via("_grants", GrantsArea.revoke_access)

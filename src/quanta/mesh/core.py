@@ -23,6 +23,7 @@ from quanta.workspace import Workspace
 
 if TYPE_CHECKING:
     from quanta.governance.access import Access, ProductFacts
+    from quanta.governance.keys import MeshKey
     from quanta.governance.model import Governance, Principal
     from quanta.governance.policies import PolicySet
     from quanta.registry import Registry
@@ -79,6 +80,14 @@ class MeshCore:
 
         return Warehouse(self.registry.url, self.require_workspace().state_dir / "warehouse")
 
+    def key(self, name: str) -> MeshKey:
+        """The mesh's ``mask`` or ``receipt`` key (environment, else the workspace's key file)."""
+        from quanta.governance.keys import mesh_key
+
+        return self.immutable(
+            ("key", name), lambda: mesh_key(name, self.workspace.state_dir if self.workspace else None)
+        )
+
     def require_workspace(self) -> Workspace:
         if self.workspace is None:
             raise WorkspaceError("not inside a workspace", hint="run 'quanta init DIR' and cd into it")
@@ -95,11 +104,12 @@ class MeshCore:
         value: _T = self._cache[key]  # type: ignore[assignment]
         return value
 
-    def current(self, key: tuple[object, ...], load: Callable[[], _T]) -> _T:
+    def current(self, key: tuple[object, ...], load: Callable[[], _T], *, exact: bool = False) -> _T:
         """``load()``, remembered until the catalog next changes, in this process or any other (the
         registry's change counter, read first: a value loaded after a change is never filed under
-        the count before it)."""
-        version = self.registry.catalog_version()
+        the count before it). Views may lag another process's change by the counter's recheck
+        interval; ``exact`` values (what access decisions read) never do."""
+        version = self.registry.catalog_version(0) if exact else self.registry.catalog_version()
         found = self._current.get(key)
         if found is not None and found[0] == version:
             cached: _T = found[1]  # type: ignore[assignment]
@@ -112,7 +122,9 @@ class MeshCore:
 
     def descriptor(self, product_id: str) -> JsonObject:
         """The latest registered descriptor of a product (an unknown id: the helpful NotFoundError)."""
-        return self.current(("descriptor", product_id), lambda: self.registry.descriptor(product_id, None))
+        return self.current(
+            ("descriptor", product_id), lambda: self.registry.descriptor(product_id, None), exact=True
+        )
 
     # --- who acts, and what they may do ---------------------------------------------------------
 
@@ -153,6 +165,7 @@ class MeshCore:
             for grant in self.current(
                 ("grants", owner, product_id),
                 partial(self.registry.grants, principal=owner, product_id=product_id),
+                exact=True,
             )
         ]
         decision = decide(principal, self.product_facts(product_id), grants, self.governance)
@@ -166,7 +179,9 @@ class MeshCore:
     def share_refusals(self, space_id: str, product_id: str) -> list[str]:
         """What the share policies say against ``product_id`` being read in partner space ``space_id``."""
         return self.current(
-            ("share_refusals", space_id, product_id), lambda: self._share_refusals(space_id, product_id)
+            ("share_refusals", space_id, product_id),
+            lambda: self._share_refusals(space_id, product_id),
+            exact=True,
         )
 
     def _share_refusals(self, space_id: str, product_id: str) -> list[str]:

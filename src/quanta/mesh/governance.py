@@ -48,6 +48,16 @@ class ReadableTable:
     statements: list[str]
 
 
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """The verdict on one receipt: ``valid``, or every reason it is not."""
+
+    valid: bool
+    problems: list[str]
+    receipt_id: str | None
+    audit_ids: list[int]
+
+
 class GovernanceArea:
     """What the acting principal may read, the governed query service that reads it, and the audit."""
 
@@ -87,7 +97,8 @@ class GovernanceArea:
         from quanta.query.governed import GovernedQueries
 
         root = str(self.core.warehouse.root.resolve())
-        return GovernedQueries(DuckDBEngine(allowed_directories=[root]), root)
+        mask_key = self.core.key("mask").secret
+        return GovernedQueries(DuckDBEngine(allowed_directories=[root]), root, mask_key)
 
     def governed_query(
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
@@ -113,25 +124,6 @@ class GovernanceArea:
                 raise QueryError(f"{actor.id} may not query as someone else", hint="ask a platform admin")
             principal = self.core.principal(as_principal)
 
-        def record(plan: GovernedPlan) -> list[int]:
-            """The allow entries, written while the engine starts (and before any row leaves)."""
-            ids = []
-            for product_id in plan.products:
-                details = {
-                    "sql": sql,
-                    "as": principal.id,
-                    "interface": interface,
-                    "columns": plan.columns.get(product_id),
-                    "masked": plan.masked.get(product_id),
-                    "row_filter": plan.filtered.get(product_id),
-                }
-                domain = product_id.partition(".")[0]
-                entry = self.core.registry.audit(
-                    "query", actor.id, product_id, "allow", domain=domain, details=details
-                )
-                ids.append(entry)
-            return ids
-
         def failed(exc: Exception) -> str:
             """The deny or error entry of a query that was refused or failed; the metric's outcome."""
             details = {"sql": sql, "as": principal.id, "interface": interface, "error": str(exc)[:500]}
@@ -151,11 +143,69 @@ class GovernanceArea:
 
         try:
             resolve = partial(self._product_read, principal)
-            stream = self.queries.stream(QueryCall(principal, sql, resolve, limit, record, finished))
+            sign = partial(self._receipt, actor.id, principal.id, sql)
+            record = partial(self._record, actor.id, principal.id, sql, interface)
+            call = QueryCall(principal, sql, resolve, limit, record, finished, sign)
+            stream = self.queries.stream(call)
         except Exception as exc:
             observe_query(failed(exc), time.perf_counter() - started)
             raise
         return stream
+
+    def _record(self, actor: str, principal: str, sql: str, interface: str, plan: GovernedPlan) -> list[int]:
+        """The allow entries of a read, written while the engine starts (and before any row leaves)."""
+        ids = []
+        for product_id in plan.products:
+            details = {
+                "sql": sql,
+                "as": principal,
+                "interface": interface,
+                "version": plan.versions.get(product_id),
+                "columns": plan.columns.get(product_id),
+                "masked": plan.masked.get(product_id),
+                "row_filter": plan.filtered.get(product_id),
+                **_access_details(plan, product_id),
+            }
+            domain = product_id.partition(".")[0]
+            ids.append(
+                self.core.registry.audit("query", actor, product_id, "allow", domain=domain, details=details)
+            )
+        return ids
+
+    def _receipt(
+        self, actor: str, principal: str, sql: str, plan: GovernedStream, rows: int, complete: bool
+    ) -> JsonObject:
+        """The signed receipt of a read (once its stream has ended): what it read, and where the
+        audit log holds it."""
+        from quanta.governance.receipts import ReadFacts, issue
+
+        links = [
+            (seq, entry.hash) for seq in plan.audit_ids if (entry := self.core.registry.audit_entry(seq))
+        ]
+        facts = ReadFacts(
+            principal, actor, sql, dict(plan.versions), dict(plan.masked), dict(plan.filtered),
+            {p: a.reason for p, a in plan.access.items()}, rows, complete, links,
+        )  # fmt: skip
+        return issue(facts, self.core.key("receipt"))
+
+    def verify_receipt(self, receipt: JsonObject) -> ReceiptCheck:
+        """Whether a receipt is genuine (this mesh's receipt key signed exactly its fields) and the
+        audit log still holds, unchanged and unbroken up to them, the entries it names."""
+        from quanta.governance.receipts import check_entries, check_form, check_signature
+
+        problems = check_form(receipt)
+        if problems:
+            return ReceiptCheck(False, problems, None, [])
+        problems = check_signature(receipt, self.core.key("receipt"))
+        seqs = [link["seq"] for link in receipt["audit"]]
+        entries = {seq: self.core.registry.audit_entry(seq) for seq in seqs}
+        problems += check_entries(receipt, entries)
+        if seqs:
+            _, broken = self.core.registry.verify_audit(upto=max(seqs))
+            problems += [
+                f"the audit log was tampered with before this receipt's entries: {p}" for p in broken
+            ]
+        return ReceiptCheck(not problems, problems, str(receipt.get("id") or ""), seqs)
 
     def export_data(
         self, sql: str, target: Path, *, as_principal: str | None = None, limit: int | None = None
@@ -329,6 +379,17 @@ class GovernanceArea:
 def read_hint(product_id: str) -> str:
     """What to do about a refused read, as every interface says it."""
     return f"quanta access request {product_id} --purpose '...'"
+
+
+def _access_details(plan: GovernedPlan, product_id: str) -> JsonObject:
+    """How the principal came to read a product, for its audit entry: under a grant, the grant and
+    its purpose (shown on every read under it)."""
+    access = plan.access.get(product_id)
+    if access is None:
+        return {}
+    if access.grant is None:
+        return {"access": access.reason}
+    return {"access": access.reason, "grant": access.grant.id, "purpose": access.grant.purpose}
 
 
 def _only_columns(contract: JsonObject, columns: set[str]) -> JsonObject:

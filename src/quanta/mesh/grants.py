@@ -12,7 +12,9 @@ from quanta.errors import NotFoundError
 from quanta.mesh.governance import contract_objects
 
 if TYPE_CHECKING:
+    from quanta.governance.access import ProductFacts
     from quanta.governance.model import Principal
+    from quanta.governance.requests import RequestDecision, RequestInput, Term
     from quanta.governance.scram import ServerExchange, Verifier
     from quanta.mesh.core import MeshCore
     from quanta.registry.stores.audit_grants import GrantRecord, TokenRecord
@@ -178,68 +180,77 @@ class GrantsArea:
 
     # --- access requests ------------------------------------------------------------------------
 
+    def access_terms(self, product_id: str) -> list[Term]:
+        """The terms of use a requester accepts with an access request (price, usage, limitations and
+        custom terms of the product's contracts)."""
+        from quanta.governance.requests import terms_of
+
+        self.core.product_facts(product_id)  # raises for an unknown product
+        return terms_of(self.core.registry.port_contracts(product_id, None))
+
     def request_access(
-        self, product_id: str, purpose: str, *, columns: list[str] | None = None, days: int = 90
+        self,
+        product_id: str,
+        purpose: str,
+        *,
+        columns: list[str] | None = None,
+        days: int = 90,
+        accept_terms: bool = False,
     ) -> int:
+        """Ask for access; the access policies deny it (raising, with their reason), approve it at once
+        (for at most the days they allow) or route it to the owners. Returns the request's id."""
         from quanta.governance.model import GovernanceError
+        from quanta.governance.requests import RequestInput, terms_digest, terms_of
 
         principal = self.core.principal()
-        self.core.product_facts(product_id)  # raises for an unknown product
-        if not purpose.strip():
-            raise GovernanceError(
-                "an access request needs a purpose", hint="--purpose 'what you will do with it'"
-            )
-        if days < 1 or days > 365:
-            raise GovernanceError(f"duration {days} days is out of range", hint="ask for 1 to 365 days")
+        facts = self.core.product_facts(product_id)  # raises for an unknown product
         contracts = self.core.registry.port_contracts(product_id, None)
-        objects = [o for c in contracts.values() for o in contract_objects(c)]
-        known = {p.column for o in objects for p in o.properties or []}
-        unknown = sorted(set(columns or []) - known)
-        if unknown:
-            raise GovernanceError(
-                f"{product_id} has no column {', '.join(unknown)}",
-                hint=f"columns: {', '.join(sorted(known))}",
-            )
-        refused = self._access_refusals(principal, product_id, contracts, purpose, columns or [], days)
-        if refused:
+        request = RequestInput(purpose, columns or [], days, terms_of(contracts), accept_terms)
+        _check_request(product_id, contracts, request)
+        terms = request.terms
+        decision = self._decision(principal, facts, contracts, request)
+        details = {"purpose": purpose, "columns": columns or [], "days": days, "policy": decision.policy,
+                   "outcome": decision.outcome, "reasons": decision.reasons}  # fmt: skip
+        if terms:
+            details["terms"] = terms_digest(terms)
+        if decision.outcome == "deny":
             self.core.registry.audit(
-                "access.request", principal.id, product_id, "deny", domain=product_id.partition(".")[0],
-                details={"purpose": purpose, "columns": columns or [], "policies": refused},
-            )  # fmt: skip
-            raise GovernanceError(
-                "access request refused by policy: " + "; ".join(refused), hint="quanta policy ls"
+                "access.request", principal.id, product_id, "deny", domain=facts.domain, details=details
             )
-        grant_id = self.core.registry.request_grant(principal.id, product_id, columns or [], purpose, days)
-        self.core.registry.audit(
-            "access.request", principal.id, product_id, "requested", domain=product_id.partition(".")[0],
-            details={"request": grant_id, "purpose": purpose, "columns": columns or [], "days": days},
+            raise GovernanceError(
+                f"access request refused by policy {decision.policy}: " + "; ".join(decision.reasons),
+                hint="quanta policy ls",
+            )
+        granted = min(days, decision.max_days or days) if decision.outcome == "approve" else days
+        accepted = {"digest": terms_digest(terms), "terms": [vars(t) for t in terms]} if terms else None
+        grant_id = self.core.registry.request_grant(
+            principal.id, product_id, columns or [], purpose, granted,
+            policy=(decision.policy or "", "; ".join(decision.reasons)), terms=accepted,
         )  # fmt: skip
+        self.core.registry.audit(
+            "access.request", principal.id, product_id, "requested", domain=facts.domain,
+            details={"request": grant_id, **details},
+        )  # fmt: skip
+        if decision.outcome == "approve":
+            by = f"policy {decision.policy}"[:200]
+            self.core.registry.decide_grant(grant_id, "granted", by, "; ".join(decision.reasons))
+            self.core.registry.audit(
+                "access.grant", by, product_id, "allow", domain=facts.domain,
+                details={"request": grant_id, "principal": principal.id, "days": granted,
+                         "purpose": purpose, "policy": decision.policy},
+            )  # fmt: skip
         return grant_id
 
-    def _access_refusals(
-        self,
-        principal: Principal,
-        product_id: str,
-        contracts: JsonObject,
-        purpose: str,
-        columns: list[str],
-        days: int,
-    ) -> list[str]:
-        """What the access-time policies say about a request (their deny messages)."""
-        document = {
-            "product": self.core.registry.descriptor(product_id, None),
-            "contracts": contracts,
-            "principal": {
-                "id": principal.id,
-                "roles": sorted(principal.roles),
-                "clearance": principal.clearance,
-                "tags": sorted(principal.tags),
-                "space": principal.space,
-            },
-            "request": {"purpose": purpose, "columns": columns, "days": days},
-        }
-        decisions = self.core.policies.evaluate("access", document)
-        return [m for d in decisions if d.outcome == "deny" for m in d.messages]
+    def _decision(
+        self, principal: Principal, facts: ProductFacts, contracts: JsonObject, request: RequestInput
+    ) -> RequestDecision:
+        """What the access policies decide about a request."""
+        from quanta.governance.requests import decide_request, request_document
+
+        descriptor = self.core.registry.descriptor(facts.product_id, None)
+        organisation = self.core.governance.spec.organisation
+        document = request_document(principal, facts, descriptor, contracts, request, organisation)
+        return decide_request(self.core.policies, document, facts.domain)
 
     def decide_access(self, request_id: int, approve: bool, reason: str | None = None) -> GrantRecord:
         from quanta.governance.model import GovernanceError
@@ -350,6 +361,33 @@ NOTIFIED = {
     "contract.breaking_change": "an input's contract changed incompatibly",
 }
 """The events a subscriber hears about, and how they read."""
+
+
+def _check_request(product_id: str, contracts: JsonObject, request: RequestInput) -> None:
+    """A request has a purpose, a duration of 1 to 365 days, known columns, and accepts the binding
+    terms of use (a price, custom terms) when the product states some."""
+    from quanta.governance.model import GovernanceError
+
+    if not request.purpose.strip():
+        raise GovernanceError(
+            "an access request needs a purpose", hint="--purpose 'what you will do with it'"
+        )
+    if request.days < 1 or request.days > 365:
+        raise GovernanceError(f"duration {request.days} days is out of range", hint="ask for 1 to 365 days")
+    objects = [o for c in contracts.values() for o in contract_objects(c)]
+    known = {p.column for o in objects for p in o.properties or []}
+    unknown = sorted(set(request.columns) - known)
+    if unknown:
+        raise GovernanceError(
+            f"{product_id} has no column {', '.join(unknown)}", hint=f"columns: {', '.join(sorted(known))}"
+        )
+    binding = [t for t in request.terms if t.binding]
+    if binding and not request.terms_accepted:
+        shown = "; ".join(f"{t.kind}: {t.text}" for t in binding)
+        raise GovernanceError(
+            f"{product_id} has terms of use that the request must accept ({shown})",
+            hint=f"read them (quanta access terms {product_id}), then request with --accept-terms",
+        )
 
 
 def _scope_allowed(principal: Principal, scope: str) -> bool:

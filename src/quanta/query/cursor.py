@@ -49,6 +49,8 @@ class RunningQuery:
         self.closed = False
         self.rows = 0
         """Rows handed out so far."""
+        self.complete = False
+        """Whether the last row has been read (not closed early)."""
         self.read_through: list[Callable[[int], None]] = []
         """Called with the row count once the last row has been read (not when closed early)."""
 
@@ -101,6 +103,7 @@ class RunningQuery:
                             break
                 self.rows += batch.num_rows
                 yield batch
+            self.complete = True
             for callback in self.read_through:
                 callback(self.rows)
         finally:

@@ -78,6 +78,8 @@ class QueryCall:
     """Writes the allow entries of the plan; returns their ids."""
     finished: Callable[[Exception | None], None] | None = None
     """Called once the stream closes, with the engine's failure while computing rows (or None)."""
+    signer: Callable[[GovernedPlan, int, bool], dict[str, Any]] | None = None
+    """Issues the receipt of the read: the plan, the rows handed out, whether it was read to the end."""
 
 
 @dataclass
@@ -88,6 +90,10 @@ class GovernedPlan:
     columns: dict[str, list[str]] = field(default_factory=dict)
     masked: dict[str, dict[str, str]] = field(default_factory=dict)
     filtered: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    """The version of each product read."""
+    access: dict[str, Access] = field(default_factory=dict, repr=False)
+    """What let the principal read each product (a role, visibility, a grant and its purpose)."""
     outside_grant: dict[str, list[str]] = field(default_factory=dict, repr=False)
     """Columns each product has that the principal's column-scoped grant leaves out (for errors)."""
 
@@ -98,6 +104,8 @@ class GovernedResult(GovernedPlan):
 
     table: pa.Table = field(kw_only=True)
     audit_ids: list[int] = field(kw_only=True, default_factory=list)
+    receipt: dict[str, Any] | None = field(kw_only=True, default=None)
+    """The signed receipt of the read (docs/governance.md, "Verifiable answers")."""
 
 
 @dataclass
@@ -111,6 +119,21 @@ class GovernedStream(GovernedPlan):
     """
 
     running: RunningQuery = field(kw_only=True, repr=False)
+    signer: Callable[[GovernedPlan, int, bool], dict[str, Any]] | None = field(
+        kw_only=True, default=None, repr=False
+    )
+    _receipt: dict[str, Any] | None = field(init=False, default=None, repr=False)
+
+    @property
+    def receipt(self) -> dict[str, Any] | None:
+        """The signed receipt of the rows read, once the stream has ended (read to its last row, or
+        closed early: then ``complete`` is false and ``rows`` counts what was handed out); None
+        while rows may still come (a stream knows its row count only at its end)."""
+        if self.signer is None or not self.running.closed:
+            return None
+        if self._receipt is None:
+            self._receipt = self.signer(self, self.running.rows, self.running.complete)
+        return self._receipt
 
     @property
     def reader(self) -> pa.RecordBatchReader:
@@ -136,7 +159,9 @@ class GovernedStream(GovernedPlan):
     def collect(self) -> GovernedResult:
         """The stream as a :class:`GovernedResult`: what the materialised API returns."""
         table = self.read_all()
-        return GovernedResult(**_plan_fields(self), table=table, audit_ids=self.audit_ids)
+        return GovernedResult(
+            **_plan_fields(self), table=table, audit_ids=self.audit_ids, receipt=self.receipt
+        )
 
     def started(self) -> GovernedStream:
         """The stream with its first batch computed, so that an engine failure raises here (before a
@@ -252,9 +277,11 @@ def product_text(table: exp.Table) -> str:
 class GovernedQueries:
     """Runs queries for a principal on one locked-down engine (shared: queries open cursors on it)."""
 
-    def __init__(self, engine: DuckDBEngine, storage_root: str) -> None:
+    def __init__(self, engine: DuckDBEngine, storage_root: str, mask_key: bytes) -> None:
         self.engine = engine
         self.storage_root = storage_root
+        self.mask_key = mask_key
+        """The ``hash`` mask's HMAC key (the mesh's mask key)."""
         self._views: set[str] = set()
         self._parses: dict[str, tuple[exp.Expr, list[exp.Table]]] = {}
         self._lock = threading.Lock()
@@ -283,7 +310,7 @@ class GovernedQueries:
             translate=lambda exc: self.failure(self.engine.translate(exc), plan),
             finished=call.finished,
         )
-        return GovernedStream(**vars(plan), running=running)
+        return GovernedStream(**vars(plan), running=running, signer=call.signer)
 
     def _plan(self, call: QueryCall) -> tuple[str, GovernedPlan]:
         """The SQL the engine runs (products replaced by their governed views) and what it shows."""
@@ -321,6 +348,8 @@ class GovernedQueries:
             ]
             visible = set(plan.columns[read.product_id])
             plan.masked[read.product_id] = {v.column: v.mask for v in views if v.mask and v.column in visible}
+            plan.versions[read.product_id] = read.version
+            plan.access[read.product_id] = read.access
             if read.access.row_filter:
                 plan.filtered[read.product_id] = read.access.row_filter
             if read.access.columns is not None:
@@ -391,7 +420,9 @@ class GovernedQueries:
             if view is None and not principal.cleared_for(None, set()):
                 continue  # a column the contract does not describe: only for those cleared for internal
             if view is not None and view.mask:
-                exprs.append(f"{masked_sql(column.name, view.mask, column.sql_type)} as {quoted}")
+                exprs.append(
+                    f"{masked_sql(column.name, view.mask, column.sql_type, self.mask_key)} as {quoted}"
+                )
             else:
                 exprs.append(quoted)
         if not exprs:

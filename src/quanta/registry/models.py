@@ -210,6 +210,11 @@ class Grant(Base):
     decided_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(Text)
+    policy: Mapped[str | None] = mapped_column(String(500))
+    """The access policies (``id@version``) that decided the request (approved, or routed to owners)."""
+    policy_reason: Mapped[str | None] = mapped_column(Text)
+    terms: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """The terms of use the requester accepted with the request (and their digest)."""
 
 
 class ApiToken(Base):

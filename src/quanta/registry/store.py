@@ -187,14 +187,15 @@ class Registry(
                 hint="check QUANTA_DATABASE_URL, that the server is running and the credentials are right",
             ) from None
 
-    def catalog_version(self) -> int:
+    def catalog_version(self, max_age: float = CATALOG_RECHECK_SECONDS) -> int:
         """How many transactions have changed the catalog so far: what a cache of catalog views
         compares with. Read at most every ``CATALOG_RECHECK_SECONDS`` (one page asks a dozen times),
         at once after this process's own catalog writes: another process's change shows within
-        that interval, this process's immediately."""
+        that interval, this process's immediately. ``max_age=0``: read it now (what access
+        decisions use: a revoked grant never outlives its commit)."""
         now = time.monotonic()
         seen = self._catalog_seen
-        if seen is not None and now - seen[1] < CATALOG_RECHECK_SECONDS:
+        if seen is not None and now - seen[1] < max_age:
             return seen[0]
         with self.engine.connect() as connection:
             version = int(connection.execute(_CATALOG_VERSION).scalar() or 0)

@@ -67,6 +67,18 @@ class Client:
         """Run SQL over products by id, governed: masks and row filters of whoever is connected."""
         return self.backend.arrow(query, limit)
 
+    def query(self, query: str, *, limit: int | None = 1000) -> dict[str, Any]:
+        """Run SQL over products, governed, as JSON: ``columns``, ``rows``, ``row_count``, ``masked``
+        and the signed ``receipt`` of the read (check it with :meth:`verify_receipt`)."""
+        result: dict[str, Any] = self.backend.post("/query", {"sql": query, "limit": limit})
+        return result
+
+    def verify_receipt(self, receipt: dict[str, Any]) -> dict[str, Any]:
+        """Whether a receipt is genuine and the audit log still holds its entries: ``valid``, and every
+        reason it is not in ``problems``."""
+        result: dict[str, Any] = self.backend.post("/audit/verify-receipt", receipt)
+        return result
+
     def iter_batches(self, query: str, *, limit: int | None = None) -> Iterator[pa.RecordBatch]:
         """:meth:`sql` as a stream: record batches computed (and, remote, sent) as they are read, so
         memory holds one batch, not the result. Leaving the loop early stops the query."""
@@ -130,9 +142,18 @@ class Client:
         return result
 
     def request_access(
-        self, product_id: str, purpose: str, *, days: int = 90, columns: list[str] | None = None
+        self,
+        product_id: str,
+        purpose: str,
+        *,
+        days: int = 90,
+        columns: list[str] | None = None,
+        accept_terms: bool = False,
     ) -> dict[str, Any]:
-        body = {"product_id": product_id, "purpose": purpose, "days": days, "columns": columns}
+        """Ask for access; the answer says whether a policy granted it at once (``status``,
+        ``decided_by``) or which routed it to the owners (``policy``)."""
+        body = {"product_id": product_id, "purpose": purpose, "days": days, "columns": columns,
+                "accept_terms": accept_terms}  # fmt: skip
         result: dict[str, Any] = self.backend.post("/access-requests", body)
         return result
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
 from quanta.interfaces.api.models import (
@@ -18,6 +18,8 @@ from quanta.interfaces.api.models import (
     GrantRecord,
     NotificationOut,
     PolicyOut,
+    ReceiptCheckOut,
+    TermOut,
     problem_responses,
 )
 
@@ -39,11 +41,26 @@ def list_requests(
 
 @router.post("/access-requests", response_model=GrantRecord, status_code=201)
 def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object]:
-    """Ask the product's owners for access, with a purpose, optional columns and a duration."""
+    """Ask for access, with a purpose, optional columns and a duration. The access policies decide:
+    approved at once (``status: granted``, ``decided_by`` names the policy and its version), refused
+    (403, naming the policy) or routed to the product's owners (``policy`` names what routed it)."""
     caller.require("request")
     with caller.act() as mesh:
-        request_id = mesh.request_access(body.product_id, body.purpose, columns=body.columns, days=body.days)
+        request_id = mesh.request_access(
+            body.product_id,
+            body.purpose,
+            columns=body.columns,
+            days=body.days,
+            accept_terms=body.accept_terms,
+        )
         return asdict(next(g for g in mesh.access_requests(body.product_id) if g.id == request_id))
+
+
+@router.get("/products/{product_id}/access-terms", response_model=list[TermOut])
+def access_terms(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
+    """The terms of use an access request to the product must accept (``accept_terms``)."""
+    with caller.act() as mesh:
+        return [asdict(t) for t in mesh.access_terms(product_id)]
 
 
 @router.post("/access-requests/{request_id}/approve", response_model=GrantRecord)
@@ -87,6 +104,17 @@ def audit(
         entry.pop("prev_hash", None)
         entry.pop("hash", None)
     return page(entries, limit, offset)
+
+
+@router.post("/audit/verify-receipt", response_model=ReceiptCheckOut)
+def verify_receipt(
+    caller: CallerDep,
+    receipt: Annotated[dict[str, Any], Body(description="A receipt, as a query result carries it.")],
+) -> dict[str, object]:
+    """Check a query receipt: its signature (this mesh's receipt key signed exactly these fields) and
+    the audit entries it names (present, unchanged, and the chain unbroken up to them)."""
+    with caller.act() as mesh:
+        return asdict(mesh.verify_receipt(receipt))
 
 
 @router.get("/subscriptions", response_model=list[str])

@@ -8,7 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 # Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
-from quanta.mesh import GrantRecord, MaturityRecord, ProductSummary, RunRecord, VersionInfo
+from quanta.mesh import (
+    GrantRecord,
+    MaturityRecord,
+    ProductSummary,
+    ReceiptCheck,
+    RunRecord,
+    VersionInfo,
+)
 
 
 class Body(BaseModel):
@@ -41,6 +48,18 @@ class QueryOut(BaseModel):
     rows: list[dict[str, Any]]
     row_count: int
     masked: dict[str, dict[str, str]]
+    receipt: dict[str, Any] | None = Field(
+        default=None,
+        description="The signed receipt of the read (docs/governance.md, 'Verifiable answers'): check it "
+        "with POST /api/v1/audit/verify-receipt.",
+    )
+
+
+class TermOut(BaseModel):
+    port: str
+    kind: str
+    """price, usage, limitations or terms"""
+    text: str
 
 
 class AccessRequestIn(Body):
@@ -48,6 +67,11 @@ class AccessRequestIn(Body):
     purpose: str = Field(min_length=1, max_length=2000)
     columns: list[str] | None = Field(default=None, max_length=500)
     days: int = Field(default=90, ge=1, le=365)
+    accept_terms: bool = Field(
+        default=False,
+        description="Accept the product's terms of use (GET /products/{id}/access-terms); "
+        "required when it has some.",
+    )
 
 
 class DecisionIn(Body):
@@ -108,6 +132,10 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
+ReceiptCheckOut = ReceiptCheck
+"""``valid``, or every reason the receipt is not (altered, another key, the log truncated or edited)."""
+
+
 class AuditPage(BaseModel):
     items: list[AuditOut]
     total: int
@@ -117,6 +145,8 @@ class AuditPage(BaseModel):
 
 class PolicyOut(BaseModel):
     id: str
+    version: str
+    """A digest of the policy's text: which text of it decided."""
     title: str
     stage: str
     events: list[str]

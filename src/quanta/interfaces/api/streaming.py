@@ -42,7 +42,8 @@ def streaming_response(
 
 
 def json_chunks(stream: GovernedStream) -> Iterator[bytes]:
-    """The JSON document of ``POST /query`` (columns, masked, rows, row_count), a chunk per batch."""
+    """The JSON document of ``POST /query`` (columns, masked, rows, row_count, receipt), a chunk per
+    batch; the receipt comes last, once the last row has been read."""
     head = {"columns": stream.schema.names, "masked": stream.masked}
     yield (json.dumps(head, ensure_ascii=False)[:-1] + ',"rows":[').encode()
     rows = 0
@@ -54,7 +55,8 @@ def json_chunks(stream: GovernedStream) -> Iterator[bytes]:
         if lines:
             yield (("," if rows else "") + ",".join(lines)).encode()
         rows += len(lines)
-    yield f'],"row_count":{rows}}}'.encode()
+    receipt = json.dumps(stream.receipt, ensure_ascii=False)
+    yield f'],"row_count":{rows},"receipt":{receipt}}}'.encode()
 
 
 def plain_json(value: Any) -> Any:

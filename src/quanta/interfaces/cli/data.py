@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -144,6 +145,10 @@ def query(
             help="Stream the whole result to a .csv, .json or .parquet file (egress policies apply).",
         ),
     ] = None,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(help="Write the signed receipt of the read here (check: quanta audit verify-receipt)."),
+    ] = None,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -156,6 +161,9 @@ def query(
         return
     with open_mesh().governed_stream(sql, limit=limit, as_principal=as_) as stream:  # closed: engine stops
         _print_stream(stream.reader, "json" if json_ else fmt)
+    if receipt is not None:
+        receipt.write_text(json.dumps(stream.receipt, indent=2) + "\n", encoding="utf-8")
+        render.err.print(f"receipt {stream.receipt['id'] if stream.receipt else '-'} written to {receipt}")
 
 
 _SHOWN = 1000

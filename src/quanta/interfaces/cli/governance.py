@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
@@ -48,16 +49,50 @@ def access_request(
     purpose: Annotated[str, typer.Option(help="What you will use it for (shown to the owner).")],
     columns: Annotated[str | None, typer.Option(help="Only these columns, comma-separated.")] = None,
     days: Annotated[int, typer.Option(help="How long the grant should last.")] = 90,
+    accept_terms: Annotated[
+        bool,
+        typer.Option("--accept-terms", help="Accept the product's terms of use (quanta access terms ID)."),
+    ] = False,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Ask the product's owner for access, with a purpose, optional columns and a duration."""
+    """Ask for access with a purpose, optional columns and a duration: the access policies grant it at
+    once, refuse it (saying why), or send it to the product's owners; the answer names the policy."""
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    request_id = open_mesh().request_access(product_id, purpose, columns=wanted, days=days)
+    mesh = open_mesh()
+    request_id = mesh.request_access(
+        product_id, purpose, columns=wanted, days=days, accept_terms=accept_terms
+    )
+    grant = next(g for g in mesh.access_requests(product_id) if g.id == request_id)
     if json_:
-        render.emit_json({"request": request_id, "status": "requested"})
+        render.emit_json({"request": request_id, **asdict(grant)})
+        return
+    if grant.status == "granted":
+        until = f" until {grant.expires_at:%Y-%m-%d}" if grant.expires_at else ""
+        render.out.print(f"[green]✓[/green] request #{request_id} granted{until} by {grant.decided_by}")
+        render.out.print(f"  {render.escape(grant.reason or '')}")
         return
     render.out.print(f"request #{request_id} sent to the owners of {product_id}")
+    if grant.policy_reason:
+        by = f" ({grant.policy})" if grant.policy else ""
+        render.out.print(f"  {render.escape(grant.policy_reason)}{render.escape(by)}")
+
+
+@access_app.command("terms")
+def access_terms(
+    product_id: Annotated[str, typer.Argument(metavar="ID", help="The product.")],
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """The terms of use of a product (price, usage, limitations): a request accepts them (--accept-terms)."""
+    terms = open_mesh().access_terms(product_id)
+    if json_:
+        render.emit_json(terms)
+        return
+    if not terms:
+        render.out.print(f"{product_id} states no terms of use")
+    for term in terms:
+        render.out.print(f"[bold]{term.kind}[/bold] ({term.port}): {render.escape(term.text)}")
 
 
 @access_app.command("approve")
@@ -116,11 +151,12 @@ def access_ls(
         [
             str(g.id), g.principal, g.product_id, ", ".join(g.columns) or "all", g.purpose,
             "expired" if g.status == "granted" and not g.active() else g.status,
-            f"{g.expires_at:%Y-%m-%d}" if g.expires_at else "-",
+            f"{g.expires_at:%Y-%m-%d}" if g.expires_at else "-", g.decided_by or g.policy or "-",
         ]
         for g in grants
     ]  # fmt: skip
-    render.table(None, ["#", "principal", "product", "columns", "purpose", "status", "expires"], rows)
+    headers = ["#", "principal", "product", "columns", "purpose", "status", "expires", "decided by"]
+    render.table(None, headers, rows)
 
 
 @audit_app.command("ls")
@@ -180,6 +216,49 @@ def audit_verify(json_: Json = False, debug: Debug = False) -> None:
         raise typer.Exit(1)
 
 
+@audit_app.command("verify-receipt")
+def audit_verify_receipt(
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="A receipt (JSON); '-' reads stdin.")],
+    json_: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Check a query receipt: the signature, and that the audit log still holds its entries unchanged
+    (exit 1 with every reason if not)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from quanta.errors import QuantaError
+
+    where = "stdin" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise QuantaError(
+            f"cannot read {where}: {exc.strerror}", hint="pass a receipt file, or - for stdin"
+        ) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise QuantaError(
+            f"{where}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg})",
+            hint="pass the receipt as a query wrote it (quanta query ... --receipt FILE)",
+        ) from None
+    if isinstance(document, dict) and isinstance(document.get("receipt"), dict):
+        document = document["receipt"]  # a whole query result (REST, --json) holds its receipt
+    check = open_mesh().verify_receipt(document)
+    if json_:
+        render.emit_json(check)
+    elif check.valid:
+        entries = ", ".join(str(i) for i in check.audit_ids)
+        render.out.print(f"[green]✓[/green] receipt {check.receipt_id} verified: audit entries {entries}")
+    else:
+        for problem in check.problems:
+            render.err.print(f"[red]✗[/red] {render.escape(problem)}")
+    if not check.valid:
+        raise typer.Exit(1)
+
+
 policy_app = typer.Typer(help="Policies as code (Rego): list them with their lifecycle, run their tests.")
 app.add_typer(policy_app, name="policy")
 
@@ -193,8 +272,8 @@ def policy_ls(json_: Json = False, debug: Debug = False) -> None:
         return
     render.table(
         None,
-        ["policy", "title", "stage", "events", "scope"],
-        [[r["id"], r["title"], r["stage"], ", ".join(r["events"]), r["scope"]] for r in rows],
+        ["policy", "version", "title", "stage", "events", "scope"],
+        [[r["id"], r["version"], r["title"], r["stage"], ", ".join(r["events"]), r["scope"]] for r in rows],
     )
 
 

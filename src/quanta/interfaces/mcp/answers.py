@@ -145,11 +145,10 @@ def _read(mesh: Mesh, sql: str, cap: int) -> Answer:
             "products": stream.products,
             "audit_ids": stream.audit_ids,
         }
-        # Issue 15 part 5: a governed result that carries a receipt (audit entry, chain position,
-        # signature) hands it on here unchanged.
-        receipt = getattr(stream, "receipt", None)
-        if receipt is not None:
-            answer["receipt"] = to_jsonable_python(receipt)
+    # The signed receipt (audit entries, chain position, signature) exists once the stream has
+    # ended; the agent verifies it with POST /api/v1/audit/verify-receipt or quanta audit verify-receipt.
+    if stream.receipt is not None:
+        answer["receipt"] = to_jsonable_python(stream.receipt)
     return answer
 
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quanta.errors import QuantaError
 
@@ -73,6 +73,8 @@ class Answer:
     """The CommandComplete verb, followed by the row count."""
     close: Callable[[], None] = lambda: None
     """Stops the query and releases its cursor (the rest of the rows are not computed)."""
+    receipt: Callable[[], dict[str, Any] | None] = lambda: None
+    """The signed receipt of the read, once its rows have been sent (None for catalog answers)."""
 
 
 class MeshBackend:
@@ -148,7 +150,9 @@ class MeshBackend:
             for column, mask in masks.items()
         ]
         notices += [f"{product}: rows filtered ({rule})" for product, rule in stream.filtered.items()]
-        return Answer(stream.schema, _wire_errors(stream), notices, close=stream.close)
+        return Answer(
+            stream.schema, _wire_errors(stream), notices, close=stream.close, receipt=lambda: stream.receipt
+        )
 
     def catalog_query(self, principal: str, sql: str, user: str) -> Answer:
         """A question about the catalog (or no table at all), answered from the principal's catalog."""

@@ -8,6 +8,7 @@ to the next Sync is then skipped, as PostgreSQL does.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -190,6 +191,9 @@ class Session:
                     count = await self._send_rows(answer, described, source.take(0))
                 finally:
                     source.close()
+                receipt = answer.receipt()
+                if receipt is not None:  # the receipt itself as the hint: the client can keep it
+                    self.send(p.notice_response(f"receipt {receipt['id']}", json.dumps(receipt)))
                 self.send(p.command_complete(f"{answer.tag} {count}"))
             except Exception as exc:  # every failure is answered; the connection lives on
                 self._error(exc)

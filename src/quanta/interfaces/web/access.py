@@ -43,6 +43,7 @@ def _page(
         visible = mesh.access_requests()
         known = {p.id for p in products}
         contracts = mesh.product(product).contracts if product in known else {}
+        terms = mesh.access_terms(product) if product in known else []
     columns = [
         str(p.get("name"))
         for c in contracts.values()
@@ -66,6 +67,7 @@ def _page(
         products=products,
         form=form,
         columns=columns,
+        terms=terms,
         mine=mine,
         inbox=inbox,
         error=error,
@@ -82,13 +84,17 @@ def request_access(
     purpose: Annotated[str, Form(max_length=2000)],
     days: Annotated[int, Form(ge=1, le=365)] = 90,
     columns: Annotated[str, Form(max_length=4000)] = "",
+    accept_terms: Annotated[bool, Form()] = False,
 ) -> RedirectResponse | HTMLResponse:
-    """Send a request to the product's owners; back to the access page, which shows it."""
+    """Send a request (the access policies approve it, refuse it, or pass it to the product's owners);
+    back to the access page, which shows it and which policy decided."""
     wanted = [c.strip() for c in columns.replace("\n", ",").split(",") if c.strip()]
     try:
         caller.require("request")  # a signed-in token's scopes hold here as in the API
         with caller.act() as mesh:
-            request_id = mesh.request_access(product, purpose, columns=wanted or None, days=days)
+            request_id = mesh.request_access(
+                product, purpose, columns=wanted or None, days=days, accept_terms=accept_terms
+            )
     except QuantaError as exc:  # the form again, as filled in, with what to correct
         form = {"product": product, "purpose": purpose, "days": str(days), "columns": columns}
         return _page(request, caller, form, exc)

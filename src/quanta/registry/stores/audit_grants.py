@@ -50,6 +50,10 @@ class GrantRecord:
     decided_by: str | None
     expires_at: datetime | None
     reason: str | None
+    policy: str | None = None
+    """The access policies (``id@version``) that decided the request, if any did."""
+    policy_reason: str | None = None
+    terms: dict[str, Any] | None = None
 
     def active(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -140,29 +144,24 @@ class GovernanceStore:
         if domain:
             query = query.where(AuditEntry.domain == domain)
         with self.session() as s:
-            rows = list(s.scalars(query))
-            records = [
-                AuditRecord(
-                    r.seq,
-                    r.at,
-                    r.kind,
-                    r.actor,
-                    r.domain,
-                    r.subject,
-                    r.decision,
-                    dict(r.details),
-                    r.prev_hash,
-                    r.hash,
-                )
-                for r in rows
-            ]
+            records = [_audit_record(r) for r in s.scalars(query)]
         return records[-limit:] if limit else records
 
-    def verify_audit(self) -> tuple[int, list[str]]:
-        """(entries checked, problems): every edit, deletion or reordering breaks a link somewhere."""
-        problems: list[str] = []
+    def audit_entry(self, seq: int) -> AuditRecord | None:
+        """One entry by its position in the chain (None when there is none)."""
         with self.session() as s:
-            rows = list(s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+            row = s.get(AuditEntry, seq)
+            return _audit_record(row) if row is not None else None
+
+    def verify_audit(self, upto: int | None = None) -> tuple[int, list[str]]:
+        """(entries checked, problems): every edit, deletion or reordering breaks a link somewhere.
+        ``upto``: only the chain up to that entry (what a receipt issued at that entry vouches for)."""
+        problems: list[str] = []
+        query = select(AuditEntry).order_by(AuditEntry.seq)
+        if upto is not None:
+            query = query.where(AuditEntry.seq <= upto)
+        with self.session() as s:
+            rows = list(s.scalars(query))
             expected_seq, prev = 1, GENESIS
             for row in rows:
                 if row.seq != expected_seq:
@@ -280,8 +279,17 @@ class GovernanceStore:
     # --- grants --------------------------------------------------------------------------------
 
     def request_grant(
-        self, principal: str, product_id: str, columns: list[str], purpose: str, days: int
+        self,
+        principal: str,
+        product_id: str,
+        columns: list[str],
+        purpose: str,
+        days: int,
+        *,
+        policy: tuple[str, str] | None = None,
+        terms: dict[str, Any] | None = None,
     ) -> int:
+        """A new request; ``policy``: (deciding policies, their reason), ``terms``: those accepted."""
         with self.session() as s:
             row = Grant(
                 principal=principal,
@@ -290,6 +298,9 @@ class GovernanceStore:
                 purpose=purpose,
                 status="requested",
                 requested_days=days,
+                policy=policy[0] if policy else None,
+                policy_reason=policy[1] if policy else None,
+                terms=terms,
             )
             s.add(row)
             s.flush()
@@ -316,6 +327,12 @@ class GovernanceStore:
             return [grant_record(g) for g in s.scalars(query)]
 
 
+def _audit_record(r: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        r.seq, r.at, r.kind, r.actor, r.domain, r.subject, r.decision, dict(r.details), r.prev_hash, r.hash
+    )
+
+
 def grant_record(row: Grant | Any) -> GrantRecord:
     return GrantRecord(
         row.id,
@@ -329,6 +346,9 @@ def grant_record(row: Grant | Any) -> GrantRecord:
         row.decided_by,
         row.expires_at,
         row.reason,
+        row.policy,
+        row.policy_reason,
+        row.terms,
     )
 
 
