@@ -4,6 +4,8 @@ details for every kind of bad input, tokens in server mode; and the SDK in proce
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 import quanta
-from quanta.errors import AuthenticationError, PermissionDenied
+from quanta.errors import AuthenticationError, NotFoundError, PermissionDenied
 from quanta.interfaces.api import create_app
 from quanta.mesh import Mesh
 from tests.conftest import serve_app
@@ -242,6 +244,48 @@ def test_sdk_remote_is_governed_like_everything_else(live: str, ana_token: str) 
         ana.sql("select * from customers.customers")
     with pytest.raises(AuthenticationError):
         quanta.connect(live, token="qt_nope_nope").products()
+
+
+def test_the_sdk_answers_alike_in_process_and_over_http(
+    live: str, ana_token: str, built_demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Local mode shapes its answers with the same code as the REST routes (quanta.mesh.answers),
+    # without importing the web stack: the same documents, the same errors.
+    monkeypatch.setenv("QUANTA_USER", "ana")
+    local, remote = quanta.connect(workspace=built_demo), quanta.connect(live, token=ana_token)
+    for ask in (
+        lambda c: c.search("revenue"),
+        lambda c: c.products(domain="finance"),
+        lambda c: c.product("finance.revenue_by_nation").detail,
+        lambda c: c.product("finance.revenue_by_nation").schema,
+        lambda c: c.checks("finance.revenue_by_nation"),
+        lambda c: c.runs("finance.revenue_by_nation"),
+        lambda c: c.lineage("finance.revenue_by_nation", columns=True),
+        lambda c: c.impact("marketing.customer_segments"),
+        lambda c: c.query("select nation, revenue from finance.revenue_by_nation order by 1, 2 limit 3"),
+    ):
+        here, there = ask(local), ask(remote)
+        if isinstance(here, dict):
+            here.pop("receipt", None)  # signed per read
+            there.pop("receipt", None)
+        assert here == there
+    for client in (local, remote):
+        with pytest.raises(PermissionDenied, match=r"access denied to customers\.customers"):
+            client.sql("select * from customers.customers")
+        with pytest.raises(NotFoundError, match=r"nope\.nothing"):
+            client.product("nope.nothing")
+
+
+def test_the_sdk_local_mode_does_not_load_the_web_stack(built_demo: Path) -> None:
+    code = (
+        "import sys, quanta; c = quanta.connect(workspace=sys.argv[1]); c.product('sales.orders').schema; "
+        "c.search('revenue'); "
+        "print(sorted(m for m in ('fastapi', 'starlette', 'quanta.interfaces') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(built_demo)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_example_notebook_runs(built_demo: Path, tmp_path: Path) -> None:

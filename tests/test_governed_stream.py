@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 
 import quanta
 from quanta.interfaces.api import create_app
-from quanta.interfaces.api.streaming import plain_json
 from quanta.mesh import Mesh
+from quanta.mesh.answers import plain_json
 from quanta.query.cursor import QueryCancelled, RunningQuery
 from tests.conftest import mesh_as
 

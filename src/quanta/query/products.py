@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from quanta.errors import QuantaError
+from quanta.errors import NotFoundError, PermissionDenied, QuantaError
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -22,14 +22,15 @@ class QueryError(QuantaError):
     """A query cannot run: it does not parse, names no product, or reads something it may not."""
 
 
-class UnknownProduct(QueryError):
+class UnknownProduct(QueryError, NotFoundError):
     """The query names a product that is not registered."""
 
     status = 404
 
 
-class AccessDenied(QueryError):
-    """The query reads a product the acting principal may not read."""
+class AccessDenied(QueryError, PermissionDenied):
+    """The query reads a product the acting principal may not read (a PermissionDenied, as the SDK
+    and every client name it)."""
 
     status = 403
 

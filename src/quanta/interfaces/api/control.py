@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset
 from quanta.interfaces.api.models import (
     AccessRequestIn,
     ApplyOut,
@@ -22,6 +22,8 @@ from quanta.interfaces.api.models import (
     TermOut,
     problem_responses,
 )
+from quanta.mesh import answers
+from quanta.mesh.answers import page
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["control"])
 
@@ -46,14 +48,14 @@ def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object
     (403, naming the policy) or routed to the product's owners (``policy`` names what routed it)."""
     caller.require("request")
     with caller.act() as mesh:
-        request_id = mesh.request_access(
+        return answers.access_request(
+            mesh,
             body.product_id,
             body.purpose,
             columns=body.columns,
             days=body.days,
             accept_terms=body.accept_terms,
         )
-        return asdict(next(g for g in mesh.access_requests(body.product_id) if g.id == request_id))
 
 
 @router.get("/products/{product_id}/access-terms", response_model=list[TermOut])

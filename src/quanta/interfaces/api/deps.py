@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -71,8 +71,3 @@ def caller(request: Request, authorization: Annotated[str | None, Header()] = No
 CallerDep = Annotated[Caller, Depends(caller)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-
-
-def page(items: Sequence[object], limit: int, offset: int) -> dict[str, object]:
-    """One page of ``items`` with the total, for every list endpoint."""
-    return {"items": items[offset : offset + limit], "total": len(items), "limit": limit, "offset": offset}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset
 from quanta.interfaces.api.models import (
     ProductDetail,
     ProductPage,
@@ -16,8 +16,8 @@ from quanta.interfaces.api.models import (
     VersionInfo,
     problem_responses,
 )
-from quanta.interfaces.api.streaming import ARROW_STREAM, json_chunks, streaming_response
-from quanta.mesh import ProductColumn, SearchResult
+from quanta.interfaces.api.streaming import ARROW_STREAM, streaming_response
+from quanta.mesh import ProductColumn, SearchResult, answers
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["discovery"])
 
@@ -33,8 +33,7 @@ def list_products(
 ) -> dict[str, object]:
     """Registered products (every product is listed; reading its data is governed)."""
     with caller.act() as mesh:
-        found = [asdict(p) for p in mesh.products(domain=domain, type=type, status=status)]
-    return page(found, limit, offset)
+        return answers.products_page(mesh, limit, offset, {"domain": domain, "type": type, "status": status})
 
 
 @router.get("/search", response_model=SearchResult)
@@ -61,7 +60,7 @@ def search(
     }
     filters = {k: v for k, v in wanted.items() if v}
     with caller.act() as mesh:
-        return asdict(mesh.search(q, filters=filters, limit=limit, offset=offset))
+        return answers.search(mesh, q, limit, offset, filters)
 
 
 @router.get("/products/{product_id}", response_model=ProductDetail)
@@ -69,14 +68,7 @@ def get_product(caller: CallerDep, product_id: str) -> dict[str, object]:
     """A product: the descriptor and contracts of the version consumers read (``served_version``),
     every registered version with its ``outcome``, and consumers."""
     with caller.act() as mesh:
-        view = mesh.product(product_id)
-    return {
-        "product": asdict(view.summary),
-        "descriptor": view.descriptor,
-        "contracts": view.contracts,
-        "versions": [asdict(v) for v in view.versions],
-        "consumers": view.consumers,
-    }
+        return answers.product_detail(mesh, product_id)
 
 
 @router.get("/products/{product_id}/versions", response_model=list[VersionInfo])
@@ -98,7 +90,7 @@ def get_contract(
 def get_schema(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
     """Every column of every output port, with its classification and tags."""
     with caller.act() as mesh:
-        return [asdict(c) for c in mesh.product_columns(product_id)]
+        return answers.product_schema(mesh, product_id)
 
 
 @router.post(
@@ -115,4 +107,4 @@ def run_query(caller: CallerDep, body: QueryIn) -> Any:
         stream = mesh.governed_stream(body.sql, limit=body.limit).started()
     if body.format == "arrow":
         return streaming_response(stream, stream.encoded("arrow"), ARROW_STREAM)
-    return streaming_response(stream, json_chunks(stream), "application/json")
+    return streaming_response(stream, answers.query_document(stream), "application/json")

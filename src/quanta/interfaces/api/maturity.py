@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from quanta.interfaces.api.deps import CallerDep, Limit, Offset, page
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset
 from quanta.interfaces.api.models import MaturityHistoryPage, MaturityPage, problem_responses
 from quanta.mesh import Maturity
+from quanta.mesh.answers import page
 
 router = APIRouter(responses=problem_responses(401, 403, 404, 422), tags=["maturity"])
 

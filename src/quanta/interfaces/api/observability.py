@@ -9,13 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query
 
-from quanta.interfaces.api.deps import Caller, CallerDep, Limit, Offset, page
+from quanta.interfaces.api.deps import CallerDep, Limit, Offset
 from quanta.interfaces.api.models import (
     ChecksOut,
     DeliveryPage,
@@ -25,7 +23,8 @@ from quanta.interfaces.api.models import (
     RunPage,
     problem_responses,
 )
-from quanta.mesh import IncidentRecord, ProductHealth, PublishRecord
+from quanta.mesh import IncidentRecord, ProductHealth, answers
+from quanta.mesh.answers import page
 
 
 @asynccontextmanager
@@ -57,35 +56,21 @@ def list_runs(
 ) -> dict[str, object]:
     """Build runs, newest first."""
     with caller.act() as mesh:
-        runs = [asdict(r) for r in mesh.runs(product, limit=1000)]
-    return page(runs, limit, offset)
+        return answers.runs_page(mesh, product, limit, offset)
 
 
 @router.get("/products/{product_id}/checks", response_model=ChecksOut)
 def latest_checks(caller: CallerDep, product_id: str) -> dict[str, object]:
     """The contract checks of the version consumers read now."""
-    last = _current(caller, product_id)
-    return {
-        "product_id": product_id,
-        "version": last.version,
-        "run_id": last.run_id,
-        "published_at": last.created_at,
-        "summary": (last.checks or {}).get("summary") or {},
-        "checks": (last.checks or {}).get("checks") or [],
-    }
+    with caller.act() as mesh:
+        return answers.checks(mesh, product_id)
 
 
 @router.get("/products/{product_id}/freshness", response_model=FreshnessOut)
 def freshness(caller: CallerDep, product_id: str) -> dict[str, object]:
     """When the current version was published, and how old that is."""
-    last = _current(caller, product_id)
-    return {
-        "product_id": product_id,
-        "version": last.version,
-        "published_at": last.created_at,
-        "age_seconds": (datetime.now(UTC) - last.created_at).total_seconds(),
-        "rows": last.rows,
-    }
+    with caller.act() as mesh:
+        return answers.freshness(mesh, product_id)
 
 
 @router.get("/products/{product_id}/health", response_model=ProductHealth)
@@ -118,8 +103,7 @@ def list_incidents(
 ) -> dict[str, object]:
     """Incidents of the products the caller may read, newest first."""
     with caller.act() as mesh:
-        found = mesh.incidents(product, status, kind, limit=5000)
-    return page(found, limit, offset)
+        return answers.incidents_page(mesh, product, status, kind, limit, offset)
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentRecord)
@@ -143,10 +127,3 @@ def list_deliveries(
     with caller.act() as mesh:
         found = mesh.alert_deliveries(status, sink, limit=5000)
     return page(found, limit, offset)
-
-
-def _current(caller: Caller, product_id: str) -> PublishRecord:
-    """The publish consumers read now (404 for an unknown product or one never published)."""
-    with caller.act() as mesh:
-        mesh.product_facts(product_id)
-        return mesh.resolve(product_id)[3]

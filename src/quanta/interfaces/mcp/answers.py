@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic_core import to_jsonable_python
 
 from quanta.errors import QuantaError
-from quanta.interfaces.api.streaming import plain_json
+from quanta.mesh.answers import plain_json
 
 if TYPE_CHECKING:
     from quanta.mesh import Direction, GovernedStream, Mesh
