@@ -364,6 +364,7 @@ class Mesh:
 
     # --- change feeds and file delivery -----------------------------------------------------------------
     changes = _Via("_changes", ChangesArea.changes)
+    export_changes = _Via("_changes", ChangesArea.export_changes)
     subscribe_delivery = _Via("_changes", ChangesArea.subscribe_delivery)
     delivery_subscriptions = _Via("_changes", ChangesArea.delivery_subscriptions)
     deliver = _Via("_changes", ChangesArea.deliver)

@@ -93,6 +93,10 @@ class ChangesArea:
         sql = changes_sql(product_id, since, until)
         return self._governance.governed_stream(sql, as_principal=as_principal, limit=limit)
 
+    def export_changes(self, product_id: str, since: str, until: str | None, target: Path) -> int:
+        """The change feed streamed to a .csv, .json or .parquet file (egress: like any export)."""
+        return self._governance.export_data(changes_sql(product_id, since, until), target)
+
     def subscribe_delivery(
         self, product_id: str, folder: Path, *, format: str = "parquet", mode: str = "full"
     ) -> DeliverySubscriptionRecord:

@@ -107,16 +107,20 @@ def changes_sql(old: ChangeEnd, new: ChangeEnd, *, keys: int, appended: bool) ->
             f"union all {head('insert', new)}, * from (select {cols} from ({new.sql}) except all "
             f"select {cols} from ({old.sql}))"
         )
-    on = " and ".join(f"o.{k} is not distinct from n.{k}" for k in key_names(keys))
+    hidden = key_names(keys)
+    on = " and ".join(f"o.{k} is not distinct from n.{k}" for k in hidden)
     differs = " or ".join(f"o.{_quote(c)} is distinct from n.{_quote(c)}" for c in shared)
+    o_cols = tagged.format(side="o") + "".join(f", o.{k}" for k in hidden)
+    n_cols = tagged.format(side="n") + "".join(f", n.{k}" for k in hidden)
+    # In key order, a key's delete or update_before before its insert or update_after; the unmasked
+    # keys order the rows inside the engine and are dropped before anything leaves it.
     return (
-        f"with o as ({old.sql}), n as ({new.sql}) "
-        f"{head('delete', old)}, {tagged.format(side='o')} from o anti join n on {on} "
-        f"union all {head('insert', new)}, {tagged.format(side='n')} from n anti join o on {on} "
-        f"union all {head('update_before', old)}, {tagged.format(side='o')} from o join n on {on} "
-        f"where {differs} "
-        f"union all {head('update_after', new)}, {tagged.format(side='n')} from o join n on {on} "
-        f"where {differs}"
+        f"with o as ({old.sql}), n as ({new.sql}) select _change, _version, {cols} from ("
+        f"{head('delete', old)}, {o_cols} from o anti join n on {on} "
+        f"union all {head('insert', new)}, {n_cols} from n anti join o on {on} "
+        f"union all {head('update_before', old)}, {o_cols} from o join n on {on} where {differs} "
+        f"union all {head('update_after', new)}, {n_cols} from o join n on {on} where {differs}"
+        f") as c order by {', '.join(hidden)}, _change in ('insert', 'update_after')"
     )
 
 
