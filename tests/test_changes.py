@@ -39,13 +39,16 @@ select 999999, 'Customer#999999', 'Somewhere 1', 7, '17-555-123-4567', 10.00, 'B
 """
 
 
-def publish_changed_customers(root: Path, *, restricted_balance: bool = False) -> None:
-    """Publish customers.customers 1.1.0: customer 1 renamed, 2 removed, 3's balance changed, 999999
-    added (``restricted_balance``: account_balance classified restricted, which no export may carry)."""
+def publish_changed_customers(
+    root: Path, version: str = "1.1.0", *, restricted_balance: bool = False
+) -> None:
+    """Publish customers.customers ``version``: customer 1 renamed, 2 removed, 3's balance changed,
+    999999 added (``restricted_balance``: account_balance classified restricted, which no export may
+    carry; a breaking change, so a new major version)."""
     folder = root / "domains/customers/customers"
     product, contract = folder / "product.yaml", folder / "customers.odcs.yaml"
-    product.write_text(product.read_text().replace("version: 1.0.0", "version: 1.1.0"))
-    text = contract.read_text().replace("version: 1.0.0", "version: 1.1.0", 1)
+    product.write_text(product.read_text().replace("version: 1.0.0", f"version: {version}"))
+    text = contract.read_text().replace("version: 1.0.0", f"version: {version}", 1)
     if restricted_balance:
         text = text.replace(
             "(negative when the customer owes money).\n        classification: confidential",
@@ -54,7 +57,7 @@ def publish_changed_customers(root: Path, *, restricted_balance: bool = False) -
     contract.write_text(text)
     (folder / "transform.sql").write_text(CHANGED_TRANSFORM)
     [result] = Mesh.open(root).build([PRODUCT])
-    assert (result.status, result.version) == ("published", "1.1.0"), result
+    assert (result.status, result.version) == ("published", version), result
 
 
 @pytest.fixture(scope="module")
