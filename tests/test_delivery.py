@@ -126,7 +126,7 @@ def test_a_crash_mid_delivery_leaves_nothing_visible_and_is_redelivered(
 
 
 def test_bad_subscriptions_are_refused(granted_demo: Path, tmp_path: Path) -> None:
-    with pytest.raises(DeliveryRefused, match="may not read customers.customers"):
+    with pytest.raises(DeliveryRefused, match=r"may not read customers\.customers"):
         mesh_as(granted_demo, "carl").subscribe_delivery(PRODUCT, tmp_path)
     with pytest.raises(DeliveryRefused, match="cannot deliver 'xlsx' files"):
         mesh_as(granted_demo, "ana").subscribe_delivery(PRODUCT, tmp_path, format="xlsx")

@@ -130,7 +130,9 @@ def get_changes(
     until: Annotated[
         str | None, Query(max_length=100, description="The newer version (default: the current one).")
     ] = None,
-    format: Annotated[str, Query(pattern="^(json|arrow)$", description="json or arrow (IPC stream).")] = "json",
+    format: Annotated[
+        str, Query(pattern="^(json|arrow)$", description="json or arrow (IPC stream).")
+    ] = "json",
 ) -> Any:
     """The rows inserted, deleted and updated between two versions, read through the governed query
     service as the caller may read them (``_change``, ``_version``, then the columns; docs/changes.md).
