@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from quanta.mesh.blueprints import BlueprintsArea, Created
+from quanta.mesh.changes import ChangesArea, DeliveryRefused
 from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     from quanta.registry import ProductSummary, VersionInfo
     from quanta.registry.stores.audit_grants import GrantRecord
     from quanta.registry.stores.feedback import FeedbackRecord, ProductFeedback
+    from quanta.registry.stores.file_deliveries import DeliverySubscriptionRecord
     from quanta.registry.stores.maturity_scores import MaturityRecord
     from quanta.registry.stores.observations import DeliveryRecord, IncidentRecord
     from quanta.registry.stores.publishing import PublishRecord, RunRecord
@@ -106,6 +108,7 @@ _REEXPORTED = {
     "quanta.registry": ["ProductSummary", "VersionInfo"],
     "quanta.registry.stores.feedback": ["FeedbackRecord", "ProductFeedback"],
     "quanta.registry.stores.audit_grants": ["GrantRecord"],
+    "quanta.registry.stores.file_deliveries": ["DeliverySubscriptionRecord"],
     "quanta.registry.stores.maturity_scores": ["MaturityRecord"],
     "quanta.registry.stores.observations": ["DeliveryRecord", "IncidentRecord"],
     "quanta.registry.stores.publishing": ["PublishRecord", "RunRecord"],
@@ -127,6 +130,8 @@ __all__ = [
     "ColumnProfile",
     "Created",
     "DeliveryRecord",
+    "DeliveryRefused",
+    "DeliverySubscriptionRecord",
     "Direction",
     "FeedbackRecord",
     "Freshness",
@@ -230,7 +235,8 @@ class Mesh:
         self._kpis = KpisArea(core)
         self._testing = TestingArea(core)
         self._specs = SpecsArea(core, self._governed, self._lineage, self._discovery, self._testing)
-        observers = Observers(self._observability, self._lineage, self._kpis, self._maturity)
+        self._changes = ChangesArea(core, self._governed)
+        observers = Observers(self._observability, self._lineage, self._kpis, self._maturity, self._changes)
         self._publishing = PublishingArea(core, self._specs, self._governed, observers)
         self._consumers = ConsumersArea(core, self._publishing)
         self._blueprints = BlueprintsArea(core, self._specs, self._governed)
@@ -355,6 +361,14 @@ class Mesh:
     audit_log = _Via("_governed", GovernanceArea.audit_log)
     verify_audit = _Via("_governed", GovernanceArea.verify_audit)
     verify_receipt = _Via("_governed", GovernanceArea.verify_receipt)
+
+    # --- change feeds and file delivery -----------------------------------------------------------------
+    changes = _Via("_changes", ChangesArea.changes)
+    export_changes = _Via("_changes", ChangesArea.export_changes)
+    subscribe_delivery = _Via("_changes", ChangesArea.subscribe_delivery)
+    delivery_subscriptions = _Via("_changes", ChangesArea.delivery_subscriptions)
+    deliver = _Via("_changes", ChangesArea.deliver)
+    delivery_observer = _Via("_changes", ChangesArea.delivery_observer)
 
     # --- access requests, shares, tokens, subscriptions -------------------------------------------------
     share = _Via("_grants", GrantsArea.share)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from quanta.build.events import BuildObserver
     from quanta.build.runner import BuildResult
     from quanta.build.scheduler import Schedule
+    from quanta.mesh.changes import ChangesArea
     from quanta.mesh.core import MeshCore
     from quanta.mesh.governance import GovernanceArea
     from quanta.mesh.kpis import KpisArea
@@ -40,6 +41,7 @@ class Observers:
     lineage: LineageArea
     kpis: KpisArea
     maturity: MaturityArea
+    delivery: ChangesArea
 
 
 @dataclass(frozen=True)
@@ -152,12 +154,14 @@ class PublishingArea:
         return list(results.values())
 
     def build_observers(self) -> list[BuildObserver]:
-        """Who hears of every build: incidents and alerts, OpenLineage, metrics, maturity scores."""
+        """Who hears of every build: incidents and alerts, OpenLineage, metrics, maturity scores, file
+        deliveries."""
         found = (
             self._observers.health.health_observer(),
             self._observers.lineage.openlineage_observer(),
             self._observers.kpis.metrics_observer(),
             self._observers.maturity.maturity_observer(),
+            self._observers.delivery.delivery_observer(),
         )
         return [observer for observer in found if observer is not None]
 

@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from quanta.engines.base import TableScan
@@ -330,8 +330,7 @@ class GovernedQueries:
                     f"unknown table {text!r}", hint="query data products by id, e.g. sales.orders"
                 )
             if text not in reads:
-                read = resolve(parsed[0], parsed[1])
-                reads[text] = (read, self._view(principal, read))
+                reads[text] = self._read_view(principal, resolve, *parsed)
             alias = table.alias or table.name
             table.replace(exp.to_table(reads[text][1]).as_(alias))
         final = tree.sql(dialect="duckdb")
@@ -388,6 +387,43 @@ class GovernedQueries:
                     self._parses.pop(next(iter(self._parses)))
         return found
 
+    def _read_view(
+        self,
+        principal: Principal,
+        resolve: Callable[[str, str | None], ProductRead],
+        product: str,
+        at: str | None,
+    ) -> tuple[ProductRead, str]:
+        """The read a product reference authorizes and the view it reads; a version range
+        (``product@since..until``) reads the change feed between two authorized reads."""
+        from quanta.query.changes import version_range
+
+        versions = version_range(at)
+        if versions is None:
+            read = resolve(product, at)
+            return read, self._view(principal, read)
+        old, new = resolve(product, versions[0]), resolve(product, versions[1])
+        changes = self._changes_sql(principal, old, new)
+        return replace(new, version=f"{old.version}..{new.version}"), self._named_view(changes)
+
+    def _changes_sql(self, principal: Principal, old: ProductRead, new: ProductRead) -> str:
+        """The change feed between two governed reads (query/changes.py says how they are compared)."""
+        from quanta.query.changes import ChangeEnd, appended_files, changes_sql, key_names, primary_key
+
+        visible = [set(self._projection(principal, r)) for r in (old, new)]
+        keys = primary_key(new.obj)
+        if not keys or any(k not in seen for k in keys for seen in visible):
+            keys = []  # no key, or one the grant leaves out: whole rows
+        added = appended_files(old.scan, new.scan)
+        if added is not None:
+            new = replace(new, scan=added)
+        hidden = [f'"{k}" as {name}' for k, name in zip(keys, key_names(len(keys)), strict=True)]
+        ends = [
+            ChangeEnd(r.version, self._view_sql(principal, r, hidden), list(self._projection(principal, r)))
+            for r in (old, new)
+        ]
+        return changes_sql(ends[0], ends[1], keys=len(keys), appended=added is not None)
+
     def _view(self, principal: Principal, read: ProductRead) -> str:
         """The name of a view holding the product as this principal sees it, created on first use.
 
@@ -396,9 +432,11 @@ class GovernedQueries:
         view instead of carrying the long scan. Queries cannot name these views themselves: the
         parser admits product ids only.
         """
+        return self._named_view(self._view_sql(principal, read))
+
+    def _named_view(self, sql: str) -> str:
         import hashlib
 
-        sql = self._view_sql(principal, read)
         name = "__quanta_view_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
         with self._lock:
             if name not in self._views:
@@ -406,12 +444,19 @@ class GovernedQueries:
                 self._views.add(name)
         return name
 
-    def _view_sql(self, principal: Principal, read: ProductRead) -> str:
-        """The product as this principal sees it: granted columns, masks, row filters."""
+    def _view_sql(self, principal: Principal, read: ProductRead, extra: list[str] | None = None) -> str:
+        """The product as this principal sees it: granted columns, masks, row filters (``extra``:
+        more expressions over the raw scan, for the engine's own use, e.g. a change feed's keys)."""
         from quanta.engines.duckdb import scan_sql
 
+        exprs = [*self._projection(principal, read).values(), *(extra or [])]
+        where = f" where {read.access.row_filter}" if read.access.row_filter else ""
+        return f"select {', '.join(exprs)} from ({scan_sql(read.scan)}) as __raw{where}"
+
+    def _projection(self, principal: Principal, read: ProductRead) -> dict[str, str]:
+        """Each column the principal sees, and the expression that shows it (masked where it must be)."""
         views = {v.column: v for v in column_views(read.obj, principal)}
-        exprs = []
+        exprs = {}
         for column in read.scan.columns:
             if read.access.columns is not None and column.name not in read.access.columns:
                 continue
@@ -420,17 +465,15 @@ class GovernedQueries:
             if view is None and not principal.cleared_for(None, set()):
                 continue  # a column the contract does not describe: only for those cleared for internal
             if view is not None and view.mask:
-                exprs.append(
-                    f"{masked_sql(column.name, view.mask, column.sql_type, self.mask_key)} as {quoted}"
-                )
+                mask = masked_sql(column.name, view.mask, column.sql_type, self.mask_key)
+                exprs[column.name] = f"{mask} as {quoted}"
             else:
-                exprs.append(quoted)
+                exprs[column.name] = quoted
         if not exprs:
             raise QueryError(
                 f"no column of {read.product_id} is visible to {principal.id}", hint="request access"
             )
-        where = f" where {read.access.row_filter}" if read.access.row_filter else ""
-        return f"select {', '.join(exprs)} from ({scan_sql(read.scan)}) as __raw{where}"
+        return exprs
 
     def clean(self, message: str) -> str:
         """The first line of an engine's message (the rest is DuckDB's context, naming views)."""

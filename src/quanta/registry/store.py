@@ -29,6 +29,7 @@ from quanta.registry.stores.audit_grants import GovernanceStore, GrantRecord, gr
 from quanta.registry.stores.check_tallies import CheckTallyStore
 from quanta.registry.stores.column_lineage import LineageStore
 from quanta.registry.stores.feedback import FeedbackStore
+from quanta.registry.stores.file_deliveries import FileDeliveryStore
 from quanta.registry.stores.maturity_scores import MaturityStore
 from quanta.registry.stores.observations import ObservabilityStore
 from quanta.registry.stores.publishing import PublishingStore, PublishRecord, publish_record
@@ -152,6 +153,7 @@ class Registry(
     MaturityStore,
     FeedbackStore,
     CheckTallyStore,
+    FileDeliveryStore,
 ):
     """Versioned metadata of the mesh. Every write is one transaction; versions are immutable."""
 

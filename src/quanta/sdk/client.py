@@ -189,6 +189,11 @@ class Product:
         ref = f'"{self.id}@{version}"' if version else self.id
         return self.client.sql(f"select * from {ref}", limit=limit)
 
+    def changes(self, since: str, until: str | None = None) -> pa.Table:
+        """The rows inserted, deleted and updated between version ``since`` and ``until`` (default:
+        the current version), as you may read them: ``_change``, ``_version``, then the columns."""
+        return self.client.sql(f'select * from "{self.id}@{since}..{until or ""}"')
+
     def to_pandas(self, *, limit: int | None = None, version: str | None = None) -> Any:
         return self.to_arrow(limit=limit, version=version).to_pandas()
 

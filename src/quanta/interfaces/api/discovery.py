@@ -108,3 +108,30 @@ def run_query(caller: CallerDep, body: QueryIn) -> Any:
     if body.format == "arrow":
         return streaming_response(stream, stream.encoded("arrow"), ARROW_STREAM)
     return streaming_response(stream, answers.query_document(stream), "application/json")
+
+
+@router.get(
+    "/products/{product_id}/changes",
+    response_model=QueryOut,
+    responses={200: {"content": {ARROW_STREAM: {}}}},
+)
+def get_changes(
+    caller: CallerDep,
+    product_id: str,
+    since: Annotated[str, Query(max_length=100, description="The older version, e.g. 1.2.0.")],
+    until: Annotated[
+        str | None, Query(max_length=100, description="The newer version (default: the current one).")
+    ] = None,
+    format: Annotated[
+        str, Query(pattern="^(json|arrow)$", description="json or arrow (IPC stream).")
+    ] = "json",
+) -> Any:
+    """The rows inserted, deleted and updated between two versions, read through the governed query
+    service as the caller may read them (``_change``, ``_version``, then the columns; docs/changes.md).
+    Streamed like ``POST /query``."""
+    caller.require("read")
+    with caller.act() as mesh:
+        stream = mesh.changes(product_id, since, until).started()
+    if format == "arrow":
+        return streaming_response(stream, stream.encoded("arrow"), ARROW_STREAM)
+    return streaming_response(stream, answers.query_document(stream), "application/json")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _HELP_ORDER = (
     ("agents", "mcp"),
     ("blueprints", "new search"),
+    ("changes", "changes subscribe deliver"),
     ("contract_test", "test"),
     ("data", "build versions rollback query runs demo diff ci"),
     ("governance", "whoami"),

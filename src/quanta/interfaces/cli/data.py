@@ -160,7 +160,7 @@ def query(
         render.err.print(f"wrote {rows:,} rows to {output}")
         return
     with open_mesh().governed_stream(sql, limit=limit, as_principal=as_) as stream:  # closed: engine stops
-        _print_stream(stream.reader, "json" if json_ else fmt)
+        print_stream(stream.reader, "json" if json_ else fmt)
     if receipt is not None:
         receipt.write_text(json.dumps(stream.receipt, indent=2) + "\n", encoding="utf-8")
         render.err.print(f"receipt {stream.receipt['id'] if stream.receipt else '-'} written to {receipt}")
@@ -170,7 +170,7 @@ _SHOWN = 1000
 """Rows the table format shows: the rest of a result is never computed (it may not fit in memory)."""
 
 
-def _print_stream(reader: pa.RecordBatchReader, fmt: str) -> None:
+def print_stream(reader: pa.RecordBatchReader, fmt: str) -> None:
     from quanta.mesh import write_csv, write_json
 
     if fmt == "csv":
@@ -263,7 +263,7 @@ def quarantine_query(
     debug: Debug = False,
 ) -> None:
     """Query the data of a quarantined snapshot."""
-    _print_stream(open_mesh().query_quarantine(product_id, run_id, sql).to_reader(), "json" if json_ else fmt)
+    print_stream(open_mesh().query_quarantine(product_id, run_id, sql).to_reader(), "json" if json_ else fmt)
 
 
 @app.command()

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+FILE_DELIVERY = "file"
+"""The outbox kind of a file delivery (stores/file_deliveries.py): sent by its own deliverer."""
 SEVERITIES = ("info", "warning", "critical")
 """Incident and alert severities, lowest first."""
 _R = TypeVar("_R")
@@ -324,10 +326,17 @@ class ObservabilityStore:
             s.flush()
             return [r.id for r in rows]
 
-    def claim_deliveries(self, now: datetime, lease: timedelta, limit: int = 20) -> list[DeliveryRecord]:
+    def claim_deliveries(
+        self, now: datetime, lease: timedelta, limit: int = 20, *, files: bool = False
+    ) -> list[DeliveryRecord]:
         """Due deliveries, each claimed by one deliverer for ``lease`` (a deliverer that dies lets its
-        claims lapse, and another one sends them)."""
-        due = (AlertDelivery.status.in_(("pending", "sending")), AlertDelivery.next_attempt_at <= now)
+        claims lapse, and another one sends them): alerts, or (``files``) file deliveries."""
+        kind = AlertDelivery.kind == FILE_DELIVERY if files else AlertDelivery.kind != FILE_DELIVERY
+        due = (
+            AlertDelivery.status.in_(("pending", "sending")),
+            AlertDelivery.next_attempt_at <= now,
+            kind,
+        )
         with self.session() as s:
             ids = list(
                 s.scalars(
