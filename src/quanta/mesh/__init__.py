@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from quanta.mesh.blueprints import BlueprintsArea, Created, Suggested
+from quanta.mesh.blueprints import BlueprintEntry, BlueprintsArea, Created, Suggested
 from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
@@ -123,6 +123,7 @@ __all__ = [
     "Applied",
     "ApplyReport",
     "Blueprint",
+    "BlueprintEntry",
     "Check",
     "CiReport",
     "CiRuns",
@@ -323,6 +324,7 @@ class Mesh:
     # --- blueprints: new products, inferred contracts, community sources, updates ------------------------
     blueprints = _Via("_blueprints", BlueprintsArea.blueprints)
     blueprint = _Via("_blueprints", BlueprintsArea.blueprint)
+    blueprint_entries = _Via("_blueprints", BlueprintsArea.blueprint_entries)
     add_blueprint = _Via("_blueprints", BlueprintsArea.add_blueprint)
     new_product = _Via("_blueprints", BlueprintsArea.new_product)
     update_product = _Via("_blueprints", BlueprintsArea.update_product)

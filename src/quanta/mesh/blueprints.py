@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from quanta.blueprints.catalog import Question  # at run time: the REST API's model of BlueprintEntry
+
 if TYPE_CHECKING:
     from quanta.blueprints.catalog import Blueprint
     from quanta.blueprints.inference import Profile
@@ -34,6 +36,20 @@ class Created:
     validation: Validation
     profile: Profile | None
     next_commands: list[str]
+
+
+@dataclass(frozen=True)
+class BlueprintEntry:
+    """A blueprint as the marketplace lists it: what it makes, its versions and questions, and the
+    exact command that makes a product from it."""
+
+    name: str
+    description: str
+    shipped: bool
+    source: str
+    versions: list[str]
+    questions: list[Question]
+    command: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,24 @@ class BlueprintsArea:
         from quanta.blueprints.catalog import find
 
         return find(self._root_or_none(), name)
+
+    def blueprint_entries(self) -> list[BlueprintEntry]:
+        """Every blueprint with its questions and the ``quanta new`` command (a community blueprint's
+        versions and questions are read from its repository)."""
+        entries = []
+        for listed in self.blueprints():
+            found = listed if listed.shipped else self.blueprint(listed.name)
+            questions = found.questions()
+            asked = [q.name for q in questions if q.name not in ("domain", "name")]
+            example = "".join(f" --data {name}=..." for name in asked[:2])
+            command = f"quanta new {found.name} --domain DOMAIN --name NAME{example}"
+            source = "shipped with Quanta" if found.shipped else found.source
+            entries.append(
+                BlueprintEntry(
+                    found.name, found.description, found.shipped, source, found.versions, questions, command
+                )
+            )
+        return entries
 
     def add_blueprint(self, name: str, source: str, description: str | None = None) -> Blueprint:
         """List a community blueprint (a git URL or folder holding ``copier.yml``) in the workspace."""
