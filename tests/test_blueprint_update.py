@@ -133,6 +133,7 @@ def test_update_keeps_edits_brings_changes_and_reports_conflicts(tmp_path: Path)
     assert "quanta>=0.2" in (kept / ".github/workflows/ci.yml").read_text()
     assert "metric: nullValues" in (kept / "kept.odcs.yaml").read_text()
     assert "_commit: v2.0.0" in (kept / ".copier-answers.yml").read_text()
+    assert "value: team@v2.0.0" in (kept / "product.yaml").read_text()  # what made it, for the registry
     # the conflicting edit: reported as file:line, both sides kept
     text = clash_ci.read_text()
     line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("<<<<<<<"))

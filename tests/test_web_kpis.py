@@ -91,7 +91,7 @@ def test_an_admin_opens_the_kpi_dashboard_and_sees_charts(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="KPIs").click()
     page.wait_for_url(server.url + "/kpis")
     assert page.get_by_role("heading", level=1).inner_text() == "Platform KPIs"
-    assert page.locator(".tile").count() == 8
+    assert page.locator(".tile").count() == 9
     products = page.locator(".tile").first.locator(".tile-value").inner_text()
     assert products == str(len(server.mesh.products()))
     charts = page.get_by_role("img")

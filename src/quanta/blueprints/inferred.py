@@ -12,14 +12,14 @@ import re
 
 from quanta.blueprints.inference import ENUM_LIMIT, ColumnProfile, Profile
 
-_ID_NAME = re.compile(r"(^|_)(id|key|code|uuid)$|[a-z](Id|ID|Key)$|^id[a-z_]", re.IGNORECASE)
+ID_NAME = re.compile(r"(^|_)(id|key|code|uuid)$|[a-z](Id|ID|Key)$|^id[a-z_]", re.IGNORECASE)
 
 
 def primary_key(found: Profile) -> str | None:
     """The candidate key a producer would pick: the first one named like an identifier, else the first
     column when it is a key and holds integers or short text."""
     for column in found.columns:
-        if column.unique and _ID_NAME.search(column.name):
+        if column.unique and ID_NAME.search(column.name):
             return column.name
     first = found.columns[0]
     if first.unique and (first.logical_type == "integer" or (first.max_length or 99) <= 36):

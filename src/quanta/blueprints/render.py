@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from quanta.blueprints.catalog import Blueprint, BlueprintError
+from quanta.blueprints.recorded import record, shipped_version
 
 ANSWERS_FILE = ".copier-answers.yml"
 HIDDEN = ("inferred_properties",)
@@ -104,6 +105,8 @@ def render(root: Path, blueprint: Blueprint, answers: dict[str, str], *, interac
         target = _target(root, domain, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(rendered), target)
+    version = blueprint.version or (shipped_version() if blueprint.shipped else None)
+    record(target, blueprint.name, version)
     files = sorted(p for p in target.rglob("*") if p.is_file())
     return NewProduct(f"{domain}.{name}", target, blueprint.name, blueprint.version, files, recorded)
 

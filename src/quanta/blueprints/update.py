@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanta.blueprints.catalog import BlueprintError, git, tags
+from quanta.blueprints.recorded import DESCRIPTOR, record, recorded
 from quanta.blueprints.render import read_answers
 
 CONFLICT_MARK = "<<<<<<< "
@@ -70,6 +71,13 @@ def update_product(root: Path, folder: Path) -> Updated:
             f"{_shown(root, folder)}: cannot update from {source}: {reason}",
             hint="commit the workspace's changes first (Copier merges against the last commit)",
         ) from exc
+    made_by = (
+        recorded((folder / DESCRIPTOR).read_text(encoding="utf-8"))
+        if (folder / DESCRIPTOR).is_file()
+        else None
+    )
+    if made_by is not None:  # the descriptor says which version made it now
+        record(folder, made_by.partition("@")[0], versions[-1])
     after_texts = _texts(folder)
     changed = sorted(name for name in after_texts if after_texts[name] != snapshot.get(name))
     conflicts = [

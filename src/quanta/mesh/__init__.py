@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from quanta.mesh.blueprints import BlueprintsArea, Created
+from quanta.mesh.blueprints import BlueprintEntry, BlueprintsArea, Created, Suggested
 from quanta.mesh.changes import ChangesArea, DeliveryRefused
 from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
 from quanta.mesh.core import MeshCore, acting_as
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from quanta.blueprints.catalog import Blueprint, Question
     from quanta.blueprints.inference import ColumnProfile, Profile
     from quanta.blueprints.render import NewProduct, parse_data
+    from quanta.blueprints.suggest import Suggestion, Tightened
     from quanta.blueprints.update import Updated
     from quanta.build.demo_data import generate_demo_data
     from quanta.build.scheduler import ProblemLog
@@ -82,6 +83,7 @@ _REEXPORTED = {
     "quanta.blueprints.catalog": ["Blueprint", "Question"],
     "quanta.blueprints.inference": ["ColumnProfile", "Profile"],
     "quanta.blueprints.render": ["NewProduct", "parse_data"],
+    "quanta.blueprints.suggest": ["Suggestion", "Tightened"],
     "quanta.blueprints.update": ["Updated"],
     "quanta.build.demo_data": ["generate_demo_data"],
     "quanta.build.scheduler": ["ProblemLog"],
@@ -124,6 +126,7 @@ __all__ = [
     "Applied",
     "ApplyReport",
     "Blueprint",
+    "BlueprintEntry",
     "Check",
     "CiReport",
     "CiRuns",
@@ -166,7 +169,10 @@ __all__ = [
     "SearchResult",
     "Selection",
     "SharedSpace",
+    "Suggested",
+    "Suggestion",
     "TestOptions",
+    "Tightened",
     "TouchedColumn",
     "Updated",
     "VersionInfo",
@@ -324,9 +330,11 @@ class Mesh:
     # --- blueprints: new products, inferred contracts, community sources, updates ------------------------
     blueprints = _Via("_blueprints", BlueprintsArea.blueprints)
     blueprint = _Via("_blueprints", BlueprintsArea.blueprint)
+    blueprint_entries = _Via("_blueprints", BlueprintsArea.blueprint_entries)
     add_blueprint = _Via("_blueprints", BlueprintsArea.add_blueprint)
     new_product = _Via("_blueprints", BlueprintsArea.new_product)
     update_product = _Via("_blueprints", BlueprintsArea.update_product)
+    suggest_contract = _Via("_blueprints", BlueprintsArea.suggest_contract)
 
     # --- catalog, builds, schedules, published data -----------------------------------------------------
     products = _Via("_publishing", PublishingArea.products)

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from quanta.blueprints.catalog import Question  # at run time: the REST API's model of BlueprintEntry
+
 if TYPE_CHECKING:
     from quanta.blueprints.catalog import Blueprint
     from quanta.blueprints.inference import Profile
     from quanta.blueprints.origin import Origin
     from quanta.blueprints.render import NewProduct
+    from quanta.blueprints.suggest import Tightened
     from quanta.blueprints.update import Updated
     from quanta.mesh.core import MeshCore
     from quanta.mesh.governance import GovernanceArea
@@ -33,6 +36,29 @@ class Created:
     validation: Validation
     profile: Profile | None
     next_commands: list[str]
+
+
+@dataclass(frozen=True)
+class BlueprintEntry:
+    """A blueprint as the marketplace lists it: what it makes, its versions and questions, and the
+    exact command that makes a product from it."""
+
+    name: str
+    description: str
+    shipped: bool
+    source: str
+    versions: list[str]
+    questions: list[Question]
+    command: str
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """``quanta contract suggest``'s result: the suggestions and diff, and (after ``--apply``) the
+    validation of the product with them."""
+
+    tightened: Tightened
+    validation: Validation | None
 
 
 class BlueprintsArea:
@@ -52,6 +78,24 @@ class BlueprintsArea:
         from quanta.blueprints.catalog import find
 
         return find(self._root_or_none(), name)
+
+    def blueprint_entries(self) -> list[BlueprintEntry]:
+        """Every blueprint with its questions and the ``quanta new`` command (a community blueprint's
+        versions and questions are read from its repository)."""
+        entries = []
+        for listed in self.blueprints():
+            found = listed if listed.shipped else self.blueprint(listed.name)
+            questions = found.questions()
+            asked = [q.name for q in questions if q.name not in ("domain", "name")]
+            example = "".join(f" --data {name}=..." for name in asked[:2])
+            command = f"quanta new {found.name} --domain DOMAIN --name NAME{example}"
+            source = "shipped with Quanta" if found.shipped else found.source
+            entries.append(
+                BlueprintEntry(
+                    found.name, found.description, found.shipped, source, found.versions, questions, command
+                )
+            )
+        return entries
 
     def add_blueprint(self, name: str, source: str, description: str | None = None) -> Blueprint:
         """List a community blueprint (a git URL or folder holding ``copier.yml``) in the workspace."""
@@ -96,6 +140,41 @@ class BlueprintsArea:
         from quanta.engines import get_engine
 
         return profile(get_engine("duckdb"), origin.data, origin.shown)
+
+    def suggest_contract(self, product_id: str, *, apply: bool = False, min_publishes: int = 2) -> Suggested:
+        """Tighter contract rules the product's published history supports (the profiles of its
+        publishes, and its current data read through the governed query path as the acting principal),
+        as a diff of its contract file; ``apply`` writes them and validates the result."""
+        from quanta.blueprints.catalog import BlueprintError
+        from quanta.blueprints.suggest import Current, tighten
+        from quanta.engines import get_engine
+        from quanta.engines.base import ArrowInput
+        from quanta.errors import NotFoundError
+
+        everything = self._specs.validate()
+        loaded = next((p for p in everything.products if p.product.id == product_id), None)
+        if loaded is None:
+            raise NotFoundError(
+                f"{product_id} is not a product of this workspace",
+                hint="quanta contract suggest works on the producer's files (see quanta ls)",
+            )
+        history = self.core.registry.profiles(product_id)
+        if len(history) < min_publishes:
+            raise BlueprintError(
+                f"{product_id} has {len(history)} publish(es): suggestions need at least {min_publishes}",
+                hint=f"build it again as new data arrives (quanta build {product_id}), or lower "
+                "--min-publishes",
+            )
+        with self._governed.governed_stream(f"select * from {product_id}") as stream:
+            data = ArrowInput(stream.reader.read_all())
+        current = Current(get_engine("duckdb"), data, f"product {product_id}")
+        found = tighten(loaded, history, current, self.core.require_workspace().root)
+        validation = None
+        if apply and found.suggestions:
+            for path, text in found.texts.items():
+                Path(path).write_text(text, encoding="utf-8")
+            validation = self._specs.validate([loaded.folder])
+        return Suggested(found, validation)
 
     def update_product(self, product_id: str | None = None) -> list[Updated]:
         """Apply the newest version of each product's blueprint (or one product's) with ``copier

@@ -24,6 +24,8 @@ class ProductRow:
     type: str
     status: str
     registered_at: datetime
+    blueprint: str | None = None
+    """The blueprint@version that made it (its latest descriptor's ``blueprint`` custom property)."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,30 @@ Members = dict[str, frozenset[str]]
 
 
 def products(s: Session) -> list[ProductRow]:
-    rows = s.execute(select(Product.id, Product.domain, Product.type, Product.status, Product.created_at))
-    return [ProductRow(i, d, t or "unknown", st, _utc(at)) for i, d, t, st, at in rows]
+    query = select(
+        Product.id,
+        Product.domain,
+        Product.type,
+        Product.status,
+        Product.created_at,
+        ProductVersion.descriptor,
+    ).join(
+        ProductVersion,
+        (ProductVersion.product_id == Product.id) & (ProductVersion.version == Product.latest_version),
+        isouter=True,
+    )
+    return [
+        ProductRow(i, d, t or "unknown", st, _utc(at), blueprint_of(descriptor or {}))
+        for i, d, t, st, at, descriptor in s.execute(query)
+    ]
+
+
+def blueprint_of(descriptor: dict[str, Any]) -> str | None:
+    """The ``blueprint`` custom property ``quanta new`` records (``files@1.2.0``), if any."""
+    for prop in descriptor.get("customProperties") or []:
+        if isinstance(prop, dict) and prop.get("property") == "blueprint" and prop.get("value"):
+            return str(prop["value"])
+    return None
 
 
 def consumers(s: Session) -> dict[str, int]:

@@ -29,6 +29,8 @@ class ProductCounts:
     by_domain: dict[str, int]
     by_type: dict[str, int]
     by_status: dict[str, int]
+    by_blueprint: dict[str, int] = field(default_factory=dict)
+    """Products per blueprint they were made from (its name, versions together); none: written by hand."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,13 @@ def _counts(products: list[q.ProductRow]) -> ProductCounts:
             found[key(p)] = found.get(key(p), 0) + 1
         return dict(sorted(found.items()))
 
-    return ProductCounts(len(products), by(lambda p: p.domain), by(lambda p: p.type), by(lambda p: p.status))
+    return ProductCounts(
+        len(products),
+        by(lambda p: p.domain),
+        by(lambda p: p.type),
+        by(lambda p: p.status),
+        by(lambda p: p.blueprint.partition("@")[0] if p.blueprint else "none"),
+    )
 
 
 def _use(

@@ -17,7 +17,7 @@ from quanta.interfaces.api.models import (
     problem_responses,
 )
 from quanta.interfaces.api.streaming import ARROW_STREAM, streaming_response
-from quanta.mesh import ProductColumn, SearchResult, answers
+from quanta.mesh import BlueprintEntry, ProductColumn, SearchResult, answers
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["discovery"])
 
@@ -34,6 +34,14 @@ def list_products(
     """Registered products (every product is listed; reading its data is governed)."""
     with caller.act() as mesh:
         return answers.products_page(mesh, limit, offset, {"domain": domain, "type": type, "status": status})
+
+
+@router.get("/blueprints", response_model=list[BlueprintEntry])
+def blueprints(caller: CallerDep) -> list[dict[str, Any]]:
+    """The blueprints products are made from (shipped, then the workspace's community ones): what each
+    makes, its versions and questions, and the ``quanta new`` command."""
+    with caller.act() as mesh:
+        return [asdict(entry) for entry in mesh.blueprint_entries()]
 
 
 @router.get("/search", response_model=SearchResult)

@@ -33,6 +33,7 @@ _HELP_ORDER = (
     ("flight", "flight"),
     ("workspace", "init validate apply ls show import export"),
     ("blueprints", "blueprint"),  # Typer lists sub-apps after commands
+    ("contract", "contract"),
     ("data", "quarantine schedule"),
     ("governance", "access token space audit policy"),
     ("observe", "alerts"),

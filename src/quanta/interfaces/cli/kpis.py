@@ -44,6 +44,7 @@ def _overview(k: Kpis) -> None:
         f"[bold]Platform KPIs[/bold] · {scope} · last {k.days} days (since {k.since:%Y-%m-%d})",
         f"products: {p.total} · {_pairs(p.by_status)} · {_pairs(p.by_type)}",
         f"  by domain: {_pairs(p.by_domain)}",
+        f"  by blueprint: {_pairs(p.by_blueprint)}",
         f"reuse: {k.reused} of {p.total} products used by other domains",
         (
             f"lead time, registration ► first publish: median {say_hours(k.median_lead_time_hours)} "

@@ -17,9 +17,19 @@ def mount(app: FastAPI) -> None:
     """Add the marketplace's pages and static files to ``app``."""
     from fastapi.staticfiles import StaticFiles
 
-    from quanta.interfaces.web import access, catalog, health, kpis, lab, lineage_graph, maturity, session
+    from quanta.interfaces.web import (
+        access,
+        blueprints,
+        catalog,
+        health,
+        kpis,
+        lab,
+        lineage_graph,
+        maturity,
+        session,
+    )
     from quanta.interfaces.web.pages import HERE
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (catalog, lab, access, session, health, lineage_graph, maturity, kpis):
+    for module in (catalog, lab, access, session, health, lineage_graph, maturity, kpis, blueprints):
         app.include_router(module.router)

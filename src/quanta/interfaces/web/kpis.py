@@ -130,6 +130,11 @@ def tiles(k: Kpis) -> list[Tile]:
         Tile("Products", str(p.total), ", ".join(f"{n} {s}" for s, n in p.by_status.items()) or "none yet"),
         Tile("Reused across domains", f"{k.reused}", f"of {p.total} products"),
         Tile(
+            "Made from blueprints",
+            str(sum(n for name, n in p.by_blueprint.items() if name != "none")),
+            ", ".join(f"{n} {name}" for name, n in p.by_blueprint.items() if name != "none") or "none yet",
+        ),
+        Tile(
             "Lead time to first publish",
             say_hours(k.median_lead_time_hours),
             "median, registration ► publish",
