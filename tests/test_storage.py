@@ -141,3 +141,29 @@ def test_missing_table_says_to_build(warehouse: Warehouse) -> None:
     with pytest.raises(StorageError, match="no table yet") as info:
         warehouse.scan("sales.orders", "orders")
     assert "quanta build sales.orders" in (info.value.hint or "")
+
+
+def test_new_products_of_one_new_domain_created_at_once(tmp_path: Path) -> None:
+    # Two builds of new products in a new domain start together (threads of one build, or two
+    # processes on one catalog): the domain's namespace is created once, both tables exist.
+    import threading
+
+    url, root = f"sqlite:///{tmp_path / 'catalog.db'}", tmp_path / "warehouse"
+    Warehouse(url, root)._catalog()  # the catalog tables exist, as after the first build
+    start, errors = threading.Barrier(4), []
+
+    def create(n: int) -> None:
+        warehouse = Warehouse(url, root)  # a catalog connection of its own, as another process has
+        start.wait()
+        try:
+            warehouse.ensure_table(f"retail.product{n}", "main", obj(ID, AMOUNT))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(Warehouse(url, root).exists(f"retail.product{n}", "main") for n in range(4))

@@ -103,6 +103,18 @@ class Warehouse:
             return ["created"]
         return self._evolve(self.table(product_id, port), obj)
 
+    def _ensure_namespace(self, catalog: SqlCatalog, namespace: str) -> None:
+        """The domain's namespace, created once even when two builds of new products of one domain
+        start together (threads here, or another process between pyiceberg's check and insert)."""
+        from sqlalchemy.exc import IntegrityError
+
+        with self._lock:
+            try:
+                catalog.create_namespace_if_not_exists(namespace)
+            except IntegrityError:
+                if not catalog.namespace_exists(namespace):
+                    raise
+
     def _create(self, product_id: str, port: str, obj: SchemaObject) -> None:
         from pyiceberg.schema import Schema
         from pyiceberg.types import NestedField
@@ -116,7 +128,7 @@ class Warehouse:
         ids = {prop.id: i for i, prop in enumerate(obj.properties or [], start=1) if prop.id}
         catalog = self._catalog()
         namespace, _ = self.identifier(product_id, port)
-        catalog.create_namespace_if_not_exists(namespace)
+        self._ensure_namespace(catalog, namespace)
         table = catalog.create_table(
             self.identifier(product_id, port),
             schema=Schema(*fields),
