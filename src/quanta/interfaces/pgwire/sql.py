@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from quanta.interfaces.pgwire import types as t
-from quanta.interfaces.pgwire.backend import CATALOG_SCHEMAS, WireError
+from quanta.interfaces.pgwire.backend import WireError
+from quanta.interfaces.pgwire.catalog import CATALOG_SCHEMAS
 
 if TYPE_CHECKING:
     from sqlglot import exp
