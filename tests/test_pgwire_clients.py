@@ -138,3 +138,13 @@ def test_tls_required_without_a_certificate_fails_cleanly(server: int) -> None:
     done = psql(server, "-c", "select 1", sslmode="require")
     assert done.returncode != 0 and "does not support SSL" in done.stderr
     assert psql(server, "-c", "select 1").returncode == 0  # the server lives on
+
+
+def test_engine_failures_carry_the_engines_sqlstate(server: int) -> None:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=server, user="local-admin", dbname="quanta") as connection:
+        with pytest.raises(psycopg.errors.InvalidCharacterValueForCast):  # EngineConversionError: 22018
+            connection.execute("select cast(status as integer) from sales.orders").fetchall()
+        connection.rollback()
+        assert connection.execute("select 1").fetchone() == (1,)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from quanta.errors import QuantaError
+from quanta.errors import EngineError, QuantaError
 from quanta.interfaces.pgwire.catalog import build_catalog, catalog_sql
 
 if TYPE_CHECKING:
@@ -175,8 +175,22 @@ def _wire_errors(stream: GovernedStream) -> Iterator[pa.RecordBatch]:
         raise wire_error(exc) from exc
 
 
+def _engine_state(exc: BaseException) -> str | None:
+    """The SQLSTATE of the engine error ``exc`` is, or carries, or was raised from."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None or isinstance(seen, EngineError):
+            return seen.sqlstate if seen is not None else None
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__
+    return None
+
+
 def wire_error(exc: QuantaError) -> WireError:
-    """The SQLSTATE for an error of the governed query service (by the HTTP status it carries)."""
+    """The SQLSTATE for an error of the governed query service: by the HTTP status it carries, the
+    engine error it comes from (``EngineError.sqlstate``), else by what it says."""
     from quanta.mesh import QueryCancelled
 
     if isinstance(exc, QueryCancelled):
@@ -185,6 +199,9 @@ def wire_error(exc: QuantaError) -> WireError:
     by_status = {401: "28000", 403: "42501", 404: "42P01"}
     if exc.status in by_status:
         return WireError(text, by_status[exc.status], hint=exc.hint)
+    engine = _engine_state(exc)
+    if engine is not None:  # the engine's failure, classified where it was translated
+        return WireError(text, engine, hint=exc.hint)
     lowered = text.lower()
     if "parse" in lowered or "syntax" in lowered:
         return WireError(text, "42601", hint=exc.hint)
