@@ -61,6 +61,14 @@ def test_sqlalchemy_inspection_and_pandas(root_rows: list[dict[str, object]], se
     columns = {c["name"]: c for c in inspector.get_columns("orders", "sales")}
     assert str(columns["order_id"]["type"]) == "BIGINT" and columns["order_id"]["nullable"] is False
     assert columns["order_id"]["comment"] == "Order identifier from the order management system."
+    # What Apache Superset asks through the same inspector when a dataset is added (its
+    # db_engine_specs read table metadata: comment, primary key, foreign keys, indexes, views)
+    assert inspector.get_table_comment("orders", "sales") == {"text": "One row per order."}
+    assert inspector.get_pk_constraint("orders", "sales")["constrained_columns"] == []
+    assert inspector.get_foreign_keys("orders", "sales") == []
+    assert inspector.get_indexes("orders", "sales") == []
+    assert inspector.get_unique_constraints("orders", "sales") == []
+    assert inspector.get_view_names("sales") == []
     frame = pandas.read_sql(
         sqlalchemy.text("select order_id, total_price from sales.orders where order_id = :id"),
         engine,
@@ -148,3 +156,25 @@ def test_engine_failures_carry_the_engines_sqlstate(server: int) -> None:
             connection.execute("select cast(status as integer) from sales.orders").fetchall()
         connection.rollback()
         assert connection.execute("select 1").fetchone() == (1,)
+
+
+METABASE = Path(__file__).parent / "clients" / "metabase_sync.sql"
+
+
+def test_metabase_sync_queries_answer(server: int) -> None:
+    """The exact statements Metabase's postgres driver sends to connect and sync (recorded in
+    tests/clients/metabase_sync.sql) all answer, listing the readable products with descriptions."""
+    import psycopg
+
+    blocks = METABASE.read_text(encoding="utf-8").split("\n;\n")
+    statements = ["\n".join(x for x in b.splitlines() if not x.startswith("--")).strip() for b in blocks]
+    answers = []
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta", autocommit=True) as conn:
+        for statement in statements:
+            cursor = conn.execute(statement)
+            answers.append(cursor.fetchall() if cursor.description else cursor.statusmessage)
+    schemas = {row[0] for row in answers[4]}
+    assert "customers" in schemas and "sales" not in schemas and "main" not in schemas
+    readable = {(row[1], row[2]) for row in answers[5]}  # what ana may read: no sales products
+    assert ("customers", "customers") in readable and not {s for s, _ in readable} & {"sales", "main"}
+    assert answers[6] == []  # ana reads nothing in sales

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from quanta.mesh import Mesh
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PgTlsCert = Annotated[
+    Path | None, typer.Option(help="PEM certificate: TLS on --pg-port (with --pg-tls-key).", exists=True)
+]
+PgTlsKey = Annotated[Path | None, typer.Option(help="PEM private key of --pg-tls-cert.", exists=True)]
 
 
 @app.command()
@@ -43,12 +47,8 @@ def serve(
             help="Also serve the PostgreSQL wire protocol on this port (psql, JDBC, BI tools).", min=1
         ),
     ] = None,
-    pg_tls_cert: Annotated[
-        Path | None, typer.Option(help="PEM certificate: TLS on --pg-port (with --pg-tls-key).", exists=True)
-    ] = None,
-    pg_tls_key: Annotated[
-        Path | None, typer.Option(help="PEM private key of --pg-tls-cert.", exists=True)
-    ] = None,
+    pg_tls_cert: PgTlsCert = None,
+    pg_tls_key: PgTlsKey = None,
     flight_port: Annotated[
         int | None,
         typer.Option(help="Also serve Arrow Flight SQL on this port (ADBC, Flight SQL drivers).", min=1),
@@ -62,7 +62,6 @@ def serve(
 
     from quanta.interfaces.api.server import SCHEDULER, SERVER_MODE
     from quanta.interfaces.cli.wire import wire_tls
-    from quanta.interfaces.web.connect import FLIGHT_ENDPOINT, PG_ENDPOINT
 
     server_mode = require_token if require_token is not None else host not in LOOPBACK
     pg_tls = wire_tls(pg_tls_cert, pg_tls_key)
@@ -73,12 +72,7 @@ def serve(
     os.environ[SERVER_MODE] = "1" if server_mode else "0"
     os.environ[SCHEDULER] = str(scheduler)
     announce(mesh, host, port, server_mode=server_mode)
-    if pg_port:
-        wire_in_background(mesh, host, pg_port, local_mode=not server_mode, tls=pg_tls)
-        os.environ[PG_ENDPOINT] = f"{host}:{pg_port}"  # the product pages' Connect box
-    if flight_port:
-        flight_in_background(mesh, host, flight_port, local_mode=not server_mode)
-        os.environ[FLIGHT_ENDPOINT] = f"{host}:{flight_port}"
+    wire_servers(mesh, host, (pg_port, pg_tls), flight_port, local_mode=not server_mode)
     with metrics_environment(workers):
         uvicorn.run(
             "quanta.interfaces.api.server:app_from_environment",
@@ -88,6 +82,28 @@ def serve(
             workers=workers,
             log_level="warning",
         )
+
+
+def wire_servers(
+    mesh: Mesh,
+    host: str,
+    pg: tuple[int | None, ssl.SSLContext | None],
+    flight_port: int | None,
+    *,
+    local_mode: bool,
+) -> None:
+    """The PostgreSQL wire protocol and Flight SQL servers asked for, beside the HTTP server; their
+    endpoints go to the product pages' Connect box."""
+    import os
+
+    from quanta.interfaces.web.connect import FLIGHT_ENDPOINT, PG_ENDPOINT
+
+    if pg[0]:
+        wire_in_background(mesh, host, pg[0], local_mode=local_mode, tls=pg[1])
+        os.environ[PG_ENDPOINT] = f"{host}:{pg[0]}"
+    if flight_port:
+        flight_in_background(mesh, host, flight_port, local_mode=local_mode)
+        os.environ[FLIGHT_ENDPOINT] = f"{host}:{flight_port}"
 
 
 def announce(mesh: Mesh, host: str, port: int, *, server_mode: bool) -> None:

@@ -9,6 +9,7 @@ relations are rewritten to these views, so a client never sees anything but the 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -129,6 +130,15 @@ _EMPTY = {
     "collprovider varchar, collencoding integer, collcollate varchar, collctype varchar",
     "pg_sequence": "seqrelid bigint, seqtypid bigint, seqstart bigint, seqincrement bigint, seqmax bigint, "
     "seqmin bigint, seqcache bigint, seqcycle boolean",
+    "pg_index": "indexrelid bigint, indrelid bigint, indnatts smallint, indnkeyatts smallint, "
+    "indisunique boolean, indnullsnotdistinct boolean, indisprimary boolean, indisexclusion boolean, "
+    "indimmediate boolean, indisclustered boolean, indisvalid boolean, indisready boolean, "
+    "indislive boolean, indisreplident boolean, indkey smallint[], indcollation bigint[], indclass bigint[], "
+    "indoption smallint[], indexprs varchar, indpred varchar",
+    "pg_opclass": "oid bigint, opcmethod bigint, opcname varchar, opcnamespace bigint, opcowner bigint, "
+    "opcfamily bigint, opcintype bigint, opcdefault boolean, opckeytype bigint",
+    "pg_stat_user_tables": "relid bigint, schemaname varchar, relname varchar, n_live_tup bigint",
+    "pg_matviews": "schemaname varchar, matviewname varchar, matviewowner varchar, definition varchar",
     "pg_partitioned_table": "partrelid bigint, partstrat varchar, partnatts integer",
 }
 """Relations psql's ``\\d+`` reads that have no rows here (no policies, statistics, publications…)."""
@@ -154,15 +164,29 @@ _MACROS = {
 """PostgreSQL functions whose DuckDB versions answer otherwise (``int4`` for ``integer``, no comments)."""
 
 
+_KEYWORD_ALIAS = re.compile(r"\bAS\s+(SELECT|INSERT|UPDATE|DELETE)\b(?=\s*(?:,|\)|$|FROM\b))", re.I | re.M)
+
+
+def parse_catalog(sql: str) -> exp.Expr | None:
+    """A catalog question parsed as PostgreSQL; columns aliased as a keyword (Metabase's ``... as select``,
+    which sqlglot does not take) quoted first. None when it does not parse."""
+    import sqlglot
+
+    for text in (sql, _KEYWORD_ALIAS.sub(lambda m: f'AS "{m[1]}"', sql)):
+        try:
+            return sqlglot.parse_one(text, read="postgres")
+        except sqlglot.errors.SqlglotError:
+            continue
+    return None
+
+
 def catalog_sql(sql: str, principal: str) -> str:
     """PostgreSQL's SQL for DuckDB's catalog: ``current_user`` is the principal (DuckDB would say
     'duckdb') and unnamed columns are named as PostgreSQL names them (``count``, not ``count_star()``)."""
-    import sqlglot
     from sqlglot import exp
 
-    try:
-        tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.SqlglotError:
+    tree = parse_catalog(sql)
+    if tree is None:
         return sql  # DuckDB gives the positioned error
     users = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
     if isinstance(tree, exp.Select):
