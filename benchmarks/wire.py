@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.__main__ import CACHE, PRODUCT, cached_lineitem, make_workspace
-from benchmarks.governed import GOVERNANCE
+from benchmarks.governed import GOVERNANCE, published_for_ana
 
 SMALL = "select order_id, line_number, quantity, extended_price, ship_mode from {t} limit 10"
 MIXED = [
@@ -61,7 +61,7 @@ def main() -> int:
         workspace = make_workspace(Path(scratch) / "workspace", sample)
         (workspace / "governance.yaml").write_text(GOVERNANCE, encoding="utf-8")
         console.print(f"building {PRODUCT} from the first {rows:,} rows of TPC-H lineitem SF1 ...")
-        ana = built(workspace)
+        _, ana = published_for_ana(workspace)
         results = measure(ana, workspace, repeats, clients, seconds, console)
     report(console, results, rows)
     return 0
@@ -76,20 +76,6 @@ def first_rows(data: Path, target: Path, rows: int) -> None:
             rows -= batch.num_rows
             if rows <= 0:
                 break
-
-
-def built(workspace: Path) -> Any:
-    from quanta.mesh import Mesh
-    from quanta.settings import Settings
-
-    admin = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace))
-    admin.apply()
-    [result] = admin.build([PRODUCT])
-    if result.status != "published":
-        raise SystemExit(f"{PRODUCT} was not published: {result.error}")
-    ana = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace, user="ana"))
-    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)
-    return ana
 
 
 def measure(
@@ -268,7 +254,7 @@ def report(console: Any, results: dict[str, Any], rows: int) -> None:
                   f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
     bulk = rates["pgwire"] / rates["postgres"]
     for label, value, target, ok in (
-        ("small: pgwire over in process", f"+{over:.2f} ms", f"<= +{TARGET_SMALL_MS} ms",
+        ("small: pgwire over in process", f"{over:+.2f} ms", f"<= +{TARGET_SMALL_MS} ms",
          over <= TARGET_SMALL_MS),
         ("small: pgwire vs PostgreSQL", f"{ratio:.2f}x", f"<= {TARGET_SMALL_RATIO}x",
          ratio <= TARGET_SMALL_RATIO),
