@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.__main__ import CACHE, PRODUCT, cached_lineitem, make_workspace
-from benchmarks.governed import GOVERNANCE
+from benchmarks.governed import GOVERNANCE, published_for_ana
 
 RUNS = 3
 TARGET_RATIO = 0.8
@@ -52,16 +52,7 @@ def main() -> int:
 
 
 def measure(workspace: Path, limit: int | None) -> dict[str, Any]:
-    from quanta.mesh import Mesh
-    from quanta.settings import Settings
-
-    admin = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace))
-    admin.apply()
-    [built] = admin.build([PRODUCT])
-    if built.status != "published":
-        raise SystemExit(f"{PRODUCT} was not published: {built.error}")
-    ana = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace, user="ana"))
-    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)
+    _, ana = published_for_ana(workspace)
     sql = f"select * from {PRODUCT}" + (f" limit {limit}" if limit else "")
 
     def in_process() -> int:

@@ -61,10 +61,9 @@ def main() -> int:
     return 0
 
 
-def measure(workspace: Path) -> dict[str, Any]:
-    import duckdb
-
-    from quanta.engines.duckdb import scan_sql
+def published_for_ana(workspace: Path) -> tuple[Any, Any]:
+    """The workspace's product built and published, and ana holding a grant on it, as a consumer would:
+    the meshes of the workspace's admin and of ana."""
     from quanta.mesh import Mesh
     from quanta.settings import Settings
 
@@ -74,7 +73,16 @@ def measure(workspace: Path) -> dict[str, Any]:
     if built.status != "published":
         raise SystemExit(f"{PRODUCT} was not published: {built.error}")
     ana = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace, user="ana"))
-    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)  # a grant, as a consumer would hold
+    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)
+    return admin, ana
+
+
+def measure(workspace: Path) -> dict[str, Any]:
+    import duckdb
+
+    from quanta.engines.duckdb import scan_sql
+
+    admin, ana = published_for_ana(workspace)
     _, port, snapshot, _ = admin.resolve(PRODUCT)
     plain = duckdb.connect()
     plain.execute(f"create view lineitems as {scan_sql(admin.warehouse.scan(PRODUCT, port, snapshot))}")

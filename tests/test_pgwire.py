@@ -85,11 +85,11 @@ def connect(port: int, user: str = "local-admin") -> psycopg.Connection:
 
 
 def psql(
-    port: int, *args: str, user: str = "local-admin", password: str | None = None
+    port: int, *args: str, user: str = "local-admin", password: str | None = None, sslmode: str = "prefer"
 ) -> subprocess.CompletedProcess[str]:
     if shutil.which("psql") is None:
         pytest.skip("psql is not installed (apt-get install postgresql-client)")
-    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10", "PGSSLMODE": sslmode}
     if password is not None:
         env["PGPASSWORD"] = password
     return subprocess.run(

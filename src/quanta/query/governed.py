@@ -372,7 +372,9 @@ class GovernedQueries:
                     hint=f"use the granted columns, or ask for this one: quanta access request {product_id} "
                     f"--columns {column} --purpose '...'",
                 )
-        return QueryError(f"query failed: {message}", hint="check the SQL")
+        error = QueryError(f"query failed: {message}", hint="check the SQL")
+        error.sqlstate = exc.sqlstate
+        return error
 
     def _parsed(self, sql: str) -> tuple[exp.Expr, list[exp.Table]]:
         """``parse_governed``, remembered for the last few hundred statements: dashboards and

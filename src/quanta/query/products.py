@@ -21,6 +21,9 @@ _REF = re.compile(r"^(?P<product>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:@(?P<at>.+)
 class QueryError(QuantaError):
     """A query cannot run: it does not parse, names no product, or reads something it may not."""
 
+    sqlstate: str | None = None
+    """For a failure of the engine, the SQLSTATE of its ``EngineError`` (for PostgreSQL-wire clients)."""
+
 
 class UnknownProduct(QueryError, NotFoundError):
     """The query names a product that is not registered."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,9 +13,15 @@ from quanta.interfaces.cli import render
 from quanta.interfaces.cli.app import Debug, app, open_mesh
 
 if TYPE_CHECKING:
+    import ssl
+
     from quanta.mesh import Mesh
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PgTlsCert = Annotated[
+    Path | None, typer.Option(help="PEM certificate: TLS on --pg-port (with --pg-tls-key).", exists=True)
+]
+PgTlsKey = Annotated[Path | None, typer.Option(help="PEM private key of --pg-tls-cert.", exists=True)]
 
 
 @app.command()
@@ -40,6 +47,8 @@ def serve(
             help="Also serve the PostgreSQL wire protocol on this port (psql, JDBC, BI tools).", min=1
         ),
     ] = None,
+    pg_tls_cert: PgTlsCert = None,
+    pg_tls_key: PgTlsKey = None,
     flight_port: Annotated[
         int | None,
         typer.Option(help="Also serve Arrow Flight SQL on this port (ADBC, Flight SQL drivers).", min=1),
@@ -52,9 +61,10 @@ def serve(
     import uvicorn
 
     from quanta.interfaces.api.server import SCHEDULER, SERVER_MODE
-    from quanta.interfaces.web.connect import FLIGHT_ENDPOINT, PG_ENDPOINT
+    from quanta.interfaces.cli.wire import wire_tls
 
     server_mode = require_token if require_token is not None else host not in LOOPBACK
+    pg_tls = wire_tls(pg_tls_cert, pg_tls_key)
     mesh = open_mesh()
     _ = mesh.search_index  # build the search index once, before the workers share it
     # Workers open the same workspace from the environment, whatever folder they start in.
@@ -62,12 +72,7 @@ def serve(
     os.environ[SERVER_MODE] = "1" if server_mode else "0"
     os.environ[SCHEDULER] = str(scheduler)
     announce(mesh, host, port, server_mode=server_mode)
-    if pg_port:
-        wire_in_background(mesh, host, pg_port, local_mode=not server_mode)
-        os.environ[PG_ENDPOINT] = f"{host}:{pg_port}"  # the product pages' Connect box
-    if flight_port:
-        flight_in_background(mesh, host, flight_port, local_mode=not server_mode)
-        os.environ[FLIGHT_ENDPOINT] = f"{host}:{flight_port}"
+    wire_servers(mesh, host, (pg_port, pg_tls), flight_port, local_mode=not server_mode)
     with metrics_environment(workers):
         uvicorn.run(
             "quanta.interfaces.api.server:app_from_environment",
@@ -77,6 +82,28 @@ def serve(
             workers=workers,
             log_level="warning",
         )
+
+
+def wire_servers(
+    mesh: Mesh,
+    host: str,
+    pg: tuple[int | None, ssl.SSLContext | None],
+    flight_port: int | None,
+    *,
+    local_mode: bool,
+) -> None:
+    """The PostgreSQL wire protocol and Flight SQL servers asked for, beside the HTTP server; their
+    endpoints go to the product pages' Connect box."""
+    import os
+
+    from quanta.interfaces.web.connect import FLIGHT_ENDPOINT, PG_ENDPOINT
+
+    if pg[0]:
+        wire_in_background(mesh, host, pg[0], local_mode=local_mode, tls=pg[1])
+        os.environ[PG_ENDPOINT] = f"{host}:{pg[0]}"
+    if flight_port:
+        flight_in_background(mesh, host, flight_port, local_mode=local_mode)
+        os.environ[FLIGHT_ENDPOINT] = f"{host}:{flight_port}"
 
 
 def announce(mesh: Mesh, host: str, port: int, *, server_mode: bool) -> None:
@@ -100,7 +127,9 @@ def flight_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) 
     threading.Thread(target=server.wait, name="quanta-flight", daemon=True).start()
 
 
-def wire_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) -> None:
+def wire_in_background(
+    mesh: Mesh, host: str, port: int, *, local_mode: bool, tls: ssl.SSLContext | None = None
+) -> None:
     """The PostgreSQL wire protocol server on a thread of its own (its own event loop), beside the
     HTTP server; it ends with the process."""
     import asyncio
@@ -108,7 +137,7 @@ def wire_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) ->
 
     from quanta.interfaces.pgwire.server import WireServer, serve_forever
 
-    server = WireServer(mesh, local_mode=local_mode)
+    server = WireServer(mesh, local_mode=local_mode, tls=tls)
     thread = threading.Thread(
         target=lambda: asyncio.run(serve_forever(server, host, port)), name="quanta-pgwire", daemon=True
     )
@@ -116,7 +145,7 @@ def wire_in_background(mesh: Mesh, host: str, port: int, *, local_mode: bool) ->
     shown = "localhost" if host in LOOPBACK else host
     render.err.print(
         f"PostgreSQL wire protocol on {shown}:{port}  "
-        f"(psql -h {shown} -p {port} -U {mesh.settings.user} quanta)"
+        f"(psql -h {shown} -p {port} -U {mesh.settings.user} quanta{', TLS' if tls else ''})"
     )
 
 

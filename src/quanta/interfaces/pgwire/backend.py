@@ -15,41 +15,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from quanta.errors import QuantaError
+from quanta.errors import EngineError, QuantaError
+from quanta.interfaces.pgwire.catalog import build_catalog, catalog_sql
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-    from sqlglot import exp
 
     from quanta.mesh import GovernedStream, Mesh, ScramSignIn
 
-SERVER_VERSION = "15.0 (Quanta)"
-DEFAULTS = {
-    "server_version": SERVER_VERSION,
-    "server_encoding": "UTF8",
-    "client_encoding": "UTF8",
-    "DateStyle": "ISO, MDY",
-    "IntervalStyle": "postgres",
-    "TimeZone": "UTC",
-    "integer_datetimes": "on",
-    "standard_conforming_strings": "on",
-    "is_superuser": "off",
-    "application_name": "",
-}
-"""The settings a session starts with (sent as ParameterStatus, answered by SHOW)."""
-CATALOG_SETTINGS = {
-    **DEFAULTS,
-    "server_version_num": "150000",
-    "max_identifier_length": "63",
-    "search_path": '"$user", public',
-    "default_transaction_read_only": "on",
-    "transaction_read_only": "on",
-}
-"""What ``pg_settings`` and ``current_setting()`` answer: PostgreSQL's names, never the engine's own
-settings (those name the server's folders)."""
-CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
-_PG_NAMES = {"current_version": "version"}  # sqlglot's name of a function ► PostgreSQL's column name
 CATALOG_SECONDS = 10  # a grant given or revoked shows in the catalog within this long
 
 
@@ -159,7 +133,8 @@ class MeshBackend:
         import duckdb
 
         connection = self._catalog(principal).cursor()
-        sql = _catalog_sql(sql, principal)
+        connection.execute("use quanta")
+        sql = catalog_sql(sql, principal)
         try:
             reader = connection.sql(sql).to_arrow_reader(10_000)
             batches = list(reader)
@@ -178,7 +153,7 @@ class MeshBackend:
             cached = self._catalogs.get(principal)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            connection = _build_catalog(self.mesh, principal)
+            connection = build_catalog(self.mesh, principal)
             self._catalogs[principal] = (stamp, connection)
             return connection
 
@@ -200,8 +175,22 @@ def _wire_errors(stream: GovernedStream) -> Iterator[pa.RecordBatch]:
         raise wire_error(exc) from exc
 
 
+def _engine_state(exc: BaseException) -> str | None:
+    """The SQLSTATE of the engine error ``exc`` is, or carries, or was raised from."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None or isinstance(seen, EngineError):
+            return seen.sqlstate if seen is not None else None
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__
+    return None
+
+
 def wire_error(exc: QuantaError) -> WireError:
-    """The SQLSTATE for an error of the governed query service (by the HTTP status it carries)."""
+    """The SQLSTATE for an error of the governed query service: by the HTTP status it carries, the
+    engine error it comes from (``EngineError.sqlstate``), else by what it says."""
     from quanta.mesh import QueryCancelled
 
     if isinstance(exc, QueryCancelled):
@@ -210,6 +199,9 @@ def wire_error(exc: QuantaError) -> WireError:
     by_status = {401: "28000", 403: "42501", 404: "42P01"}
     if exc.status in by_status:
         return WireError(text, by_status[exc.status], hint=exc.hint)
+    engine = _engine_state(exc)
+    if engine is not None:  # the engine's failure, classified where it was translated
+        return WireError(text, engine, hint=exc.hint)
     lowered = text.lower()
     if "parse" in lowered or "syntax" in lowered:
         return WireError(text, "42601", hint=exc.hint)
@@ -218,95 +210,3 @@ def wire_error(exc: QuantaError) -> WireError:
     if "not allowed" in lowered or "cannot be queried" in lowered:
         return WireError(text, "42501", hint=exc.hint)
     return WireError(text, "XX000" if text.startswith("query failed") else "42000", hint=exc.hint)
-
-
-def _catalog_sql(sql: str, principal: str) -> str:
-    """PostgreSQL's SQL for DuckDB's catalog: ``current_user`` is the principal (DuckDB would say
-    'duckdb') and unnamed columns are named as PostgreSQL names them (``count``, not ``count_star()``)."""
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.SqlglotError:
-        return sql  # DuckDB gives the positioned error
-    users = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
-    if isinstance(tree, exp.Select):
-        for i, projection in enumerate(tree.expressions):
-            if isinstance(projection, users):
-                tree.expressions[i] = exp.alias_(exp.Literal.string(principal), "current_user")
-            elif isinstance(projection, exp.Func) and not isinstance(projection, exp.Alias):
-                name = (
-                    projection.sql_name().lower()
-                    if not isinstance(projection, exp.Anonymous)
-                    else projection.name
-                )
-                tree.expressions[i] = exp.alias_(projection, _PG_NAMES.get(name.lower(), name.lower()))
-    tree = tree.transform(lambda n: exp.Literal.string(principal) if isinstance(n, users) else n)
-    # twice: a replaced node's children are not visited again in the same pass
-    return tree.transform(_duckdb_catalog_node).transform(_duckdb_catalog_node).sql(dialect="duckdb")
-
-
-def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
-    """psql's and drivers' PostgreSQL-only syntax in DuckDB's terms: ``pg_catalog.f(...)`` calls,
-    ``COLLATE pg_catalog.default`` and ``OPERATOR(pg_catalog.~)``."""
-    from sqlglot import exp
-
-    if isinstance(node, exp.Table) and node.name.lower() == "pg_settings":  # the engine's would leak paths
-        return exp.table_("quanta_pg_settings", alias=node.alias or "pg_settings")
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "current_setting" and node.expressions:
-        wanted = exp.EQ(this=exp.column("name"), expression=node.expressions[0])
-        return exp.select("setting").from_("quanta_pg_settings").where(wanted).subquery()
-    qualified = isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier)
-    if qualified and isinstance(node.expression, exp.Func) and node.this.name.lower() == "pg_catalog":
-        return node.expression
-    if isinstance(node, exp.Collate):
-        return node.this
-    target = (
-        node.to.sql(dialect="postgres").lower().removeprefix("pg_catalog.")
-        if isinstance(node, exp.Cast)
-        else ""
-    )
-    if target.startswith(("regclass", "regtype", "regproc", "regnamespace", "regrole", "oid")):
-        return node.this  # DuckDB's catalog has oids, but no reg* types: compare them as they are
-    if isinstance(node, exp.Operator):
-        operator = str(node.args.get("operator", "")).rpartition(".")[2]
-        left, right = node.this, node.expression
-        built = {
-            "~": lambda: exp.RegexpLike(this=left, expression=right),
-            "!~": lambda: exp.Not(this=exp.RegexpLike(this=left, expression=right)),
-            "~*": lambda: exp.RegexpILike(this=left, expression=right),
-            "~~": lambda: exp.Like(this=left, expression=right),
-            "=": lambda: exp.EQ(this=left, expression=right),
-            "<>": lambda: exp.NEQ(this=left, expression=right),
-        }.get(operator)
-        if built is not None:
-            return built()
-    return node
-
-
-def _build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
-    """Empty tables named and typed like the products ``principal`` may read, with their descriptions."""
-    import duckdb
-
-    connection = duckdb.connect(":memory:")
-    for table in mesh.readable_tables(principal, "duckdb"):
-        connection.execute(f'create schema if not exists "{table.schema}"')
-        for statement in table.statements:
-            connection.execute(statement)
-    connection.execute(f"create or replace macro version() as 'PostgreSQL {SERVER_VERSION}'")
-    connection.execute("create table quanta_pg_settings (name varchar, setting varchar, source varchar)")
-    connection.executemany(
-        "insert into quanta_pg_settings values (?, ?, 'default')", list(CATALOG_SETTINGS.items())
-    )
-    # Functions psql and JDBC call that DuckDB's pg_catalog lacks
-    connection.execute("create or replace macro pg_get_userbyid(id) as 'quanta'")
-    connection.execute("create or replace macro pg_encoding_to_char(id) as 'UTF8'")
-    connection.execute("create or replace macro pg_get_indexdef(a, b := 0, c := false) as ''")
-    # Only metadata lives here, and this connection must never become a way around governance:
-    # no files, no extensions, small and fixed resources.
-    connection.execute("set enable_external_access = false")
-    connection.execute("set memory_limit = '256MB'")
-    connection.execute("set threads = 1")
-    connection.execute("set lock_configuration = true")
-    return connection

@@ -14,6 +14,8 @@ from quanta.interfaces.pgwire.backend import MeshBackend, WireError
 from quanta.interfaces.pgwire.session import Session
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from quanta.mesh import Mesh
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -124,6 +126,14 @@ async def _password_message(session: Session) -> bytes:
     if kind != b"p":
         raise WireError("expected a SASL response", "08P01")
     return body
+
+
+def tls_context(certificate: Path, key: Path) -> ssl.SSLContext:
+    """The server side of TLS for a PEM certificate (chain) and its private key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, key)
+    return context
 
 
 async def serve_forever(server: WireServer, host: str, port: int) -> None:

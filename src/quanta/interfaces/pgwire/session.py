@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING
 from quanta.errors import QuantaError
 from quanta.interfaces.pgwire import protocol as p
 from quanta.interfaces.pgwire import rows
-from quanta.interfaces.pgwire.backend import DEFAULTS, Answer, WireError
+from quanta.interfaces.pgwire.backend import Answer, WireError
+from quanta.interfaces.pgwire.catalog import CATALOG_SETTINGS, DEFAULTS
 from quanta.interfaces.pgwire.sql import bind_parameters, is_catalog_query
 from quanta.interfaces.pgwire.statements import (
     WRITES,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("quanta.pgwire")
 ROW_KINDS = ("query", "show", "fetch")
+ISOLATION = ("transaction isolation level", "transaction_isolation", "default_transaction_isolation")
 
 
 @dataclass
@@ -251,9 +254,14 @@ class Session:
 
     def _session_operation(self, statement: Statement) -> None:
         kind = statement.kind
-        tags = {"begin": "BEGIN", "commit": "COMMIT", "rollback": "ROLLBACK", "set": "SET", "reset": "RESET"}
+        tags = {"begin": "BEGIN", "commit": "COMMIT", "rollback": "ROLLBACK", "set": "SET", "reset": "RESET",
+                "savepoint": "SAVEPOINT", "release": "RELEASE"}  # fmt: skip
         if kind == "begin":
             self.status = b"T"
+        elif kind == "rollback" and re.match(
+            r"ROLLBACK\s+(WORK\s+|TRANSACTION\s+)?TO\b", statement.sql, re.I
+        ):
+            self.status = b"T" if self.status != b"I" else b"I"  # to a savepoint: the transaction goes on
         elif kind in ("commit", "rollback"):
             tag = "ROLLBACK" if self.status == b"E" else tags[kind]
             self.status = b"I"
@@ -324,8 +332,8 @@ class Session:
             names, values = list(self.settings), list(self.settings.values())
             table = pa.table({"name": names, "setting": values})
         else:
-            known = {k.lower(): v for k, v in self.settings.items()}
-            known |= {"transaction isolation level": "read committed", "search_path": '"$user", public'}
+            known = {k.lower(): v for k, v in {**CATALOG_SETTINGS, **self.settings}.items()}
+            known |= {level: "read committed" for level in ISOLATION}
             if lowered not in known:
                 raise WireError(f'unrecognized configuration parameter "{name}"', "42704")
             table = pa.table({lowered.replace(" ", "_"): [known[lowered]]})

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from quanta.interfaces.pgwire import types as t
-from quanta.interfaces.pgwire.backend import CATALOG_SCHEMAS, WireError
+from quanta.interfaces.pgwire.backend import WireError
+from quanta.interfaces.pgwire.catalog import CATALOG_SCHEMAS, parse_catalog
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -17,12 +18,10 @@ if TYPE_CHECKING:
 def is_catalog_query(sql: str) -> bool:
     """True when no table of the query is a data product (``select 1``, ``pg_catalog.pg_type``,
     ``information_schema.tables``, unqualified ``pg_*`` tables)."""
-    import sqlglot
     from sqlglot import exp
 
-    try:
-        tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.SqlglotError:
+    tree = parse_catalog(sql)
+    if tree is None:
         return False  # the governed parser gives the positioned error
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):

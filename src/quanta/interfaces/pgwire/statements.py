@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["query", "empty", "begin", "commit", "rollback", "set", "reset", "show", "discard",
-               "deallocate", "declare", "fetch", "close", "refused"]  # fmt: skip
+Kind = Literal["query", "empty", "begin", "commit", "rollback", "savepoint", "release", "set", "reset",
+               "show", "discard", "deallocate", "declare", "fetch", "close", "refused"]  # fmt: skip
 
 _SESSION_WORDS: dict[str, Kind] = {
     "BEGIN": "begin",
@@ -18,6 +18,8 @@ _SESSION_WORDS: dict[str, Kind] = {
     "END": "commit",
     "ROLLBACK": "rollback",
     "ABORT": "rollback",
+    "SAVEPOINT": "savepoint",
+    "RELEASE": "release",
     "SET": "set",
     "RESET": "reset",
     "SHOW": "show",

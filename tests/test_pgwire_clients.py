@@ -1,0 +1,180 @@
+"""More real clients over the PostgreSQL wire protocol: psql's describe commands (``\\d TABLE``,
+``\\d+``, ``\\l``), psqlODBC through pyodbc, SQLAlchemy's PostgreSQL dialect (``inspect()``) and pandas,
+each against ``quanta pgwire`` on the granted demo, listing only what the principal may read."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quanta.mesh import Mesh
+from tests.test_pgwire import psql, serving
+
+
+@pytest.fixture(scope="module")
+def server(granted_demo: Path) -> Iterator[int]:
+    yield from serving(granted_demo)
+
+
+def test_psql_describes_a_product_with_types_and_comments(server: int) -> None:
+    described = psql(server, "-c", "\\d+ sales.orders")
+    assert described.returncode == 0, described.stderr
+    assert 'Table "sales.orders"' in described.stdout
+    lines = {line.split("|")[0].strip(): line for line in described.stdout.splitlines() if "|" in line}
+    assert "bigint" in lines["order_id"] and "not null" in lines["order_id"]
+    assert "numeric(15,2)" in lines["total_price"]
+    assert "Order identifier from the order management system." in lines["order_id"]
+    plain = psql(server, "-c", "\\d sales.orders")
+    assert plain.returncode == 0 and "order_date" in plain.stdout and "| date" in plain.stdout
+
+
+@pytest.mark.parametrize("command", ["\\l", "\\l+", "\\dn", "\\dn+", "\\dt", "\\dt+", "\\d", "\\d+", "\\du"])
+def test_psql_list_commands_answer(server: int, command: str) -> None:
+    done = psql(server, "-c", command)
+    assert done.returncode == 0, done.stderr
+    assert "main" not in done.stdout.split() and "memory" not in done.stdout  # no engine schemas
+    if command.startswith("\\l"):
+        assert "quanta" in done.stdout
+
+
+def test_psql_describes_only_readable_products(server: int) -> None:
+    denied = psql(server, "-c", "\\d customers.customers", user="carl")
+    assert "Did not find any relation" in denied.stderr + denied.stdout
+
+
+def test_sqlalchemy_inspection_and_pandas(root_rows: list[dict[str, object]], server: int) -> None:
+    pandas = pytest.importorskip("pandas")
+    import sqlalchemy
+
+    as_ana = sqlalchemy.create_engine(f"postgresql+psycopg://ana@127.0.0.1:{server}/quanta")
+    assert "sales" not in sqlalchemy.inspect(as_ana).get_schema_names()  # ana may not read sales
+    as_ana.dispose()
+    engine = sqlalchemy.create_engine(f"postgresql+psycopg://local-admin@127.0.0.1:{server}/quanta")
+    inspector = sqlalchemy.inspect(engine)
+    schemas = inspector.get_schema_names()
+    assert {"customers", "sales"} <= set(schemas) and "main" not in schemas
+    assert "orders" in inspector.get_table_names("sales")
+    columns = {c["name"]: c for c in inspector.get_columns("orders", "sales")}
+    assert str(columns["order_id"]["type"]) == "BIGINT" and columns["order_id"]["nullable"] is False
+    assert columns["order_id"]["comment"] == "Order identifier from the order management system."
+    # What Apache Superset asks through the same inspector when a dataset is added (its
+    # db_engine_specs read table metadata: comment, primary key, foreign keys, indexes, views)
+    assert inspector.get_table_comment("orders", "sales") == {"text": "One row per order."}
+    assert inspector.get_pk_constraint("orders", "sales")["constrained_columns"] == []
+    assert inspector.get_foreign_keys("orders", "sales") == []
+    assert inspector.get_indexes("orders", "sales") == []
+    assert inspector.get_unique_constraints("orders", "sales") == []
+    assert inspector.get_view_names("sales") == []
+    frame = pandas.read_sql(
+        sqlalchemy.text("select order_id, total_price from sales.orders where order_id = :id"),
+        engine,
+        params={"id": root_rows[0]["order_id"]},
+        coerce_float=False,
+    )
+    assert frame.to_dict("records") == root_rows[:1]
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def root_rows(granted_demo: Path) -> list[dict[str, object]]:
+    sql = "select order_id, total_price from sales.orders order by 1 limit 1"
+    return list(Mesh.open(granted_demo).query(sql).to_pylist())
+
+
+def test_odbc_dsn_less_connection_parameters_and_tables(
+    root_rows: list[dict[str, object]], server: int
+) -> None:
+    pyodbc = pytest.importorskip("pyodbc")
+    if "PostgreSQL Unicode" not in pyodbc.drivers():
+        pytest.skip("psqlODBC is not installed (apt-get install odbc-postgresql unixodbc)")
+    connection = pyodbc.connect(
+        f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={server};Database=quanta;Uid=local-admin;Pwd=;",
+        timeout=10,
+    )
+    cursor = connection.cursor()
+    row = cursor.execute(
+        "select order_id, total_price from sales.orders where order_id = ?", root_rows[0]["order_id"]
+    ).fetchone()
+    assert (row[0], row[1]) == tuple(root_rows[0].values())
+    tables = {(t.table_schem, t.table_name) for t in cursor.tables(tableType="TABLE")}
+    assert ("sales", "orders") in tables and ("customers", "customers") in tables
+    assert not {schema for schema, _ in tables} & {"main", "information_schema", "pg_catalog"}
+    connection.close()
+
+
+# --- TLS ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(granted_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``quanta pgwire --tls-cert --tls-key`` with a self-signed certificate made by openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(folder / "server.key"), "-out", str(folder / "server.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    yield from serving(
+        granted_demo, "--tls-cert", str(folder / "server.pem"), "--tls-key", str(folder / "server.key")
+    )
+
+
+def test_tls_with_psql_and_psycopg(tls_server: int) -> None:
+    import psycopg
+
+    done = psql(tls_server, "-A", "-t", "-c", "select count(*) as n from sales.orders", sslmode="require")
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) > 0
+    with psycopg.connect(
+        host="127.0.0.1", port=tls_server, user="local-admin", dbname="quanta", sslmode="require"
+    ) as connection:
+        assert connection.pgconn.ssl_in_use
+        assert connection.execute("select order_id from sales.orders order by 1 limit 1").fetchone() == (1,)
+
+
+def test_tls_required_without_a_certificate_fails_cleanly(server: int) -> None:
+    import psycopg
+
+    with pytest.raises(psycopg.OperationalError, match="does not support SSL"):
+        psycopg.connect(host="127.0.0.1", port=server, user="local-admin", dbname="quanta", sslmode="require")
+    done = psql(server, "-c", "select 1", sslmode="require")
+    assert done.returncode != 0 and "does not support SSL" in done.stderr
+    assert psql(server, "-c", "select 1").returncode == 0  # the server lives on
+
+
+def test_engine_failures_carry_the_engines_sqlstate(server: int) -> None:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=server, user="local-admin", dbname="quanta") as connection:
+        with pytest.raises(psycopg.errors.InvalidCharacterValueForCast):  # EngineConversionError: 22018
+            connection.execute("select cast(status as integer) from sales.orders").fetchall()
+        connection.rollback()
+        assert connection.execute("select 1").fetchone() == (1,)
+
+
+METABASE = Path(__file__).parent / "clients" / "metabase_sync.sql"
+
+
+def test_metabase_sync_queries_answer(server: int) -> None:
+    """The exact statements Metabase's postgres driver sends to connect and sync (recorded in
+    tests/clients/metabase_sync.sql) all answer, listing the readable products with descriptions."""
+    import psycopg
+
+    blocks = METABASE.read_text(encoding="utf-8").split("\n;\n")
+    statements = ["\n".join(x for x in b.splitlines() if not x.startswith("--")).strip() for b in blocks]
+    answers = []
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta", autocommit=True) as conn:
+        for statement in statements:
+            cursor = conn.execute(statement)
+            answers.append(cursor.fetchall() if cursor.description else cursor.statusmessage)
+    schemas = {row[0] for row in answers[4]}
+    assert "customers" in schemas and "sales" not in schemas and "main" not in schemas
+    readable = {(row[1], row[2]) for row in answers[5]}  # what ana may read: no sales products
+    assert ("customers", "customers") in readable and not {s for s, _ in readable} & {"sales", "main"}
+    assert answers[6] == []  # ana reads nothing in sales
