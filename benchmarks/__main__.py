@@ -261,6 +261,7 @@ SUBCOMMANDS = {
     "kpis": "benchmarks.kpis",
     "mcp": "benchmarks.mcp",
     "infer": "benchmarks.infer",
+    "startup": "benchmarks.startup",
 }
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 
