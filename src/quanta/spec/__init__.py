@@ -6,8 +6,9 @@ does with ``quanta.yaml``) does not build the pydantic models of products and co
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from quanta.lazy import lazy_names
 
 if TYPE_CHECKING:
     from quanta.spec.contract import Contract
@@ -26,10 +27,4 @@ _HOME = {
 
 __all__ = ["Contract", "DataProduct", "LoadedContract", "LoadedProduct", "Validation", "validate_files"]
 
-
-def __getattr__(name: str) -> object:
-    if name not in _HOME:
-        raise AttributeError(f"module 'quanta.spec' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOME)
