@@ -262,6 +262,7 @@ SUBCOMMANDS = {
     "mcp": "benchmarks.mcp",
     "infer": "benchmarks.infer",
     "wire": "benchmarks.wire",
+    "startup": "benchmarks.startup",
 }
 """``python -m benchmarks NAME`` runs another benchmark (its module's ``main``); no name: the build one."""
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from quanta.lazy import lazy_names
 from quanta.mesh.blueprints import BlueprintEntry, BlueprintsArea, Created, Suggested
 from quanta.mesh.changes import ChangesArea, DeliveryRefused
 from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColumn
@@ -190,15 +191,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """A re-exported name, imported from its home module on first use."""
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOME)
+"""A re-exported name, imported from its home module on first use."""
 
 
 _A = TypeVar("_A")

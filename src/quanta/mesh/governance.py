@@ -6,6 +6,7 @@ An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta
 
 from __future__ import annotations
 
+import threading
 import time
 from contextvars import copy_context
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         ProductRead,
     )
     from quanta.registry.stores.audit_grants import AuditRecord
+    from quanta.registry.stores.publishing import PublishRecord
     from quanta.spec import LoadedProduct
     from quanta.spec.contract import SchemaObject
     from quanta.spec.documents import JsonObject
@@ -65,6 +67,8 @@ class GovernanceArea:
         self.core = core
         self._scans: dict[tuple[str, str, int], TableScan] = {}  # a snapshot's files never change
         self._contracts: dict[tuple[str, str, str], SchemaObject] = {}  # nor a registered version
+        self._links: dict[int, str] = {}  # the hash of each audit entry a read wrote, until its receipt
+        self._lock = threading.Lock()
 
     def policy_problems(self, products: list[LoadedProduct]) -> list[Problem]:
         """Validate-time policy decisions as positioned problems on each product's descriptor."""
@@ -145,7 +149,8 @@ class GovernanceArea:
             resolve = partial(self._product_read, principal)
             sign = partial(self._receipt, actor.id, principal.id, sql)
             record = partial(self._record, actor.id, principal.id, sql, interface)
-            call = QueryCall(principal, sql, resolve, limit, record, finished, sign)
+            aside = not self.core.registry.url.startswith("sqlite")  # a server: overlap its round trips
+            call = QueryCall(principal, sql, resolve, limit, record, aside, finished, sign)
             stream = self.queries.stream(call)
         except Exception as exc:
             observe_query(failed(exc), time.perf_counter() - started)
@@ -167,9 +172,14 @@ class GovernanceArea:
                 **_access_details(plan, product_id),
             }
             domain = product_id.partition(".")[0]
-            ids.append(
-                self.core.registry.audit("query", actor, product_id, "allow", domain=domain, details=details)
+            seq, link = self.core.registry.audit_link(
+                "query", actor, product_id, "allow", domain=domain, details=details
             )
+            ids.append(seq)
+            with self._lock:  # for the read's receipt, without reading the entry back
+                self._links[seq] = link
+                if len(self._links) > 4096:
+                    self._links.pop(next(iter(self._links)))
         return ids
 
     def _receipt(
@@ -179,9 +189,14 @@ class GovernanceArea:
         audit log holds it."""
         from quanta.governance.receipts import ReadFacts, issue
 
-        links = [
-            (seq, entry.hash) for seq in plan.audit_ids if (entry := self.core.registry.audit_entry(seq))
-        ]
+        links = []
+        for seq in plan.audit_ids:
+            with self._lock:
+                link = self._links.pop(seq, None)
+            if link is None and (entry := self.core.registry.audit_entry(seq)) is not None:
+                link = entry.hash
+            if link is not None:
+                links.append((seq, link))
         facts = ReadFacts(
             principal, actor, sql, dict(plan.versions), dict(plan.masked), dict(plan.filtered),
             {p: a.reason for p, a in plan.access.items()}, rows, complete, links,
@@ -315,16 +330,25 @@ class GovernanceArea:
         else:
             publish = current
             port, snapshot = next(iter(current.snapshots.items()))
+        obj = self.core.immutable(  # one object per version pair and publish: the query service's key
+            ("read-object", product_id, latest, publish.version, publish.run_id, port),
+            partial(self._read_object, product_id, latest, publish, port),
+        )
+        key = (product_id, port, snapshot)
+        if key not in self._scans:  # a snapshot's files never change
+            self._scans[key] = self.core.warehouse.scan(product_id, port, snapshot)
+        return ProductRead(product_id, facts.domain, publish.version, obj, self._scans[key], decision)
+
+    def _read_object(self, product_id: str, latest: str, publish: PublishRecord, port: str) -> SchemaObject:
+        """The contract object a read of ``publish`` shows: its own, with every column at least as
+        strict as in the ``latest`` registered version and as what it inherits through lineage."""
         obj = self._contract_object(product_id, publish.version, port)
         if latest != publish.version:  # a column classified since is masked in older versions too
             obj = _strictest(obj, self._contract_object(product_id, latest, port))
         lineage = ((publish.checks or {}).get("governance") or {}).get("lineage") or {}
         if lineage:  # tags inherited from the inputs through column lineage are masked like declared ones
             obj = _strictest(obj, _inherited_object(obj, lineage))
-        key = (product_id, port, snapshot)
-        if key not in self._scans:  # a snapshot's files never change
-            self._scans[key] = self.core.warehouse.scan(product_id, port, snapshot)
-        return ProductRead(product_id, facts.domain, publish.version, obj, self._scans[key], decision)
+        return obj
 
     def _contract_object(self, product_id: str, version: str, port: str) -> SchemaObject:
         """The contract object of a port of a registered version (versions are immutable: cached)."""

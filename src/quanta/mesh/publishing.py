@@ -234,8 +234,8 @@ class PublishingArea:
 
     def query_quarantine(self, product_id: str, run_id: str, sql: str) -> pa.Table:
         """Query a quarantined snapshot: the product's id in the SQL stands for the failed data."""
-        from quanta.query.governed import parse_governed
         from quanta.query.products import bind_products
+        from quanta.query.statements import parse_governed
 
         entry, _ = self.quarantined_run(product_id, run_id)  # checks the right to see it
         parse_governed(sql)  # the same refusals as any query: no files, no catalog, read-only

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanta.errors import NotFoundError, Problem, SpecError, WorkspaceError
-from quanta.spec import Contract, DataProduct, LoadedProduct, Validation, validate_files
-from quanta.spec.diff import Change, diff
 
 if TYPE_CHECKING:
     from quanta.contracts import Run
@@ -23,6 +21,8 @@ if TYPE_CHECKING:
     from quanta.mesh.lineage import LineageArea
     from quanta.mesh.testing import TestingArea
     from quanta.registry import Registration
+    from quanta.spec import Contract, DataProduct, LoadedProduct, Validation
+    from quanta.spec.diff import Change
     from quanta.spec.formats import ProductExport
 
 
@@ -102,6 +102,8 @@ class SpecsArea:
     def validate(self, paths: list[Path] | None = None, *, lenient: bool = False) -> Validation:
         """Validate descriptors and contracts; references may point at products already registered.
         ``lenient``: a contract's official-schema findings are warnings when it can still be modelled."""
+        from quanta.spec import validate_files
+
         if self.core.workspace is None:
             return validate_files(self.files(paths), lenient=lenient)
         known = self.core.registry.product_ids()
@@ -131,6 +133,8 @@ class SpecsArea:
     def apply(self, paths: list[Path] | None = None, *, validation: Validation | None = None) -> ApplyReport:
         """Validate (unless given a validation of the whole workspace), then register every changed
         product as a new immutable version, in one transaction."""
+        from quanta.spec.diff import diff
+
         validation = validation or self.validate(paths)
         validation.raise_for_errors()
         ordered = _dependency_order(validation.products)
@@ -179,6 +183,7 @@ class SpecsArea:
         (refused otherwise); allowed ones are returned so consumers can be told."""
         from quanta.contracts.gate import gate, refusal
         from quanta.errors import RegistryError
+        from quanta.spec import Contract
 
         refused, allowed = [], []
         for loaded in products:
@@ -206,6 +211,7 @@ class SpecsArea:
         """Everything a pipeline checks before merging: lint, breaking changes, tests of published data."""
         from quanta.contracts.gate import gate
         from quanta.contracts.selection import Selection
+        from quanta.spec import Contract
 
         validation = self.validate(lenient=lenient)
         gates = []
@@ -234,6 +240,8 @@ class SpecsArea:
         return list(classify(self._contract(old), self._contract(new)))
 
     def _contract(self, ref: str) -> Contract:
+        from quanta.spec import Contract
+
         path = Path(ref)
         if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
             from quanta.spec.loader import load_contract
@@ -262,6 +270,7 @@ class SpecsArea:
     def export_checked(self, fmt: str, target: str, **options: object) -> tuple[str, list[Problem]]:
         """:meth:`export`, with the warnings about a file that still converts: a relationship to a
         property that does not exist (the official schema allows it; ``validate`` reports it)."""
+        from quanta.spec import Contract, DataProduct, validate_files
         from quanta.spec.formats import ProductExport, exporter
 
         writer = exporter(fmt)
@@ -294,6 +303,8 @@ class SpecsArea:
         )
 
     def _known_for_export(self) -> set[str]:
+        from quanta.spec import validate_files
+
         if self.core.workspace is None:
             return set()
         try:

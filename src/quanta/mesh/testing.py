@@ -11,13 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanta.contracts.suite import run_all, run_file
-from quanta.spec import Contract
-
 if TYPE_CHECKING:
     from quanta.contracts import Run
     from quanta.contracts.selection import Selection, TestOptions
     from quanta.mesh.core import MeshCore
+    from quanta.spec import Contract
     from quanta.spec.documents import JsonObject
 
 
@@ -39,6 +37,7 @@ class TestingArea:
         product (its current publish). ``kinds`` limits the checks: schema, quality, sla; ``options``
         carries the rest of datacontract-cli's selection (dimension, quality ids, tags, row filters)."""
         from quanta.contracts.selection import Selection, TestOptions
+        from quanta.contracts.suite import run_file
 
         options = options or TestOptions()
         if kinds is not None:
@@ -53,7 +52,9 @@ class TestingArea:
         return {target: self.test_product(target, options.selection or Selection())}
 
     def test_product(self, ref: str, selection: Selection) -> Run:
+        from quanta.contracts.suite import run_all
         from quanta.engines import get_engine
+        from quanta.spec import Contract
 
         product_id, port, snapshot, publish = self.core.resolve(ref)
         contract = Contract.model_validate(

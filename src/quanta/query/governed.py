@@ -14,17 +14,20 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from quanta.engines.base import TableScan
 from quanta.errors import EngineError
 from quanta.governance.access import Access
-from quanta.governance.masks import column_views, masked_sql
+from quanta.governance.masks import ColumnView, column_views
 from quanta.governance.model import Principal
 from quanta.query.cursor import RunningQuery
-from quanta.query.products import AccessDenied, QueryError, parse_one_statement, parse_ref
+from quanta.query.products import AccessDenied, QueryError, parse_ref
+from quanta.query.statements import parse_governed, product_text, referenced_columns
+from quanta.query.views import projection, view_sql
 from quanta.spec.contract import SchemaObject
 
 if TYPE_CHECKING:
@@ -33,24 +36,22 @@ if TYPE_CHECKING:
 
     from quanta.engines.duckdb import DuckDBEngine
 
-# Functions that reach outside the query's data: files, settings, the catalog, other SQL.
-_DENIED_FUNCTIONS = {
-    "current_setting", "getenv", "query", "query_table", "glob", "read_text", "read_blob", "sniff_csv",
-    "which_secret", "load_extension", "json_execute_serialized_sql", "json_serialize_sql",
-    "current_database", "current_schema", "current_schemas", "current_catalog", "version",
-    "pg_get_viewdef", "pg_get_constraintdef", "has_table_privilege", "has_schema_privilege",
-    "col_description", "obj_description", "shobj_description", "format_type", "pg_typeof",
-    "current_version", "checkpoint", "force_checkpoint", "enable_logging", "disable_logging",
-    "truncate_duckdb_logs",
-}  # fmt: skip
-_DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "icu_", "test_", "pg_")
+    class _RenamingGenerator(Protocol):
+        views: dict[str, str]
+        renamed: int
+
+        def __init__(self, *, dialect: str) -> None: ...
+        def generate(self, expression: exp.Expr) -> str: ...
+
+
 # Writes the audit entries of a query while the engine runs it.
 _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
 # DuckDB's words for a column a query names that its tables do not have.
 _BINDER_COLUMN = re.compile(r'Binder Error: .*?column (?:named )?"([^"]+)"')
 BATCH_ROWS = 8192
 """Rows per batch of a governed stream: what one reader holds in memory at a time."""
-_CATALOG_SCHEMAS = {"information_schema", "pg_catalog", "main", "system", "temp", "memory"}
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class QueryCall:
     limit: int | None = None
     audit: Callable[[GovernedPlan], list[int]] | None = None
     """Writes the allow entries of the plan; returns their ids."""
+    audit_aside: bool = False
+    """Write them on another thread while the engine binds the query (worth it when the audit log
+    is a server's round trips away); else first, on this thread (a local file: a fraction of a
+    millisecond, less than handing the work to a thread and back)."""
     finished: Callable[[Exception | None], None] | None = None
     """Called once the stream closes, with the engine's failure while computing rows (or None)."""
     signer: Callable[[GovernedPlan, int, bool], dict[str, Any]] | None = None
@@ -192,86 +197,65 @@ class GovernedStream(GovernedPlan):
         self.close()
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A statement parsed and checked once: its tree (never rewritten in place), the products it
+    names (as written, each once) and the columns it mentions (None: ``*``, all)."""
+
+    sql: str
+    tree: exp.Expr
+    products: list[str]
+    referenced: set[str] | None
+    references: int
+    """How many times the statement names a product."""
+
+
+@dataclass(frozen=True)
+class _View:
+    """A product's governed view for one way of seeing it: its name and its columns as shown."""
+
+    name: str
+    columns: list[ColumnView]
+
+
+_CACHED = 512
+
+
+_PRODUCT = "quanta_product"
+
+
+@cache
+def _generator_class() -> type[_RenamingGenerator]:
+    """DuckDB's SQL generator, writing each product table (marked by the parse) as its governed
+    view under the name the query gave it: the rewrite without copying or editing the tree."""
+    from sqlglot import exp
+    from sqlglot.dialects.duckdb import DuckDB
+
+    class Renaming(DuckDB.Generator):  # type: ignore[misc,valid-type]
+        views: dict[str, str]
+        renamed = 0
+
+        def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
+            product = expression.meta.get(_PRODUCT)
+            if product is None:
+                return str(super().table_sql(expression, sep))
+            self.renamed += 1
+            alias = exp.TableAlias(this=exp.to_identifier(expression.alias or expression.name))
+            view = exp.Table(this=exp.to_identifier(self.views[product]), alias=alias)
+            return str(super().table_sql(view, sep))
+
+    return Renaming
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """``cache[key] = value``, dropping the oldest entry beyond a few hundred."""
+    cache[key] = value
+    if len(cache) > _CACHED:
+        cache.pop(next(iter(cache)))
+
+
 def _plan_fields(plan: GovernedPlan) -> dict[str, Any]:
     return {name: getattr(plan, name) for name in GovernedPlan.__dataclass_fields__}
-
-
-def parse_governed(sql: str) -> tuple[exp.Expr, list[exp.Table]]:
-    """The one read-only query in ``sql`` and its product references; anything else is refused."""
-    from sqlglot import exp
-
-    tree = parse_one_statement(sql)
-    if not isinstance(tree, exp.Query):
-        raise QueryError(
-            f"only read-only queries are allowed, not {tree.key.upper()}",
-            hint="write a SELECT over data products",
-        )
-    for node in tree.walk():
-        if isinstance(node, (exp.Command, exp.Pragma, exp.Set, exp.Copy, exp.Attach, exp.Install)):
-            raise QueryError(f"{node.key.upper()} is not allowed in a query", hint="write a SELECT")
-        if isinstance(node, (exp.Create, exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Merge)):
-            raise QueryError(
-                f"{node.key.upper()} is not allowed: queries are read-only", hint="write a SELECT"
-            )
-        if isinstance(node, exp.Func):
-            _check_function(node)
-    products: list[exp.Table] = []
-    for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier):
-            raise QueryError(
-                f"table functions are not allowed: {table.this.sql(dialect='duckdb')[:60]}",
-                hint="read data products by id, e.g. select * from sales.orders",
-            )
-        if table.args.get("catalog"):
-            raise QueryError(
-                f"unknown table {table.sql(dialect='duckdb')!r}", hint="query data products by id"
-            )
-        db = table.args.get("db")
-        if not _is_product_table(table, tree):
-            continue
-        if db is not None and db.name.lower() in _CATALOG_SCHEMAS:
-            raise QueryError(
-                f"the catalog ({db.name}) cannot be queried", hint="use quanta ls / quanta show to discover"
-            )
-        products.append(table)
-    return tree, products
-
-
-def _is_product_table(table: exp.Table, tree: exp.Expr) -> bool:
-    """Whether a table reference names a product (not a CTE of the query)."""
-    from sqlglot import exp
-
-    if table.args.get("db") is not None:
-        return True
-    return table.name.lower() not in {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-
-
-def _check_function(node: exp.Func) -> None:
-    from sqlglot import exp
-
-    name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-    if name in _DENIED_FUNCTIONS or name.startswith(_DENIED_PREFIXES):
-        raise QueryError(f"function {name}() is not allowed in governed queries", hint="remove it")
-
-
-def _referenced_columns(tree: exp.Expr) -> set[str] | None:
-    """Column names the query mentions anywhere (lower case), or None when it selects ``*`` (all)."""
-    from sqlglot import exp
-
-    for select in tree.find_all(exp.Select):
-        for projection in select.expressions:
-            if isinstance(projection, exp.Star) or (
-                isinstance(projection, exp.Column) and projection.is_star
-            ):
-                return None
-            if isinstance(projection, exp.Anonymous) and projection.name.lower() == "columns":
-                return None
-    return {column.name.lower() for column in tree.find_all(exp.Column)}
-
-
-def product_text(table: exp.Table) -> str:
-    db = table.args.get("db")
-    return f"{db.name}.{table.name}" if db is not None else table.name
 
 
 class GovernedQueries:
@@ -283,16 +267,23 @@ class GovernedQueries:
         self.mask_key = mask_key
         """The ``hash`` mask's HMAC key (the mesh's mask key)."""
         self._views: set[str] = set()
-        self._parses: dict[str, tuple[exp.Expr, list[exp.Table]]] = {}
+        self._parses: dict[str, _Parsed] = {}
+        self._finals: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        self._known: dict[tuple[object, ...], tuple[SchemaObject, TableScan, _View]] = {}
         self._lock = threading.Lock()
 
     def stream(self, call: QueryCall) -> GovernedStream:
         """Parse, authorize (``call.resolve`` raises when a product may not be read), rewrite and bind
         the query on a cursor of its own; rows are computed as the stream is read. ``call.audit``
-        records the plan (products, columns, masks, filters) while the engine starts: no row leaves
-        before it has."""
+        records the plan (products, columns, masks, filters) before the engine starts, or while it
+        does (``call.audit_aside``): no row leaves before it has."""
         final, plan = self._plan(call)
-        recorded = _AUDIT.submit(call.audit, plan) if call.audit else None
+        recorded: Future[list[int]] | None = None
+        if call.audit is not None and call.audit_aside:
+            recorded = _AUDIT.submit(call.audit, plan)
+        elif call.audit is not None:
+            recorded = Future()
+            recorded.set_result(call.audit(plan))
         connection = self.engine.connect()
         try:
             with self.engine.translated():
@@ -314,39 +305,31 @@ class GovernedQueries:
 
     def _plan(self, call: QueryCall) -> tuple[str, GovernedPlan]:
         """The SQL the engine runs (products replaced by their governed views) and what it shows."""
-        from sqlglot import exp
-
         principal, resolve, limit = call.principal, call.resolve, call.limit
-        parsed_tree, _ = self._parsed(call.sql)
-        tree = parsed_tree.copy()  # the cached tree stays pristine; this copy is rewritten
-        tables = [t for t in tree.find_all(exp.Table) if _is_product_table(t, tree)]
-        referenced = _referenced_columns(tree)
-        reads: dict[str, tuple[ProductRead, str]] = {}
-        for table in tables:
-            text = product_text(table)
-            parsed = parse_ref(text)
-            if parsed is None:
+        parsed = self._parsed(call.sql)
+        reads: dict[str, tuple[ProductRead, _View]] = {}
+        for text in parsed.products:
+            ref = parse_ref(text)
+            if ref is None:
                 raise QueryError(
                     f"unknown table {text!r}", hint="query data products by id, e.g. sales.orders"
                 )
-            if text not in reads:
-                reads[text] = self._read_view(principal, resolve, *parsed)
-            alias = table.alias or table.name
-            table.replace(exp.to_table(reads[text][1]).as_(alias))
-        final = tree.sql(dialect="duckdb")
+            reads[text] = self._read_view(principal, resolve, *ref)
+        final = self._rewritten(parsed, {text: view.name for text, (_, view) in reads.items()})
         if limit is not None:
             final = f"select * from ({final}) as q limit {int(limit)}"
         plan = GovernedPlan(sorted({r.product_id for r, _ in reads.values()}))
-        for read, _ in reads.values():
-            views = column_views(read.obj, principal)
+        for read, view in reads.values():
             plan.columns[read.product_id] = [
                 v.column
-                for v in views
+                for v in view.columns
                 if (read.access.columns is None or v.column in read.access.columns)
-                and (referenced is None or v.column.lower() in referenced)
+                and (parsed.referenced is None or v.column.lower() in parsed.referenced)
             ]
             visible = set(plan.columns[read.product_id])
-            plan.masked[read.product_id] = {v.column: v.mask for v in views if v.mask and v.column in visible}
+            plan.masked[read.product_id] = {
+                v.column: v.mask for v in view.columns if v.mask and v.column in visible
+            }
             plan.versions[read.product_id] = read.version
             plan.access[read.product_id] = read.access
             if read.access.row_filter:
@@ -357,6 +340,24 @@ class GovernedQueries:
                     c.name for c in read.scan.columns if c.name not in granted
                 ]
         return final, plan
+
+    def _rewritten(self, parsed: _Parsed, views: dict[str, str]) -> str:
+        """The statement with each product replaced by its view, as DuckDB SQL; remembered by the
+        views it names (a view's name is the hash of what it shows, so the same names mean the same
+        governed SQL, for any principal who sees the products alike)."""
+        key = (parsed.sql, tuple(sorted(views.items())))
+        with self._lock:
+            found = self._finals.get(key)
+        if found is not None:
+            return found
+        generator = _generator_class()(dialect="duckdb")
+        generator.views = views
+        final = generator.generate(parsed.tree)  # on a copy: the cached tree stays pristine
+        if generator.renamed != parsed.references:  # fail closed: every product read through its view
+            raise QueryError("the query could not be rewritten", hint="simplify the query")
+        with self._lock:
+            _remember(self._finals, key, final)
+        return final
 
     def failure(self, exc: EngineError, plan: GovernedPlan | None = None) -> QueryError:
         """An engine error (without storage paths: the engine took them out) as the user may see it;
@@ -376,17 +377,19 @@ class GovernedQueries:
         error.sqlstate = exc.sqlstate
         return error
 
-    def _parsed(self, sql: str) -> tuple[exp.Expr, list[exp.Table]]:
+    def _parsed(self, sql: str) -> _Parsed:
         """``parse_governed``, remembered for the last few hundred statements: dashboards and
         notebooks send the same SQL again and again (like a prepared statement)."""
         with self._lock:
             found = self._parses.get(sql)
         if found is None:
-            found = parse_governed(sql)
+            tree, tables = parse_governed(sql)
+            for table in tables:  # marks that survive the copy the generator makes (see _rewritten)
+                table.meta[_PRODUCT] = product_text(table)
+            texts = list(dict.fromkeys(product_text(t) for t in tables))
+            found = _Parsed(sql, tree, texts, referenced_columns(tree), len(tables))
             with self._lock:
-                self._parses[sql] = found
-                if len(self._parses) > 512:
-                    self._parses.pop(next(iter(self._parses)))
+                _remember(self._parses, sql, found)
         return found
 
     def _read_view(
@@ -395,7 +398,7 @@ class GovernedQueries:
         resolve: Callable[[str, str | None], ProductRead],
         product: str,
         at: str | None,
-    ) -> tuple[ProductRead, str]:
+    ) -> tuple[ProductRead, _View]:
         """The read a product reference authorizes and the view it reads; a version range
         (``product@since..until``) reads the change feed between two authorized reads."""
         from quanta.query.changes import version_range
@@ -406,7 +409,9 @@ class GovernedQueries:
             return read, self._view(principal, read)
         old, new = resolve(product, versions[0]), resolve(product, versions[1])
         changes = self._changes_sql(principal, old, new)
-        return replace(new, version=f"{old.version}..{new.version}"), self._named_view(changes)
+        columns = column_views(new.obj, principal)
+        view = _View(self._named_view(changes), columns)
+        return replace(new, version=f"{old.version}..{new.version}"), view
 
     def _changes_sql(self, principal: Principal, old: ProductRead, new: ProductRead) -> str:
         """The change feed between two governed reads (query/changes.py says how they are compared)."""
@@ -426,17 +431,8 @@ class GovernedQueries:
         ]
         return changes_sql(ends[0], ends[1], keys=len(keys), appended=added is not None)
 
-    def _view(self, principal: Principal, read: ProductRead) -> str:
-        """The name of a view holding the product as this principal sees it, created on first use.
-
-        Views are named by the hash of their SQL (snapshot files, columns, masks, row filter), so one
-        view serves every principal who sees the product the same way, and a query names a short
-        view instead of carrying the long scan. Queries cannot name these views themselves: the
-        parser admits product ids only.
-        """
-        return self._named_view(self._view_sql(principal, read))
-
     def _named_view(self, sql: str) -> str:
+        """A view over ``sql``, named by its hash, created on first use."""
         import hashlib
 
         name = "__quanta_view_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
@@ -446,36 +442,34 @@ class GovernedQueries:
                 self._views.add(name)
         return name
 
-    def _view_sql(self, principal: Principal, read: ProductRead, extra: list[str] | None = None) -> str:
-        """The product as this principal sees it: granted columns, masks, row filters (``extra``:
-        more expressions over the raw scan, for the engine's own use, e.g. a change feed's keys)."""
-        from quanta.engines.duckdb import scan_sql
+    def _view(self, principal: Principal, read: ProductRead) -> _View:
+        """The view holding the product as this principal sees it, created on first use.
 
-        exprs = [*self._projection(principal, read).values(), *(extra or [])]
-        where = f" where {read.access.row_filter}" if read.access.row_filter else ""
-        return f"select {', '.join(exprs)} from ({scan_sql(read.scan)}) as __raw{where}"
+        Views are named by the hash of their SQL (snapshot files, columns, masks, row filter), so one
+        view serves every principal who sees the product the same way, and a query names a short
+        view instead of carrying the long scan. Queries cannot name these views themselves: the
+        parser admits product ids only. Remembered for the same contract object and scan (the
+        caller hands out one object per immutable version) and what of the principal and the
+        access decision shapes the view.
+        """
+        key = (
+            id(read.obj), id(read.scan), principal.id, principal.clearance, principal.tags,
+            read.access.columns, read.access.row_filter,
+        )  # fmt: skip
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None and known[0] is read.obj and known[1] is read.scan:
+            return known[2]  # the same objects (held here, so their ids were not reused)
+        view = _View(self._named_view(self._view_sql(principal, read)), column_views(read.obj, principal))
+        with self._lock:
+            _remember(self._known, key, (read.obj, read.scan, view))
+        return view
+
+    def _view_sql(self, principal: Principal, read: ProductRead, extra: list[str] | None = None) -> str:
+        return view_sql(principal, read, self.mask_key, extra)
 
     def _projection(self, principal: Principal, read: ProductRead) -> dict[str, str]:
-        """Each column the principal sees, and the expression that shows it (masked where it must be)."""
-        views = {v.column: v for v in column_views(read.obj, principal)}
-        exprs = {}
-        for column in read.scan.columns:
-            if read.access.columns is not None and column.name not in read.access.columns:
-                continue
-            quoted = '"' + column.name.replace('"', '""') + '"'
-            view = views.get(column.name)
-            if view is None and not principal.cleared_for(None, set()):
-                continue  # a column the contract does not describe: only for those cleared for internal
-            if view is not None and view.mask:
-                mask = masked_sql(column.name, view.mask, column.sql_type, self.mask_key)
-                exprs[column.name] = f"{mask} as {quoted}"
-            else:
-                exprs[column.name] = quoted
-        if not exprs:
-            raise QueryError(
-                f"no column of {read.product_id} is visible to {principal.id}", hint="request access"
-            )
-        return exprs
+        return projection(principal, read, self.mask_key)
 
     def clean(self, message: str) -> str:
         """The first line of an engine's message (the rest is DuckDB's context, naming views)."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
@@ -96,6 +96,14 @@ CATALOG_TABLES = frozenset(
 )
 CATALOG_RECHECK_SECONDS = 0.2
 _CATALOG_VERSION = text("select counter from catalog_changes where id = 1")
+# What every governed read asks, built once (SQLAlchemy then reuses their compiled form).
+_READ_PRODUCT = select(
+    Product.latest_version,
+    select(func.max(Publish.id)).where(Publish.product_id == bindparam("product")).scalar_subquery(),
+).where(Product.id == bindparam("product"))
+_READ_GRANTS = select(Grant.__table__).where(
+    Grant.product_id == bindparam("product"), Grant.principal.in_(bindparam("principals", expanding=True))
+)
 
 
 def count_catalog_changes(sessions: sessionmaker[Session], changed: Callable[[], None]) -> None:
@@ -322,19 +330,13 @@ class Registry(
         """What changes between two governed reads of a product, in one connection: its latest
         registered version, the id of its current publish, and the grants of ``principals`` on it
         (None for an unknown product). Versions and publishes are immutable, so callers cache them by
-        these keys. Plain SQL expressions, not ORM loading: this runs on every query."""
+        these keys; grants are read every time (an edit made outside Quanta counts too). Statements
+        built once, not ORM loading: this runs on every query."""
         with self.engine.connect() as c:
-            found = c.execute(
-                select(
-                    Product.latest_version,
-                    select(func.max(Publish.id)).where(Publish.product_id == product_id).scalar_subquery(),
-                ).where(Product.id == product_id)
-            ).first()
+            found = c.execute(_READ_PRODUCT, {"product": product_id}).first()
             if found is None:
                 return None
-            grants = c.execute(
-                select(Grant.__table__).where(Grant.product_id == product_id, Grant.principal.in_(principals))
-            )
+            grants = c.execute(_READ_GRANTS, {"product": product_id, "principals": principals})
             # Rows carry the columns as attributes, as the ORM objects would.
             records = sorted((grant_record(row) for row in grants), key=lambda g: g.id)
         return str(found[0]), found[1], records

@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from quanta.errors import AuthenticationError, QuantaError
 from quanta.interfaces.api.caching import ConditionalGet
@@ -143,12 +145,25 @@ def _errors(app: FastAPI) -> None:
 
 
 def _limits(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY:
-            return problem(413, "Content Too Large", f"request body over {MAX_BODY:,} bytes")
-        return await call_next(request)
+    app.add_middleware(BodyLimit)
+
+
+class BodyLimit:
+    """Refuses a request whose declared body is over :data:`MAX_BODY` bytes. A pure ASGI middleware:
+    a function middleware (``@app.middleware``) runs every request through a task and streams of
+    its own, a millisecond that small requests (an agent's tool call) notice."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = Headers(scope=scope).get("content-length")
+            if declared and declared.isdigit() and int(declared) > MAX_BODY:
+                refused = problem(413, "Content Too Large", f"request body over {MAX_BODY:,} bytes")
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _web(app: FastAPI) -> None:

@@ -47,7 +47,8 @@ def mount(app: FastAPI, mesh: Mesh) -> Callable[[], AbstractAsyncContextManager[
         max_request_body_size=MAX_BODY,
         transport_security=security,
     )
-    app.router.routes.append(Route(PATH, endpoint=BearerAgents(inner, mesh)))
+    # First in the table: a tool call should not be matched against every API and web route first.
+    app.router.routes.insert(0, Route(PATH, endpoint=BearerAgents(inner, mesh)))
 
     @asynccontextmanager
     async def running() -> AsyncIterator[None]:

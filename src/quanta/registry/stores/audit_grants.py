@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from quanta.errors import NotFoundError
+from quanta.errors import NotFoundError, RegistryError
 from quanta.registry.models import ApiToken, AuditEntry, Grant, Subscription, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
 
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
 GENESIS = "0" * 64
+_LAST_LINK = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_APPEND = insert(AuditEntry)
+_TOKEN = select(ApiToken.__table__).where(ApiToken.id == bindparam("id"))
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,17 @@ class GovernanceStore:
     """Mixin of :class:`Registry`: the audit log and grants."""
 
     session: Callable[[], AbstractContextManager[Session]]
+    engine: Engine
 
     # --- audit ---------------------------------------------------------------------------------
 
-    def audit(
+    def audit(self, kind: str, actor: str, subject: str, decision: str, **entry: Any) -> int:
+        """Append one entry (``domain``, ``details``: see :meth:`audit_link`) to the chain; returns
+        its sequence number."""
+        seq: int = self.audit_link(kind, actor, subject, decision, **entry)[0]
+        return seq
+
+    def audit_link(
         self,
         kind: str,
         actor: str,
@@ -113,8 +124,9 @@ class GovernanceStore:
         *,
         domain: str | None = None,
         details: dict[str, Any] | None = None,
-    ) -> int:
-        """Append one entry to the chain; returns its sequence number."""
+    ) -> tuple[int, str]:
+        """:meth:`audit`, returning the entry's link in the chain: (sequence number, hash). Two plain
+        SQL statements on one connection, no ORM session: every governed read writes one."""
         fields = {
             "kind": kind,
             "actor": actor,
@@ -125,18 +137,18 @@ class GovernanceStore:
         }
         for _ in range(20):  # two writers may take the same next number: the loser retries
             try:
-                with self.session() as s:
-                    last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
-                    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+                with self.engine.begin() as connection:
+                    last = connection.execute(_LAST_LINK).first()
+                    seq, prev = (last[0] + 1, str(last[1])) if last else (1, GENESIS)
                     at = utcnow()
-                    s.add(
-                        AuditEntry(
-                            seq=seq, at=at, prev_hash=prev, hash=entry_hash(prev, seq, at, fields), **fields
-                        )
-                    )
-                return seq
+                    link = entry_hash(prev, seq, at, fields)
+                    row = {"seq": seq, "at": at, "prev_hash": prev, "hash": link, **fields}
+                    connection.execute(_APPEND, row)
+                return seq, link
             except IntegrityError:
                 continue
+            except SQLAlchemyError as exc:
+                raise RegistryError(f"cannot append to the audit log: {getattr(exc, 'orig', exc)}") from None
         raise RuntimeError("could not append to the audit log: too many concurrent writers")
 
     def audit_entries(self, *, domain: str | None = None, limit: int | None = None) -> list[AuditRecord]:
@@ -211,10 +223,14 @@ class GovernanceStore:
             return _token(row)
 
     def token(self, token_id: str) -> tuple[TokenRecord, str] | None:
-        """A token and its stored hash (None when unknown)."""
-        with self.session() as s:
-            row = s.get(ApiToken, token_id)
-            return (_token(row), row.secret_hash) if row is not None else None
+        """A token and its stored hash (None when unknown): read on every authenticated request (so a
+        revocation holds from the next one), with a statement built once."""
+        try:
+            with self.engine.connect() as connection:
+                row = connection.execute(_TOKEN, {"id": token_id}).first()
+        except SQLAlchemyError as exc:
+            raise RegistryError(f"registry database unavailable: {getattr(exc, 'orig', exc)}") from None
+        return (_token(row), row.secret_hash) if row is not None else None  # type: ignore[arg-type]
 
     def scram_verifiers(self, principal: str) -> list[tuple[TokenRecord, str]]:
         """The principal's tokens that carry a SCRAM verifier, with it (whatever their status)."""

@@ -8,16 +8,17 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from quanta.errors import RegistryError
 from quanta.registry.models import ContractVersion, Domain, Event, Port, Product, ProductVersion, Team, utcnow
-from quanta.spec.contract import Contract
-from quanta.spec.product import DataProduct
+
+if TYPE_CHECKING:
+    from quanta.spec.contract import Contract
+    from quanta.spec.product import DataProduct
 
 
 def fingerprint(data: Any) -> str:
@@ -232,6 +233,8 @@ def _insert_if_absent(s: Session, model: type[Domain] | type[Team], **values: An
     """Create a row shared by many products; concurrent registrations may race to create it first."""
     if s.get(model, values["name"]) is not None:
         return
+    from sqlalchemy.dialects import postgresql, sqlite  # a tenth of the registry's import: only here
+
     dialect = s.get_bind().dialect.name
     if dialect == "postgresql":
         s.execute(postgresql.insert(model).values(**values).on_conflict_do_nothing())
