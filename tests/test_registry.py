@@ -445,3 +445,24 @@ def test_fingerprints_do_not_depend_on_number_spelling() -> None:
 
     assert fingerprint({"a": [1.0, {"b": 0.0}]}) == fingerprint({"a": [1, {"b": 0}]})
     assert fingerprint({"a": 1.5}) != fingerprint({"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("pin", "admitted"),
+    [
+        ("1.2.0", ["1.2.0"]),
+        ("^1", ["1.0.0", "1.2.0", "1.10.1"]),
+        ("^1.2", ["1.2.0", "1.10.1"]),
+        ("~1.2", ["1.2.0"]),
+        (">=1.1,<2", ["1.2.0", "1.10.1"]),
+        ("v2.0.0", ["2.0.0"]),
+    ],
+)
+def test_input_port_pins_admit_the_versions_they_say(pin: str, admitted: list[str]) -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from quanta.registry.versions import matching
+
+    publishes = [SimpleNamespace(version=v) for v in ("1.0.0", "1.2.0", "1.10.1", "2.0.0")]
+    assert [p.version for p in matching(cast(Any, publishes), pin)] == admitted

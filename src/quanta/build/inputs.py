@@ -48,35 +48,17 @@ def read_inputs(
 
 
 def _upstream_publish(ctx: BuildContext, product_id: str, pin: str | None) -> PublishRecord:
-    import semver
+    from quanta.registry.versions import matching
 
     publishes = ctx.registry.publishes(product_id)
     if pin and pin != "latest":
-        publishes = [p for p in publishes if _matches(semver.Version.parse(p.version), pin)]
+        publishes = matching(publishes, pin)
     if not publishes:
         raise BuildError(
             f"input product {product_id} has no published version" + (f" matching {pin}" if pin else ""),
             hint=f"build it first: quanta build +{product_id}" if not pin else "relax the version pin",
         )
     return publishes[-1]
-
-
-def _matches(version: Any, pin: str) -> bool:
-    for part in (p.strip() for p in pin.split(",")):
-        if part.startswith("^"):
-            base = part[1:].lstrip("v").split(".")
-            if version.major != int(base[0]) or (len(base) > 1 and version.minor < int(base[1])):
-                return False
-        elif part.startswith("~"):
-            base = part[1:].lstrip("v").split(".")
-            if version.major != int(base[0]) or (len(base) > 1 and version.minor != int(base[1])):
-                return False
-        elif part[:1] in "<>=":
-            if not version.match(part if part[1:2] in "=" or part[0] in "<>" else "==" + part):
-                return False
-        elif str(version) != part.lstrip("v"):
-            return False
-    return True
 
 
 def _source_fingerprint(scan: Input, since: Any) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from quanta.errors import NotFoundError, Problem
 
 if TYPE_CHECKING:
+    import semver
+
     from quanta.registry import Registry
     from quanta.registry.stores.publishing import PublishRecord
     from quanta.spec import LoadedProduct
@@ -82,3 +84,32 @@ def pick_publish(publishes: list[PublishRecord], at: str, product_id: str) -> Pu
     if not before:
         raise NotFoundError(f"{product_id} had no published data at {at}", hint="pick a later time")
     return before[-1]
+
+
+def matching(publishes: list[PublishRecord], pin: str) -> list[PublishRecord]:
+    """The publishes whose version an input port's pin admits: ``1.2.0``, ``^1.2``, ``~1.2``,
+    ``>=1.1,<2`` (comma: all of them)."""
+    import semver
+
+    return [p for p in publishes if _admits(semver.Version.parse(p.version), pin)]
+
+
+def _admits(version: semver.Version, pin: str) -> bool:
+    for part in (p.strip() for p in pin.split(",")):
+        if part.startswith("^"):
+            base = part[1:].lstrip("v").split(".")
+            if version.major != int(base[0]) or (len(base) > 1 and version.minor < int(base[1])):
+                return False
+        elif part.startswith("~"):
+            base = part[1:].lstrip("v").split(".")
+            if version.major != int(base[0]) or (len(base) > 1 and version.minor != int(base[1])):
+                return False
+        elif part[:1] in "<>=":
+            operator = part[:2] if part[1:2] == "=" else part[:1]
+            wanted = part[len(operator) :].strip().lstrip("v").split(".")
+            padded = ".".join([*wanted, "0", "0"][:3])  # >=1.1 means >=1.1.0
+            if not version.match(("==" if operator == "=" else operator) + padded):
+                return False
+        elif str(version) != part.lstrip("v"):
+            return False
+    return True
