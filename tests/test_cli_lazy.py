@@ -5,14 +5,18 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+import time
 from importlib import import_module
 from pathlib import Path
 
+import pytest
 import typer
 import typer.main
+from typer.testing import CliRunner
 
 import quanta.interfaces.cli as cli_package
-from quanta.interfaces.cli.app import COMMANDS, LazyGroup, app
+from quanta.interfaces.cli import app as app_module
+from quanta.interfaces.cli.app import COMMANDS, LazyGroup, app, outlined_command
 from tests.test_contract_plan import CONTRACT  # footers prove some rules, a SQL rule scans
 
 
@@ -91,3 +95,75 @@ def test_quanta_test_on_a_file_imports_no_registry_and_no_pyarrow(tmp_path: Path
     modules = _modules_after(["test", "c.yaml"], tmp_path)
     assert "quanta.contracts.execute" in modules  # it did test the data
     assert {"sqlalchemy", "pyarrow", "numpy"} & modules == set()
+
+
+def test_help_lists_outlines_the_same_as_the_built_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Help lists each command from an outline (name, help, panel: no parameters built, a tenth of a
+    second saved); built in full, every command would list the same."""
+    for name in COMMANDS:
+        outline = outlined_command(name)
+        assert outline is not None and outline.name == name and not outline.params
+    runner = CliRunner()
+    env = {"COLUMNS": "200", "NO_COLOR": "1"}
+    outlined = runner.invoke(app, ["--help"], env=env)
+    monkeypatch.setattr(app_module, "outlined_command", app_module.registered_command)
+    built = runner.invoke(app, ["--help"], env=env)
+    assert outlined.exit_code == built.exit_code == 0
+    assert outlined.output == built.output
+    assert all(name in outlined.output for name in COMMANDS)
+
+
+@pytest.fixture
+def registered(tmp_path: Path) -> Path:
+    """The demo mesh with its products registered (nothing built)."""
+    from quanta.mesh import Mesh
+
+    root = tmp_path / "mesh"
+    Mesh.init(root, demo=True)
+    Mesh.open(root).apply()
+    return root
+
+
+def test_ls_and_show_read_a_local_registry_without_sqlalchemy(registered: Path) -> None:
+    heavy = {
+        "sqlalchemy",
+        "alembic",
+        "pydantic_settings",
+        "quanta.registry.store",
+        "quanta.registry.models",
+        "quanta.spec.product",
+        "pyarrow",
+        "duckdb",
+        "jsonschema",
+        "sqlglot",
+    }
+    for args in (["ls"], ["show", "sales.orders"]):
+        modules = _modules_after(args, registered)
+        assert "quanta.registry.catalog" in modules  # it did read the registry
+        assert heavy & modules == set(), args
+
+
+def test_a_light_mesh_sees_its_own_changes_at_once_and_others_within_the_recheck(registered: Path) -> None:
+    from quanta.mesh import Mesh
+    from quanta.registry.catalog import CATALOG_RECHECK_SECONDS, SqliteCatalog
+
+    product = registered / "domains" / "sales" / "orders" / "product.yaml"
+
+    def release(before: str, after: str) -> None:
+        product.write_text(product.read_text().replace(f"\nversion: {before}\n", f"\nversion: {after}\n", 1))
+
+    def latest(mesh: Mesh) -> str:
+        return next(p.latest_version for p in mesh.products() if p.id == "sales.orders")
+
+    light = Mesh.open(registered, light=True)
+    assert latest(light) == "1.0.0" and light.product("sales.orders").summary.latest_version == "1.0.0"
+    assert isinstance(light.core.catalog, SqliteCatalog)  # no SQLAlchemy so far
+    release("1.0.0", "1.0.1")
+    Mesh.open(registered).apply()  # another process registers a version
+    time.sleep(CATALOG_RECHECK_SECONDS)
+    assert latest(light) == "1.0.1"
+    assert light.product("sales.orders").summary.latest_version == "1.0.1"
+    release("1.0.1", "1.0.2")
+    light.apply()  # its own write opens the registry, which it reads from then on: seen at once
+    assert not isinstance(light.core.catalog, SqliteCatalog)
+    assert latest(light) == "1.0.2"

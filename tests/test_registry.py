@@ -15,8 +15,8 @@ from sqlalchemy import func, inspect, select, text
 
 from quanta.errors import NotFoundError, RegistryError
 from quanta.registry import Registry
+from quanta.registry.catalog import CATALOG_RECHECK_SECONDS
 from quanta.registry.models import Base
-from quanta.registry.store import CATALOG_RECHECK_SECONDS
 from quanta.spec.contract import Contract
 from quanta.spec.product import DataProduct
 
@@ -138,7 +138,7 @@ def test_migrations_apply_on_empty_database_and_reopen_is_idempotent(registry_ur
 
 def test_the_fast_head_check_names_alembics_head() -> None:
     # Registry.open skips alembic when the database is at head_revision(): it must be alembic's head.
-    from quanta.registry.store import head_revision
+    from quanta.registry.catalog import head_revision
 
     assert head_revision() == _head_revision()
 
@@ -180,6 +180,75 @@ def test_catalog_writes_count_and_reads_audits_and_failed_writes_do_not(registry
     time.sleep(CATALOG_RECHECK_SECONDS)
     assert registry.catalog_version() == registered + 2
     other.close()
+
+
+def test_the_sqlite_catalog_reads_what_the_registry_reads(tmp_path: Path) -> None:
+    """`quanta ls` and `quanta show` read a local registry through sqlite3, without SQLAlchemy: the
+    catalog's statements give the same answers on either executor, errors included."""
+    from datetime import UTC, datetime
+
+    from quanta.registry.catalog import SqliteCatalog
+    from quanta.registry.stores.publishing import PublishRecord
+
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    register(registry, "sales.orders")
+    register(registry, "sales.orders", "1.1.0", contract=make_contract(version="1.1.0"))
+    register(registry, "finance.revenue", inputs=["sales.orders"])
+    registry.start_run("r1", "sales.orders", "1.0.0", "manual")
+    record = PublishRecord(
+        "sales.orders", "1.0.0", "r1", {"main": 1}, {"main": 10}, {}, {}, {}, "f", datetime.now(UTC), "alice"
+    )
+    registry.record_publish(record)
+    registry.start_run("r2", "sales.orders", "1.1.0", "manual")
+    registry.finish_run("r2", "failed", "contract checks failed", checks=[])
+    catalog = SqliteCatalog.open(registry.url)
+    assert catalog is not None
+
+    reads: list[Any] = [
+        lambda r: r.products(),
+        lambda r: r.products(domain="sales", type="source-aligned", status="active"),
+        lambda r: r.products(ids=["sales.orders", "finance.revenue"]),
+        lambda r: r.products(ids=[]),
+        lambda r: r.served_versions(),
+        lambda r: r.served_versions(["finance.revenue"]),
+        lambda r: r.versions("sales.orders"),
+        lambda r: r.build_outcomes("sales.orders"),
+        lambda r: r.descriptor("sales.orders"),
+        lambda r: r.descriptor("sales.orders", "1.0.0"),
+        lambda r: r.port_contracts("sales.orders"),
+        lambda r: r.port_contracts("sales.orders", "1.0.0"),
+        lambda r: r.consumers("sales.orders"),
+        lambda r: r.product_ids(),
+        lambda r: r.catalog_version(0),
+        lambda r: r.schema_revision(),
+    ]
+    for read in reads:
+        assert read(catalog) == read(registry)
+    [orders] = catalog.products(ids=["sales.orders"])
+    assert orders.served_version == "1.0.0" and orders.updated_at.tzinfo is not None
+    assert [v.outcome for v in catalog.versions("sales.orders")] == ["published", "contract failed"]
+
+    for failing in (
+        lambda r: r.descriptor("sales.order"),
+        lambda r: r.versions("nosuch.product"),
+        lambda r: r.descriptor("sales.orders", "9.9.9"),
+        lambda r: r.port_contracts("sales.orders", "9.9.9"),
+    ):
+        with pytest.raises(NotFoundError) as light:
+            failing(catalog)
+        with pytest.raises(NotFoundError) as full:
+            failing(registry)
+        assert (light.value.message, light.value.hint) == (full.value.message, full.value.hint)
+
+    # Only a plain SQLite file at the newest migration is read this way; anything else is the registry's.
+    assert SqliteCatalog.open(f"sqlite:///{tmp_path / 'missing.db'}") is None
+    assert SqliteCatalog.open(f"sqlite:///{tmp_path / 'registry.db'}?mode=ro") is None
+    assert SqliteCatalog.open("postgresql+psycopg://localhost/quanta") is None
+    with registry.engine.begin() as conn:
+        conn.execute(text("update alembic_version set version_num = '0001'"))
+    assert SqliteCatalog.open(registry.url) is None
+    catalog.close()
+    registry.close()
 
 
 def test_models_and_migrations_agree(registry: Registry) -> None:

@@ -1,18 +1,37 @@
-"""Settings: one pydantic-settings object read from ``QUANTA_*`` environment variables."""
+"""Settings: one pydantic object read from ``QUANTA_*`` environment variables.
+
+Every field is a plain value, so reading the environment takes a few lines here rather than
+pydantic-settings, whose import (asyncio, argparse, dotenv and its cloud sources with it) every CLI
+command would pay for at start-up."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+ENV_PREFIX = "QUANTA_"
 
 
-class Settings(BaseSettings):
-    """Process-wide settings; every field can be set as ``QUANTA_<FIELD>``."""
+class Settings(BaseModel):
+    """Process-wide settings; every field can be set as ``QUANTA_<FIELD>`` (in any case); a value
+    given to the constructor wins over the environment's."""
 
-    model_config = SettingsConfigDict(env_prefix="QUANTA_", extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment(cls, given: Any) -> Any:
+        if not isinstance(given, dict):
+            return given
+        environment = {key.lower(): value for key, value in os.environ.items()}
+        prefix = ENV_PREFIX.lower()
+        found = {
+            name: environment[prefix + name] for name in cls.model_fields if prefix + name in environment
+        }
+        return {**found, **given}
 
     database_url: SecretStr | None = None
     """SQLAlchemy URL of the registry; defaults to ``sqlite:///<workspace>/.quanta/registry.db``."""

@@ -224,8 +224,10 @@ class _Via(Generic[_A, _P, _R]):
 class Mesh:
     """Facade over a workspace and its registry."""
 
-    def __init__(self, workspace: Workspace | None, settings: Settings | None = None) -> None:
-        core = self.core = MeshCore(workspace, settings or Settings())
+    def __init__(
+        self, workspace: Workspace | None, settings: Settings | None = None, *, light: bool = False
+    ) -> None:
+        core = self.core = MeshCore(workspace, settings or Settings(), light=light)
         self._governed = GovernanceArea(core)
         self._grants = GrantsArea(core)
         self._discovery = DiscoveryArea(core)
@@ -243,9 +245,15 @@ class Mesh:
 
     @classmethod
     def open(
-        cls, path: Path | None = None, *, required: bool = True, settings: Settings | None = None
+        cls,
+        path: Path | None = None,
+        *,
+        required: bool = True,
+        settings: Settings | None = None,
+        light: bool = False,
     ) -> Mesh:
-        """The mesh of the workspace at or above ``path``; ``required=False`` allows loose files."""
+        """The mesh of the workspace at or above ``path``; ``required=False`` allows loose files.
+        ``light``: for a command that only reads the catalog (:attr:`MeshCore.catalog`)."""
         from quanta.errors import WorkspaceError
 
         settings = settings or Settings()
@@ -256,7 +264,7 @@ class Mesh:
             if required:
                 raise
             workspace = None
-        return cls(workspace, settings)
+        return cls(workspace, settings, light=light)
 
     @staticmethod
     def init(directory: Path, *, demo: bool = False, name: str | None = None) -> list[Path]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from quanta.governance.model import Governance, Principal
     from quanta.governance.policies import PolicySet
     from quanta.registry import Registry
+    from quanta.registry.catalog import CatalogReads
     from quanta.registry.stores.publishing import PublishRecord
     from quanta.spec import DataProduct
     from quanta.spec.documents import JsonObject
@@ -50,9 +51,10 @@ def acting_as(principal_id: str) -> Iterator[None]:
 class MeshCore:
     """What every area reads: where the mesh lives, its registry and warehouse, and who is acting."""
 
-    def __init__(self, workspace: Workspace | None, settings: Settings) -> None:
+    def __init__(self, workspace: Workspace | None, settings: Settings, *, light: bool = False) -> None:
         self.workspace = workspace
         self.settings = settings
+        self.light = light
         self._cache: dict[tuple[object, ...], object] = {}
         self._current: dict[tuple[object, ...], tuple[int, object]] = {}
 
@@ -60,19 +62,41 @@ class MeshCore:
 
     @cached_property
     def registry(self) -> Registry:
-        url = self.settings.database_url.get_secret_value() if self.settings.database_url else None
+        url = self._registry_url()
         if url is None:
-            if self.workspace is None:
-                raise WorkspaceError(
-                    "no workspace, so no registry",
-                    hint="run inside a workspace ('quanta init') or set QUANTA_DATABASE_URL",
-                )
+            raise WorkspaceError(
+                "no workspace, so no registry",
+                hint="run inside a workspace ('quanta init') or set QUANTA_DATABASE_URL",
+            )
+        if self.workspace is not None and not self.settings.database_url:  # the workspace's SQLite file
             self.workspace.state_dir.mkdir(parents=True, exist_ok=True)
-            url = self.workspace.database_url
         # SQLAlchemy is a quarter of a second to import: only commands that touch the registry pay for it.
         from quanta.registry import Registry
 
         return Registry.open(url)
+
+    @property
+    def catalog(self) -> CatalogReads:
+        """What catalog views read (products, versions, descriptors, contracts, consumers, the change
+        counter): the registry. A ``light`` core (a command that only reads the catalog) reads a local
+        SQLite registry at the newest schema through ``sqlite3`` instead, the same statements without
+        SQLAlchemy, until something opens the registry itself (its own writes then show at once)."""
+        if self.light and "registry" not in self.__dict__ and self._sqlite_catalog is not None:
+            return self._sqlite_catalog
+        return self.registry
+
+    @cached_property
+    def _sqlite_catalog(self) -> CatalogReads | None:
+        from quanta.registry.catalog import SqliteCatalog
+
+        url = self._registry_url()
+        return SqliteCatalog.open(url) if url else None
+
+    def _registry_url(self) -> str | None:
+        """``QUANTA_DATABASE_URL``, else the workspace's SQLite file (None without either)."""
+        if self.settings.database_url:
+            return self.settings.database_url.get_secret_value()
+        return self.workspace.database_url if self.workspace else None
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -109,7 +133,7 @@ class MeshCore:
         registry's change counter, read first: a value loaded after a change is never filed under
         the count before it). Views may lag another process's change by the counter's recheck
         interval; ``exact`` values (what access decisions read) never do."""
-        version = self.registry.catalog_version(0) if exact else self.registry.catalog_version()
+        version = self.catalog.catalog_version(0) if exact else self.catalog.catalog_version()
         found = self._current.get(key)
         if found is not None and found[0] == version:
             cached: _T = found[1]  # type: ignore[assignment]
@@ -123,7 +147,7 @@ class MeshCore:
     def descriptor(self, product_id: str) -> JsonObject:
         """The latest registered descriptor of a product (an unknown id: the helpful NotFoundError)."""
         return self.current(
-            ("descriptor", product_id), lambda: self.registry.descriptor(product_id, None), exact=True
+            ("descriptor", product_id), lambda: self.catalog.descriptor(product_id, None), exact=True
         )
 
     # --- who acts, and what they may do ---------------------------------------------------------

@@ -70,7 +70,7 @@ class PublishingArea:
         return list(
             self.core.current(
                 ("products", domain, type, status),
-                lambda: self.core.registry.products(domain=domain, type=type, status=status),
+                lambda: self.core.catalog.products(domain=domain, type=type, status=status),
             )
         )
 
@@ -82,18 +82,19 @@ class PublishingArea:
     def _product(self, ref: str) -> ProductView:
         product_id, _, version = ref.partition("@")
         self.core.descriptor(product_id)  # an unknown id: the helpful NotFoundError
-        [summary] = self.core.registry.products(ids=[product_id])
-        descriptor = self.core.registry.descriptor(product_id, version or summary.served_version)
+        catalog = self.core.catalog
+        [summary] = catalog.products(ids=[product_id])
+        descriptor = catalog.descriptor(product_id, version or summary.served_version)
         contracts = self.core.immutable(  # a registered version never changes
             ("contracts", product_id, descriptor.get("version")),
-            lambda: self.core.registry.port_contracts(product_id, descriptor.get("version")),
+            lambda: catalog.port_contracts(product_id, descriptor.get("version")),
         )
         return ProductView(
             summary=summary,
             descriptor=descriptor,
             contracts=contracts,
-            versions=self.core.registry.versions(product_id),
-            consumers=self.core.registry.consumers(product_id),
+            versions=catalog.versions(product_id),
+            consumers=catalog.consumers(product_id),
         )
 
     def build(

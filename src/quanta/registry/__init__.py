@@ -1,6 +1,36 @@
-"""Versioned metadata: products, versions, contracts, ports and events (SQLAlchemy 2 + Alembic)."""
+"""Versioned metadata: products, versions, contracts, ports and events (SQLAlchemy 2 + Alembic).
 
-from quanta.registry.store import EventRecord, ProductSummary, Registry, VersionInfo
-from quanta.registry.stores.registrations import Registration, fingerprint
+Names are imported on first use: the catalog's reads (:mod:`quanta.registry.catalog`) do without
+SQLAlchemy, which :class:`Registry` loads."""
 
-__all__ = ["EventRecord", "ProductSummary", "Registration", "Registry", "VersionInfo", "fingerprint"]
+from typing import TYPE_CHECKING
+
+from quanta.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from quanta.registry.catalog import ProductSummary, SqliteCatalog, VersionInfo
+    from quanta.registry.store import EventRecord, Registry
+    from quanta.registry.stores.registrations import Registration, fingerprint
+
+__all__ = [
+    "EventRecord",
+    "ProductSummary",
+    "Registration",
+    "Registry",
+    "SqliteCatalog",
+    "VersionInfo",
+    "fingerprint",
+]
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "EventRecord": "quanta.registry.store",
+        "ProductSummary": "quanta.registry.catalog",
+        "Registration": "quanta.registry.stores.registrations",
+        "Registry": "quanta.registry.store",
+        "SqliteCatalog": "quanta.registry.catalog",
+        "VersionInfo": "quanta.registry.catalog",
+        "fingerprint": "quanta.registry.stores.registrations",
+    },
+)

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, select, text, update
+from sqlalchemy import TextClause, bindparam, create_engine, event, func, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from quanta.errors import NotFoundError, RegistryError
-from quanta.registry.models import (
-    CatalogChanges,
-    ContractVersion,
-    Event,
-    Grant,
-    Port,
-    Product,
-    ProductVersion,
-    Publish,
+from quanta.registry.catalog import (
+    SCHEMA_REVISION,
+    CatalogReads,
+    head_revision,
 )
+from quanta.registry.models import CatalogChanges, ContractVersion, Event, Grant, Product, Publish
 from quanta.registry.stores.audit_grants import GovernanceStore, GrantRecord, grant_record
 from quanta.registry.stores.check_tallies import CheckTallyStore
 from quanta.registry.stores.column_lineage import LineageStore
@@ -34,49 +30,6 @@ from quanta.registry.stores.maturity_scores import MaturityStore
 from quanta.registry.stores.observations import ObservabilityStore
 from quanta.registry.stores.publishing import PublishingStore, PublishRecord, publish_record
 from quanta.registry.stores.registrations import RegistrationStore
-
-
-@dataclass(frozen=True)
-class ProductSummary:
-    id: str
-    domain: str
-    name: str
-    type: str | None
-    status: str
-    owner: str | None
-    latest_version: str
-    updated_at: datetime
-    served_version: str | None = None
-    """The version consumers read (its current publish); None before the first publish."""
-
-    @property
-    def version_label(self) -> str:
-        """The served version, and the latest registered one when that is not what is served."""
-        if self.served_version is None:
-            return f"{self.latest_version} (not published)"
-        if self.served_version == self.latest_version:
-            return self.served_version
-        return f"{self.served_version} ({self.latest_version} not published)"
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    product_id: str
-    version: str
-    created_at: datetime
-    created_by: str
-    fingerprint: str
-    outcome: str = "published"
-    """``published``, or why not: ``contract failed``, ``build failed``, ``not built yet``."""
-
-    @property
-    def published(self) -> bool:
-        return self.outcome == "published"
-
-    @property
-    def label(self) -> str:
-        """``1.0.8 (not published: contract failed)`` for a version consumers never read."""
-        return self.version if self.published else f"{self.version} (not published: {self.outcome})"
 
 
 @dataclass(frozen=True)
@@ -94,8 +47,6 @@ class EventRecord:
 CATALOG_TABLES = frozenset(
     {"domains", "teams", "products", "product_versions", "contracts", "ports", "publishes", "runs", "grants"}
 )
-CATALOG_RECHECK_SECONDS = 0.2
-_CATALOG_VERSION = text("select counter from catalog_changes where id = 1")
 # What every governed read asks, built once (SQLAlchemy then reuses their compiled form).
 _READ_PRODUCT = select(
     Product.latest_version,
@@ -145,14 +96,8 @@ def count_catalog_changes(sessions: sessionmaker[Session], changed: Callable[[],
         session.info.pop("catalog_bumped", None)
 
 
-def head_revision() -> str:
-    """The newest migration: migrations are named ``NNNN_what.py`` with revision ``NNNN``, each after
-    the one before (a test holds this equal to alembic's own head)."""
-    versions = resources.files("quanta.registry") / "migrations" / "versions"
-    return max(entry.name[:4] for entry in versions.iterdir() if entry.name[:4].isdigit())
-
-
 class Registry(
+    CatalogReads,
     RegistrationStore,
     PublishingStore,
     GovernanceStore,
@@ -163,13 +108,15 @@ class Registry(
     CheckTallyStore,
     FileDeliveryStore,
 ):
-    """Versioned metadata of the mesh. Every write is one transaction; versions are immutable."""
+    """Versioned metadata of the mesh. Every write is one transaction; versions are immutable. The
+    catalog's reads (:class:`~quanta.registry.catalog.CatalogReads`) run their SQL on this engine."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._catalog_seen: tuple[int, float] | None = None  # (counter, when it was read)
+        self._statements: dict[str, TextClause] = {}
         count_catalog_changes(self._sessions, self._forget_catalog_version)
 
     @classmethod
@@ -197,29 +144,11 @@ class Registry(
                 hint="check QUANTA_DATABASE_URL, that the server is running and the credentials are right",
             ) from None
 
-    def catalog_version(self, max_age: float = CATALOG_RECHECK_SECONDS) -> int:
-        """How many transactions have changed the catalog so far: what a cache of catalog views
-        compares with. Read at most every ``CATALOG_RECHECK_SECONDS`` (one page asks a dozen times),
-        at once after this process's own catalog writes: another process's change shows within
-        that interval, this process's immediately. ``max_age=0``: read it now (what access
-        decisions use: a revoked grant never outlives its commit)."""
-        now = time.monotonic()
-        seen = self._catalog_seen
-        if seen is not None and now - seen[1] < max_age:
-            return seen[0]
-        with self.engine.connect() as connection:
-            version = int(connection.execute(_CATALOG_VERSION).scalar() or 0)
-        self._catalog_seen = (version, now)
-        return version
-
-    def _forget_catalog_version(self) -> None:
-        self._catalog_seen = None
-
     def schema_revision(self) -> str | None:
         """The migration the database is at (None for a new or unreadable one: alembic decides)."""
         try:
             with self.engine.connect() as connection:
-                return connection.execute(text("select version_num from alembic_version")).scalar()
+                return connection.execute(text(SCHEMA_REVISION)).scalar()
         except SQLAlchemyError:
             return None
 
@@ -229,100 +158,17 @@ class Registry(
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction; driver errors are translated here, once."""
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except IntegrityError:
-            raise RegistryError(
-                "the registry changed while this write was in progress (another apply at the same time?)",
-                hint="run the command again; nothing was written",
-            ) from None
-        except OperationalError as exc:
-            raise RegistryError(
-                f"registry database unavailable: {exc.orig}", hint="check QUANTA_DATABASE_URL and the server"
-            ) from None
-        except SQLAlchemyError as exc:
-            raise RegistryError(
-                f"registry write failed: {type(exc).__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
-            ) from None
+        with _translated(), self._sessions.begin() as session:
+            yield session
 
-    # --- products -------------------------------------------------------------------------------
+    def _rows(self, sql: str, params: dict[str, Any] | None = None) -> Sequence[Sequence[Any]]:
+        statement = self._statements.get(sql)
+        if statement is None:  # built once per statement: SQLAlchemy then reuses its compiled form
+            statement = self._statements[sql] = text(sql)
+        with _translated(), self.engine.connect() as connection:
+            return connection.execute(statement, params or {}).all()
 
-    def product_ids(self) -> set[str]:
-        with self.session() as s:
-            return set(s.scalars(select(Product.id)))
-
-    def products(
-        self,
-        domain: str | None = None,
-        type: str | None = None,
-        status: str | None = None,
-        ids: list[str] | None = None,
-    ) -> list[ProductSummary]:
-        query = select(Product).order_by(Product.id)
-        if ids is not None:
-            query = query.where(Product.id.in_(ids))
-        if domain:
-            query = query.where(Product.domain == domain)
-        if type:
-            query = query.where(Product.type == type)
-        if status:
-            query = query.where(Product.status == status)
-        served = self.served_versions(ids)
-        with self.session() as s:
-            return [
-                ProductSummary(
-                    p.id,
-                    p.domain,
-                    p.name,
-                    p.type,
-                    p.status,
-                    p.owner,
-                    p.latest_version,
-                    p.updated_at,
-                    served.get(p.id),
-                )
-                for p in s.scalars(query)
-            ]
-
-    def versions(self, product_id: str) -> list[VersionInfo]:
-        """Every registered version, oldest first, each with whether its data was ever published."""
-        outcomes = self.build_outcomes(product_id)
-        with self.session() as s:
-            self._product(s, product_id)
-            rows = s.scalars(
-                select(ProductVersion)
-                .where(ProductVersion.product_id == product_id)
-                .order_by(ProductVersion.id)
-            )
-            return [
-                VersionInfo(
-                    r.product_id,
-                    r.version,
-                    r.created_at,
-                    r.created_by,
-                    r.fingerprint,
-                    outcomes.get(r.version, "not built yet"),
-                )
-                for r in rows
-            ]
-
-    def descriptor(self, product_id: str, version: str | None = None) -> dict[str, Any]:
-        """The registered descriptor of a product version (latest by default)."""
-        with self.session() as s:
-            row = self._product(s, product_id)
-            wanted = version or row.latest_version
-            pv = s.scalar(
-                select(ProductVersion).where(
-                    ProductVersion.product_id == product_id, ProductVersion.version == wanted
-                )
-            )
-            if pv is None:
-                known = ", ".join(v.version for v in row.versions)
-                raise NotFoundError(
-                    f"{product_id} has no version {wanted}", hint=f"registered versions: {known}"
-                )
-            return dict(pv.descriptor)
+    # --- governed reads ---------------------------------------------------------------------------
 
     def read_state(
         self, product_id: str, principals: list[str]
@@ -348,20 +194,6 @@ class Registry(
                 raise NotFoundError(f"no publish {publish_id}", hint="see quanta versions")
             return publish_record(row)
 
-    def port_contracts(self, product_id: str, version: str | None = None) -> dict[str, dict[str, Any]]:
-        """Output port name ► registered ODCS document, for one product version."""
-        with self.session() as s:
-            row = self._product(s, product_id)
-            pv = s.scalar(
-                select(ProductVersion).where(
-                    ProductVersion.product_id == product_id,
-                    ProductVersion.version == (version or row.latest_version),
-                )
-            )
-            if pv is None:
-                raise NotFoundError(f"{product_id} has no version {version}")
-            return {p.name: dict(p.contract.document) for p in pv.ports if p.contract is not None}
-
     def contract(self, contract_id: str, version: str | None = None) -> dict[str, Any]:
         with self.session() as s:
             query = select(ContractVersion).where(ContractVersion.contract_id == contract_id)
@@ -380,32 +212,6 @@ class Registry(
                 s.scalar(select(ContractVersion.pk).where(ContractVersion.contract_id == contract_id))
                 is not None
             )
-
-    def consumers(self, product_id: str) -> list[str]:
-        """Products whose latest version reads from ``product_id``."""
-        with self.session() as s:
-            rows = s.execute(
-                select(Product.id)
-                .join(
-                    ProductVersion,
-                    (ProductVersion.product_id == Product.id)
-                    & (ProductVersion.version == Product.latest_version),
-                )
-                .join(Port, Port.product_version_id == ProductVersion.id)
-                .where(Port.upstream_product == product_id)
-                .distinct()
-            )
-            return sorted(r[0] for r in rows)
-
-    def _product(self, s: Session, product_id: str) -> Product:
-        row = s.get(Product, product_id)
-        if row is None:
-            import difflib
-
-            close = difflib.get_close_matches(product_id, list(s.scalars(select(Product.id))), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "see 'quanta ls' for registered products"
-            raise NotFoundError(f"no product {product_id!r} in the registry", hint=hint)
-        return row
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -427,6 +233,26 @@ class Registry(
             return [
                 EventRecord(e.id, e.at, e.kind, e.subject, e.actor, dict(e.payload)) for e in s.scalars(query)
             ]
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Driver errors as :class:`RegistryError`, translated here, once."""
+    try:
+        yield
+    except IntegrityError:
+        raise RegistryError(
+            "the registry changed while this write was in progress (another apply at the same time?)",
+            hint="run the command again; nothing was written",
+        ) from None
+    except OperationalError as exc:
+        raise RegistryError(
+            f"registry database unavailable: {exc.orig}", hint="check QUANTA_DATABASE_URL and the server"
+        ) from None
+    except SQLAlchemyError as exc:
+        raise RegistryError(
+            f"registry write failed: {type(exc).__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+        ) from None
 
 
 def _make_engine(url: str) -> Engine:

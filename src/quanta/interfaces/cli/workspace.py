@@ -108,7 +108,7 @@ def list_products(
     debug: Debug = False,
 ) -> None:
     """List registered data products."""
-    products = open_mesh().products(domain=domain, type=type, status=status)
+    products = open_mesh(light=True).products(domain=domain, type=type, status=status)
     if json_:
         render.emit_json(products)
         return
@@ -130,7 +130,7 @@ def show(
     """Show a registered product: description, ports, contracts, versions and consumers."""
     from quanta.interfaces.cli.show import show_product
 
-    view = open_mesh().product(ref)
+    view = open_mesh(light=True).product(ref)
     if json_:
         render.emit_json(view)
         return

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from quanta.errors import NotFoundError
 from quanta.registry.models import BuildRun, Event, Lock, Publish, utcnow
@@ -168,30 +168,6 @@ class PublishingStore:
             run = s.get(BuildRun, record.run_id)
             if run is not None:
                 run.status, run.finished_at = "published", utcnow()
-
-    def served_versions(self, product_ids: list[str] | None = None) -> dict[str, str]:
-        """Product id ► the version consumers read now: that of its current publish (products never
-        published are absent). Registered versions whose builds failed are not served."""
-        current = select(func.max(Publish.id)).group_by(Publish.product_id)
-        query = select(Publish.product_id, Publish.version).where(Publish.id.in_(current))
-        if product_ids is not None:
-            query = query.where(Publish.product_id.in_(product_ids))
-        with self.session() as s:
-            return {str(pid): str(version) for pid, version in s.execute(query)}
-
-    def build_outcomes(self, product_id: str) -> dict[str, str]:
-        """Version ► ``published`` when data of it was ever published, else how its last build
-        ended (``contract failed``, ``build failed``); versions never built are absent."""
-        with self.session() as s:
-            published = set(s.scalars(select(Publish.version).where(Publish.product_id == product_id)))
-            failed = s.execute(
-                select(BuildRun.version, BuildRun.details)
-                .where(BuildRun.product_id == product_id, BuildRun.status.in_(("failed", "crashed")))
-                .order_by(BuildRun.started_at)
-            )
-            # A run that got as far as the contract checks recorded them: its data failed the contract.
-            outcomes = {v: "contract failed" if "checks" in d else "build failed" for v, d in failed}
-        return {**outcomes, **dict.fromkeys(published, "published")}
 
     def publishes(self, product_id: str) -> list[PublishRecord]:
         with self.session() as s:
