@@ -303,6 +303,11 @@ class Mesh:
     def alert_deliverer(self) -> Deliverer:
         return self._observability.alert_deliverer
 
+    def current(self, key: tuple[object, ...], load: Callable[[], _R]) -> _R:
+        """``load()``, remembered until the catalog next changes (in any process; seen here within the
+        registry's recheck interval): what an interface renders from catalog views, once per change."""
+        return self.core.current(key, load)
+
     # --- who acts and what a reference reads ------------------------------------------------------------
     principal = _Via("core", MeshCore.principal)
     product_facts = _Via("core", MeshCore.product_facts)

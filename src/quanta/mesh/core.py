@@ -37,12 +37,17 @@ _ACTING: ContextVar[str | None] = ContextVar("quanta_acting_principal", default=
 
 
 @contextmanager
-def acting_as(principal_id: str) -> Iterator[None]:
+def acting_as(principal_id: str | None) -> Iterator[None]:
     """Within the block, the facade acts for ``principal_id`` (a server sets this per request, after
-    authenticating a token), so one shared ``Mesh`` serves every caller with their own rights."""
+    authenticating a token; None: the workspace user), so one shared ``Mesh`` serves every caller
+    with their own rights. The block is one request: its access decisions read the catalog's change
+    counter once (:func:`~quanta.registry.store.one_catalog_view`), not once per decision."""
+    from quanta.registry.store import one_catalog_view
+
     token = _ACTING.set(principal_id)
     try:
-        yield
+        with one_catalog_view():
+            yield
     finally:
         _ACTING.reset(token)
 

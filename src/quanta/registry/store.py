@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -96,6 +97,22 @@ CATALOG_TABLES = frozenset(
 )
 CATALOG_RECHECK_SECONDS = 0.2
 _CATALOG_VERSION = text("select counter from catalog_changes where id = 1")
+_VIEW: ContextVar[dict[int, int] | None] = ContextVar("quanta_catalog_view", default=None)
+
+
+@contextmanager
+def one_catalog_view() -> Iterator[None]:
+    """Within the block (one request, one statement), exact reads of the change counter read it once:
+    the block's access decisions all see the catalog as it was at its first one. This block's own
+    catalog writes are seen at once (they forget the version read); another's change, from the next
+    block on."""
+    token = _VIEW.set({})
+    try:
+        yield
+    finally:
+        _VIEW.reset(token)
+
+
 # What every governed read asks, built once (SQLAlchemy then reuses their compiled form).
 _READ_PRODUCT = select(
     Product.latest_version,
@@ -202,18 +219,27 @@ class Registry(
         compares with. Read at most every ``CATALOG_RECHECK_SECONDS`` (one page asks a dozen times),
         at once after this process's own catalog writes: another process's change shows within
         that interval, this process's immediately. ``max_age=0``: read it now (what access
-        decisions use: a revoked grant never outlives its commit)."""
+        decisions use: a revoked grant never outlives its commit; within :func:`one_catalog_view`, the
+        block's first such read)."""
         now = time.monotonic()
         seen = self._catalog_seen
         if seen is not None and now - seen[1] < max_age:
             return seen[0]
+        view = _VIEW.get() if max_age <= 0 else None
+        if view is not None and id(self) in view:
+            return view[id(self)]
         with self.engine.connect() as connection:
             version = int(connection.execute(_CATALOG_VERSION).scalar() or 0)
         self._catalog_seen = (version, now)
+        if view is not None:
+            view[id(self)] = version
         return version
 
     def _forget_catalog_version(self) -> None:
         self._catalog_seen = None
+        view = _VIEW.get()
+        if view is not None:
+            view.pop(id(self), None)
 
     def schema_revision(self) -> str | None:
         """The migration the database is at (None for a new or unreadable one: alembic decides)."""

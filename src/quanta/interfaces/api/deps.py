@@ -34,10 +34,7 @@ class Caller:
     @contextmanager
     def act(self) -> Iterator[Mesh]:
         """The mesh acting for this caller; use it in the endpoint's own thread."""
-        if self.principal is None:
-            yield self.mesh
-            return
-        with acting_as(self.principal):
+        with acting_as(self.principal):  # None: the workspace user, in local mode
             yield self.mesh
 
 

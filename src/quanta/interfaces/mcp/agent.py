@@ -40,10 +40,7 @@ class Agent:
         """The shared mesh acting for this agent (in the thread that does the work)."""
         from quanta.mesh import acting_as
 
-        if self.principal is None:
-            yield mesh
-            return
-        with acting_as(self.principal):
+        with acting_as(self.principal):  # None: the workspace user (stdio in local mode)
             yield mesh
 
 

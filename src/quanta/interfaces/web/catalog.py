@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]
 PAGE = 20
+PAGE_SECONDS = 5  # a rendered product page is shown at most this long after the clock moves on
 FACETS = ("domain", "type", "status", "classification", "maturity")
 
 
@@ -115,13 +117,27 @@ def _facets(result: SearchResult, q: str, chosen: dict[str, str]) -> list[Facet]
 
 @router.get("/products/{product_id}", response_class=HTMLResponse)
 def product(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
-    """Everything a consumer needs to judge a product, and its data as the viewer may see it."""
+    """Everything a consumer needs to judge a product, and its data as the viewer may see it.
+
+    The page is rendered once per catalog change for each viewer and address, and again every
+    ``PAGE_SECONDS`` (its freshness badge and measured freshness follow the clock and the monitor).
+    """
     with caller.act() as mesh:
         viewer = Viewer.of(mesh, request)
-        view = mesh.product(product_id)
-        publishes = mesh.publishes(product_id)
-        details = _details(mesh, product_id, view.versions, viewer)
-        measured = _measured_freshness(mesh, product_id)
+        key = ("product page", product_id, viewer.id, viewer.signed_in, str(request.url), _bucket())
+        body = mesh.current(key, lambda: _product_page(request, mesh, viewer, product_id))
+    return metadata_only(HTMLResponse(body))  # the sample rows (governed data) load as a panel of their own
+
+
+def _bucket() -> int:
+    return int(time.time() // PAGE_SECONDS)
+
+
+def _product_page(request: Request, mesh: Mesh, viewer: Viewer, product_id: str) -> bytes:
+    view = mesh.product(product_id)
+    publishes = mesh.publishes(product_id)
+    details = _details(mesh, product_id, view.versions, viewer)
+    measured = _measured_freshness(mesh, product_id)
     cols = product_page.columns(view.contracts)
     points = quality_points(publishes)
     page = render(
@@ -143,7 +159,7 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         connect=connect_strings(request, viewer.id, product_id, server_mode=viewer.server_mode),
         **details,
     )
-    return metadata_only(page)  # the sample rows (governed data) load as a panel of their own
+    return bytes(page.body)
 
 
 @router.get("/products/{product_id}/panels/sample", response_class=HTMLResponse)
