@@ -16,8 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quanta.engines.base import TableScan
 from quanta.errors import EngineError
@@ -35,13 +34,6 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from quanta.engines.duckdb import DuckDBEngine
-
-    class _RenamingGenerator(Protocol):
-        views: dict[str, str]
-        renamed: int
-
-        def __init__(self, *, dialect: str) -> None: ...
-        def generate(self, expression: exp.Expr) -> str: ...
 
 
 # Writes the audit entries of a query while the engine runs it.
@@ -224,27 +216,22 @@ _CACHED = 512
 _PRODUCT = "quanta_product"
 
 
-@cache
-def _generator_class() -> type[_RenamingGenerator]:
-    """DuckDB's SQL generator, writing each product table (marked by the parse) as its governed
-    view under the name the query gave it: the rewrite without copying or editing the tree."""
+def _with_views(tree: exp.Expr, views: dict[str, str]) -> tuple[exp.Expr, int]:
+    """A copy of ``tree`` with each product table (marked by the parse) replaced by its governed view,
+    under the name the query gave it; and how many were replaced. (sqlglot's compiled generator
+    cannot be subclassed, and its copy is cheap.)"""
     from sqlglot import exp
-    from sqlglot.dialects.duckdb import DuckDB
 
-    class Renaming(DuckDB.Generator):  # type: ignore[misc,valid-type]
-        views: dict[str, str]
-        renamed = 0
-
-        def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
-            product = expression.meta.get(_PRODUCT)
-            if product is None:
-                return str(super().table_sql(expression, sep))
-            self.renamed += 1
-            alias = exp.TableAlias(this=exp.to_identifier(expression.alias or expression.name))
-            view = exp.Table(this=exp.to_identifier(self.views[product]), alias=alias)
-            return str(super().table_sql(view, sep))
-
-    return Renaming
+    copied = tree.copy()
+    renamed = 0
+    for table in list(copied.find_all(exp.Table)):
+        product = table.meta.get(_PRODUCT)
+        if product is None:
+            continue
+        alias = exp.TableAlias(this=exp.to_identifier(table.alias or table.name))
+        table.replace(exp.Table(this=exp.to_identifier(views[product]), alias=alias))
+        renamed += 1
+    return copied, renamed
 
 
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
@@ -350,10 +337,9 @@ class GovernedQueries:
             found = self._finals.get(key)
         if found is not None:
             return found
-        generator = _generator_class()(dialect="duckdb")
-        generator.views = views
-        final = generator.generate(parsed.tree)  # on a copy: the cached tree stays pristine
-        if generator.renamed != parsed.references:  # fail closed: every product read through its view
+        tree, renamed = _with_views(parsed.tree, views)  # a copy: the cached tree stays pristine
+        final = tree.sql(dialect="duckdb")
+        if renamed != parsed.references:  # fail closed: every product read through its view
             raise QueryError("the query could not be rewritten", hint="simplify the query")
         with self._lock:
             _remember(self._finals, key, final)
@@ -384,7 +370,7 @@ class GovernedQueries:
             found = self._parses.get(sql)
         if found is None:
             tree, tables = parse_governed(sql)
-            for table in tables:  # marks that survive the copy the generator makes (see _rewritten)
+            for table in tables:  # marks that survive the copy _with_views makes
                 table.meta[_PRODUCT] = product_text(table)
             texts = list(dict.fromkeys(product_text(t) for t in tables))
             found = _Parsed(sql, tree, texts, referenced_columns(tree), len(tables))
