@@ -8,6 +8,7 @@ warehouse open on first use.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from quanta.storage import Warehouse
 
 _T = TypeVar("_T")
+LOAD_WAIT = 10.0
 _ACTING: ContextVar[str | None] = ContextVar("quanta_acting_principal", default=None)
 
 
@@ -60,6 +62,8 @@ class MeshCore:
         self.settings = settings
         self._cache: dict[tuple[object, ...], object] = {}
         self._current: dict[tuple[object, ...], tuple[int, object]] = {}
+        self._loading: dict[tuple[object, ...], threading.RLock] = {}
+        self._loading_lock = threading.Lock()
 
     # --- where the mesh lives -------------------------------------------------------------------
 
@@ -116,14 +120,33 @@ class MeshCore:
         interval; ``exact`` values (what access decisions read) never do."""
         version = self.registry.catalog_version(0) if exact else self.registry.catalog_version()
         found = self._current.get(key)
-        if found is not None and found[0] == version:
-            cached: _T = found[1]  # type: ignore[assignment]
-            return cached
-        value = load()
-        if len(self._current) > 4096:  # many products and principals: start over rather than grow
-            self._current.clear()
-        self._current[key] = (version, value)
-        return value
+        if found is None or found[0] != version:
+            found = self._load_once(key, version, load)
+        cached: _T = found[1]  # type: ignore[assignment]
+        return cached
+
+    def _load_once(
+        self, key: tuple[object, ...], version: int, load: Callable[[], object]
+    ) -> tuple[int, object]:
+        """``load()`` filed under ``version``; one thread loads a key at a time, and those asking for it
+        meanwhile take what it loaded (after a publish, fifty requests render a page once). A wait
+        longer than ``LOAD_WAIT`` seconds loads anyway: never a deadlock, at worst a second load."""
+        with self._loading_lock:
+            loading = self._loading.setdefault(key, threading.RLock())
+        waited = loading.acquire(timeout=LOAD_WAIT)
+        try:
+            found = self._current.get(key)
+            if found is None or found[0] != version:
+                found = (version, load())
+                if len(self._current) > 4096:  # many products and principals: start over, not grow
+                    self._current.clear()
+                self._current[key] = found
+            return found
+        finally:
+            if waited:
+                loading.release()
+            with self._loading_lock:
+                self._loading.pop(key, None)
 
     def descriptor(self, product_id: str) -> JsonObject:
         """The latest registered descriptor of a product (an unknown id: the helpful NotFoundError)."""
