@@ -241,20 +241,12 @@ def test_garbage_and_unknown_commands_are_refused_and_the_server_keeps_serving(s
 
 
 def test_quanta_serve_also_serves_flight(root: Path) -> None:
-    import socket
-    import time
 
-    from tests.test_pgwire import free_port
+    from tests.test_pgwire import free_port, listening
 
     port = free_port()
     for _ in serving(root, "--port", str(free_port()), "--flight-port", str(port), command=("serve",)):
-        deadline = time.monotonic() + 30  # the wire server listens first, then Flight
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        listening(port, seconds=30)  # the wire server listens first, then Flight
         assert fetch(port, "select count(*) as n from finance.revenue_by_nation").column("n")[0].as_py() > 0
 
 

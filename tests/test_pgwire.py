@@ -13,7 +13,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -66,18 +66,26 @@ def serving(root: Path, *options: str, command: tuple[str, ...] = ("pgwire",)) -
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            time.sleep(0.2)
+    listening(port, lambda: process.poll() is None or (process.stdout.read() if process.stdout else "x"))
     yield port
     process.terminate()
     output = process.communicate(timeout=10)[0]
     assert "Traceback" not in output, output
+
+
+def listening(port: int, alive: Callable[[], object] = lambda: True, seconds: float = 60) -> None:
+    """Wait until something listens on ``port`` (``alive()`` answers False or what went wrong when the
+    server died)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            state = alive()
+            assert state is True, state
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on port {port} after {seconds:.0f} s")
 
 
 def connect(port: int, user: str = "local-admin") -> psycopg.Connection:

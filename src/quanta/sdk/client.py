@@ -32,17 +32,23 @@ class Batches:
 
 
 def connect(
-    url: str | None = None, *, token: str | None = None, workspace: str | Path | None = None
+    url: str | None = None,
+    *,
+    token: str | None = None,
+    workspace: str | Path | None = None,
+    transport: str = "auto",
 ) -> Client:
     """A client: in process over the workspace at ``workspace`` (or around the current folder), or
-    remote over the Quanta server at ``url`` with an API token."""
+    remote over the Quanta server at ``url`` with an API token. Remote data travels over Arrow Flight
+    SQL when the server serves it and the driver is installed (``transport='auto'``), or always over
+    HTTP (``'http'``), or only over Flight (``'flight'``: an error when it cannot)."""
     if url is None:
         from quanta.sdk.local import LocalBackend
 
         return Client(LocalBackend(Path(workspace) if workspace else None))
     from quanta.sdk.remote import RemoteBackend
 
-    return Client(RemoteBackend(url, token))
+    return Client(RemoteBackend(url, token, transport))
 
 
 @dataclass

@@ -55,6 +55,19 @@ class QueryOut(BaseModel):
     )
 
 
+class Endpoints(BaseModel):
+    """Where this server serves what: the SDK reads data over ``flight`` when it is there."""
+
+    rest: str = Field(description="The REST API's base URL.")
+    mcp: str = Field(description="The MCP server (streamable HTTP) for AI agents.")
+    flight: str | None = Field(
+        description="Arrow Flight SQL (grpc://host:port) when `quanta serve --flight-port` runs it."
+    )
+    postgres: str | None = Field(
+        description="The PostgreSQL wire protocol (host:port) when `quanta serve --pg-port` runs it."
+    )
+
+
 class TermOut(BaseModel):
     port: str
     kind: str
