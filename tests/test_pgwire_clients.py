@@ -219,4 +219,93 @@ def test_metabase_sync_queries_answer(server: int) -> None:
     assert "customers" in schemas and "sales" not in schemas and "main" not in schemas
     readable = {(row[1], row[2]) for row in answers[5]}  # what ana may read: no sales products
     assert ("customers", "customers") in readable and not {s for s, _ in readable} & {"sales", "main"}
+    privileges = {(row[1], row[2]): row[3:] for row in answers[5]}  # update, select, insert, delete
+    assert privileges[("customers", "customers")] == (False, True, False, False)
     assert answers[6] == []  # ana reads nothing in sales
+
+
+def test_privilege_functions_answer_what_the_principal_holds(server: int) -> None:
+    """``has_table_privilege`` and friends: SELECT (USAGE on a schema, CONNECT on the database) only
+    where the principal may read, on the columns of a column-scoped grant only; nothing that writes."""
+    import psycopg
+
+    def ask(user: str, sql: str) -> tuple[object, ...]:
+        with psycopg.connect(host="127.0.0.1", port=server, user=user, dbname="quanta") as connection:
+            row = connection.execute(sql).fetchone()
+            assert row is not None
+            return tuple(row)
+
+    admin = ask(
+        "local-admin",
+        "select has_table_privilege('sales.orders', 'select'),"
+        " pg_catalog.has_table_privilege(current_user, '\"sales\".\"orders\"', 'SELECT'),"
+        " has_table_privilege('sales.orders', 'select with grant option'),"
+        " has_table_privilege('sales.orders', 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'),"
+        " has_table_privilege('sales.orders', 'insert, select'),"  # any of them
+        " has_schema_privilege('sales', 'usage'), has_schema_privilege('sales', 'create'),"
+        " has_column_privilege('sales.orders', 'order_id', 'select'),"
+        " has_column_privilege('sales.orders', 'order_id', 'update'),"
+        " has_any_column_privilege('sales.orders', 'select'),"
+        " has_database_privilege('quanta', 'connect'), has_database_privilege('quanta', 'create'),"
+        " has_table_privilege('pg_class', 'select'), has_table_privilege('sales.nothing', 'select'),"
+        " has_table_privilege('someone-else', 'sales.orders', 'select')",
+    )
+    assert admin == (
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+    )
+    assert admin[0] is True  # booleans, not 't'
+    # ana: no sales at all; customers.customers under a grant of four columns
+    ana = ask(
+        "ana",
+        "select has_table_privilege('sales.orders', 'select'), has_schema_privilege('sales', 'usage'),"
+        " has_table_privilege('customers.customers', 'select'),"
+        " has_schema_privilege('customers', 'usage'),"
+        " has_column_privilege('customers.customers', 'phone', 'select'),"
+        " has_column_privilege('customers.customers', 'address', 'select'),"
+        " has_table_privilege('customers.customers', 'delete')",
+    )
+    assert ana == (False, False, True, True, True, False, False)
+    # by oid and attnum, as drivers ask
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta") as connection:
+        columns = dict(
+            connection.execute(
+                "select a.attname, has_column_privilege(c.oid, a.attnum, 'select') from pg_attribute a"
+                " join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'customers' and c.relname = 'customers' and a.attnum > 0"
+            ).fetchall()
+        )
+        assert {name for name, held in columns.items() if held} == {
+            "customer_id",
+            "name",
+            "phone",
+            "market_segment",
+        }
+        assert len(columns) > 4
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="unrecognized privilege type"):
+            connection.execute("select has_table_privilege('customers.customers', 'frobnicate')")
+
+
+def test_privilege_names_are_read_as_postgresql_reads_them() -> None:
+    from quanta.interfaces.pgwire.privileges import PrivilegeError, _identifiers, _wanted
+
+    assert _identifiers('"Sales".Orders') == ["Sales", "orders"]
+    assert _identifiers('quanta."a.b"."say ""hi"""') == ["quanta", "a.b", 'say "hi"']
+    assert _identifiers(" sales . orders ") == ["sales", "orders"]
+    assert _wanted("SELECT, insert", "table") == {"select"}
+    assert _wanted("select WITH GRANT OPTION", "table") == set()
+    with pytest.raises(PrivilegeError):
+        _wanted("usage", "table")

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from quanta.interfaces.pgwire.privileges import FUNCTIONS as PRIVILEGE_FUNCTIONS
+from quanta.interfaces.pgwire.privileges import Privileges
+
 if TYPE_CHECKING:
     import duckdb
     from sqlglot import exp
@@ -327,7 +330,7 @@ def _duckdb_function(node: exp.Func) -> exp.Expr:
     name = node.name.lower()
     if name == "json_build_object":
         return exp.Anonymous(this="json_object", expressions=node.expressions)
-    if name in _MACROS:
+    if name in _MACROS or name in PRIVILEGE_FUNCTIONS:
         return exp.Anonymous(this=f"memory.main.{name}", expressions=node.expressions)
     if name == "current_setting" and node.expressions:
         wanted = exp.EQ(this=exp.column("name"), expression=node.expressions[0])
@@ -366,6 +369,7 @@ def build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
         connection.execute(f"create table memory.main.{name} ({columns})")
     for name, body in _MACROS.items():
         connection.execute(f"create macro memory.main.{name}{body}")
+    Privileges.of(principal, tables, connection).register(connection)
     # Functions psql and JDBC call that DuckDB's pg_catalog lacks
     connection.execute("create or replace macro pg_get_userbyid(id) as 'quanta'")
     connection.execute("create or replace macro pg_encoding_to_char(id) as 'UTF8'")
