@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from quanta.interfaces.api.deps import Caller, caller
-from quanta.interfaces.web import product_page
+from quanta.interfaces.web import deliveries, product_page
 from quanta.interfaces.web.chart import quality_chart, quality_points
 from quanta.interfaces.web.connect import connect_strings
 from quanta.interfaces.web.pages import Viewer, WebRoute, metadata_only, render
@@ -114,7 +114,12 @@ def _facets(result: SearchResult, q: str, chosen: dict[str, str]) -> list[Facet]
 
 
 @router.get("/products/{product_id}", response_class=HTMLResponse)
-def product(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
+def product(
+    request: Request,
+    caller: CallerDep,
+    product_id: str,
+    delivery: Annotated[int | None, Query(description="A delivery subscription just made.")] = None,
+) -> HTMLResponse:
     """Everything a consumer needs to judge a product, and its data as the viewer may see it."""
     with caller.act() as mesh:
         viewer = Viewer.of(mesh, request)
@@ -141,6 +146,7 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         chart=quality_chart(points),
         latest=publishes[-1] if publishes else None,
         connect=connect_strings(request, viewer.id, product_id, server_mode=viewer.server_mode),
+        made=delivery,
         **details,
     )
     return metadata_only(page)  # the sample rows (governed data) load as a panel of their own
@@ -156,7 +162,8 @@ def sample_panel(request: Request, caller: CallerDep, product_id: str) -> HTMLRe
 
 
 def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -> dict[str, Any]:
-    """The changelog, the viewer's access and own requests, and whether they may decide requests."""
+    """The changelog, the viewer's access and own requests, whether they may decide requests, and
+    their file deliveries of the product."""
     principal = mesh.principal()
     facts = mesh.product_facts(product_id)
     return {
@@ -164,6 +171,8 @@ def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -
         "access": mesh.access(principal, product_id),
         "my_requests": [g for g in mesh.access_requests(product_id) if g.principal == viewer.id],
         "may_approve": principal.can("approve_access", facts.domain),
+        "deliveries": deliveries.for_product(mesh, product_id, viewer.id),
+        "delivery_base": str(mesh.delivery_folder("inbox").parent),  # the viewer's own folder
     }
 
 
