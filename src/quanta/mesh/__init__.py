@@ -374,7 +374,15 @@ class Mesh:
     export_changes = _Via("_changes", ChangesArea.export_changes)
     subscribe_delivery = _Via("_changes", ChangesArea.subscribe_delivery)
     delivery_subscriptions = _Via("_changes", ChangesArea.delivery_subscriptions)
+    delivery_subscription = _Via("_changes", ChangesArea.delivery_subscription)
+    unsubscribe_delivery = _Via("_changes", ChangesArea.unsubscribe_delivery)
+    delivery_status = _Via("_changes", ChangesArea.delivery_status)
+    delivery_root = _Via("_changes", ChangesArea.delivery_root)
+    delivery_folder = _Via("_changes", ChangesArea.delivery_folder)
     deliver = _Via("_changes", ChangesArea.deliver)
+    deliver_soon = _Via("_changes", ChangesArea.deliver_soon)
+    run_deliveries = _Via("_changes", ChangesArea.run_deliveries)
+    stop_deliveries = _Via("_changes", ChangesArea.stop_deliveries)
     delivery_observer = _Via("_changes", ChangesArea.delivery_observer)
 
     # --- access requests, shares, tokens, subscriptions -------------------------------------------------

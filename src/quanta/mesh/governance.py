@@ -48,6 +48,8 @@ class ReadableTable:
     product_id: str
     schema: str
     statements: list[str]
+    columns: frozenset[str] | None = None
+    """Only these columns may be read (a column-scoped grant); None: every column."""
 
 
 @dataclass(frozen=True)
@@ -373,10 +375,10 @@ class GovernanceArea:
         with acting_as(principal_id):
             who = self.core.principal()
             for summary in self.core.registry.products():
-                if (
-                    self.core.registry.current_publish(summary.id) is None
-                    or not self.core.access(who, summary.id).allowed
-                ):
+                if self.core.registry.current_publish(summary.id) is None:
+                    continue
+                access = self.core.access(who, summary.id)
+                if not access.allowed:
                     continue
                 domain, _, name = summary.id.partition(".")
                 contracts = self.core.registry.port_contracts(summary.id)
@@ -385,7 +387,7 @@ class GovernanceArea:
                     for obj in contract.objects[:1]:
                         renamed = obj.model_copy(update={"name": f"{domain}.{name}", "physical_name": None})
                         created = [s.sql(dialect=dialect) for s in statements(renamed, ddl)]
-                        tables.append(ReadableTable(summary.id, domain, created))
+                        tables.append(ReadableTable(summary.id, domain, created, access.columns))
         return tables
 
     # --- audit ----------------------------------------------------------------------------------

@@ -94,6 +94,7 @@ class EventRecord:
 # observations and locks, and none of those make a cached view of the catalog stale.
 CATALOG_TABLES = frozenset(
     {"domains", "teams", "products", "product_versions", "contracts", "ports", "publishes", "runs", "grants"}
+    | {"subscriptions", "delivery_subscriptions"}  # what pages show of the viewer's own following
 )
 CATALOG_RECHECK_SECONDS = 0.2
 _CATALOG_VERSION = text("select counter from catalog_changes where id = 1")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
 from quanta.mesh import (
@@ -273,3 +274,62 @@ class DeliveryPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+# --- file deliveries (docs/changes.md) ---------------------------------------------------------------
+
+
+class FileDeliveryIn(Body):
+    """Have every new version of a product written as files into one of your folders on the server."""
+
+    folder: str = Field(
+        min_length=1,
+        max_length=300,
+        description="A folder of yours under the server's delivery root (QUANTA_DELIVERY_ROOT/<you>/): a "
+        "relative path of letters, digits, _ . - separated by /, e.g. crm/inbox. Never absolute, never '..'.",
+        examples=["crm/inbox"],
+    )
+    format: Literal["parquet", "csv"] = Field(default="parquet", description="The files' format.")
+    mode: Literal["full", "changes"] = Field(
+        default="full",
+        description="full: every row of each version; changes: the rows changed since the version "
+        "delivered last (the first delivery is whole).",
+    )
+
+    @field_validator("folder")
+    @classmethod
+    def _relative(cls, folder: str) -> str:
+        if not _FOLDER.match(folder) or ".." in folder.split("/"):
+            raise ValueError(
+                "give a relative path of letters, digits, _ . - separated by /, e.g. crm/inbox (never "
+                "absolute, never '..'): the files go under the server's delivery root, in your own folder"
+            )
+        return folder
+
+
+_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*/?$")
+
+
+class FileDeliveryLatest(BaseModel):
+    """The newest version queued for a subscription and how its delivery went."""
+
+    version: str | None
+    status: str
+    """pending, sending, delivered or failed"""
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class FileDeliveryOut(BaseModel):
+    id: int
+    principal: str
+    product_id: str
+    folder: str
+    """The folder on the server the files are written into."""
+    format: str
+    mode: str
+    delivered_version: str | None
+    """The version delivered last (a changes delivery starts from it)."""
+    created_at: datetime
+    latest: FileDeliveryLatest | None

@@ -141,6 +141,8 @@ class MeshBackend:
             return Answer(reader.schema, batches)
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
+            if "PrivilegeError: " in first:  # has_table_privilege(..., 'frobnicate')
+                raise WireError(first.partition("PrivilegeError: ")[2], "22023") from None
             state = "42P01" if "Catalog Error" in first else "42601" if "Parser Error" in first else "XX000"
             raise WireError(first, state) from None
         finally:

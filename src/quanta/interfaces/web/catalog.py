@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from quanta.interfaces.api.deps import Caller, caller
-from quanta.interfaces.web import product_page
+from quanta.interfaces.web import deliveries, product_page
 from quanta.interfaces.web.chart import quality_chart, quality_points
 from quanta.interfaces.web.connect import connect_strings
 from quanta.interfaces.web.pages import Viewer, WebRoute, metadata_only, render
@@ -116,16 +116,21 @@ def _facets(result: SearchResult, q: str, chosen: dict[str, str]) -> list[Facet]
 
 
 @router.get("/products/{product_id}", response_class=HTMLResponse)
-def product(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
+def product(
+    request: Request,
+    caller: CallerDep,
+    product_id: str,
+    delivery: Annotated[int | None, Query(description="A delivery subscription just made.")] = None,
+) -> HTMLResponse:
     """Everything a consumer needs to judge a product, and its data as the viewer may see it.
 
-    The page is rendered once per catalog change for each viewer and address, and again every
-    ``PAGE_SECONDS`` (its freshness badge and measured freshness follow the clock and the monitor).
+    The page is rendered once per catalog change for each viewer and address (its query included),
+    and again every ``PAGE_SECONDS`` (its freshness badge and measured freshness follow the clock).
     """
     with caller.act() as mesh:
         viewer = Viewer.of(mesh, request)
         key = ("product page", product_id, viewer.id, viewer.signed_in, str(request.url), _bucket())
-        body = mesh.current(key, lambda: _product_page(request, mesh, viewer, product_id))
+        body = mesh.current(key, lambda: _product_page(request, mesh, viewer, product_id, delivery))
     return metadata_only(HTMLResponse(body))  # the sample rows (governed data) load as a panel of their own
 
 
@@ -133,7 +138,9 @@ def _bucket() -> int:
     return int(time.time() // PAGE_SECONDS)
 
 
-def _product_page(request: Request, mesh: Mesh, viewer: Viewer, product_id: str) -> bytes:
+def _product_page(
+    request: Request, mesh: Mesh, viewer: Viewer, product_id: str, delivery: int | None
+) -> bytes:
     view = mesh.product(product_id)
     publishes = mesh.publishes(product_id)
     details = _details(mesh, product_id, view.versions, viewer)
@@ -157,6 +164,7 @@ def _product_page(request: Request, mesh: Mesh, viewer: Viewer, product_id: str)
         chart=quality_chart(points),
         latest=publishes[-1] if publishes else None,
         connect=connect_strings(request, viewer.id, product_id, server_mode=viewer.server_mode),
+        made=delivery,
         **details,
     )
     return bytes(page.body)
@@ -172,7 +180,8 @@ def sample_panel(request: Request, caller: CallerDep, product_id: str) -> HTMLRe
 
 
 def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -> dict[str, Any]:
-    """The changelog, the viewer's access and own requests, and whether they may decide requests."""
+    """The changelog, the viewer's access and own requests, whether they may decide requests, and
+    their file deliveries of the product."""
     principal = mesh.principal()
     facts = mesh.product_facts(product_id)
     return {
@@ -180,6 +189,8 @@ def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -
         "access": mesh.access(principal, product_id),
         "my_requests": [g for g in mesh.access_requests(product_id) if g.principal == viewer.id],
         "may_approve": principal.can("approve_access", facts.domain),
+        "deliveries": deliveries.for_product(mesh, product_id, viewer.id),
+        "delivery_base": str(mesh.delivery_folder("inbox").parent),  # the viewer's own folder
     }
 
 
