@@ -145,8 +145,33 @@ def test_a_denied_agent_is_told_why_and_what_to_do(root: Path, url: str) -> None
     assert any("quanta access request customers.customers" in s for s in explained["steps"])
     asked = {"product_id": "customers.customers", "purpose": "support"}
     no_scope = call(url, carl, "request_access", asked)
-    assert no_scope.is_error and "do not include 'request'" in text(no_scope)
+    assert no_scope.is_error and "do not include 'request' or 'write'" in text(no_scope)
     assert "--scopes agent,request" in text(no_scope)
+
+
+def test_request_access_needs_a_write_scope(root: Path, url: str) -> None:
+    """request_access changes state: ``request`` (the consumer's narrow write scope) or ``write`` lets
+    an agent call it; a read- or agent-only token is refused with the whole scope set to use."""
+    asked = {"product_id": "customers.customers", "purpose": "order follow-up", "accept_terms": True,
+             "columns": ["customer_id", "market_segment"]}  # fmt: skip
+    before = len(Mesh.open(root).access_requests())
+    for scopes, use in (
+        (["agent"], "agent,request"),
+        (["read"], "read,request"),
+        (["agent", "read"], "agent,read,request"),
+    ):
+        refused = call(url, token(root, "carl", scopes), "request_access", asked)
+        assert refused.is_error and "do not include 'request' or 'write'" in text(refused), scopes
+        assert f"--scopes {use} " in text(refused), text(refused)
+    assert len(Mesh.open(root).access_requests()) == before  # nothing was recorded
+    # sam, a producer of sales, may hold write: with it (and no request scope) the tool works
+    written = answer(call(url, token(root, "sam", ["agent", "write"]), "request_access", asked))
+    assert (
+        written["request"]["principal"] == "sam" and written["request"]["product_id"] == "customers.customers"
+    )
+    narrow = answer(call(url, token(root, "carl", ["agent", "request"]), "request_access", asked))
+    assert narrow["request"]["principal"] == "carl"
+    assert len(Mesh.open(root).access_requests()) == before + 2
 
 
 @pytest.mark.parametrize("sql", FILE_READERS[:6] + STATEMENTS[:8])
@@ -272,4 +297,8 @@ def test_tools_carry_their_annotations(root: Path, url: str) -> None:
         assert tool.annotations.destructive_hint is False
     assert set(tools["query"].input_schema["properties"]) == {"sql", "limit"}
     assert "purpose" in tools["request_access"].input_schema["required"]
+    # request_access adds a request (not read-only, destroys nothing); asking twice makes two requests
+    changes = tools["request_access"].annotations
+    assert changes.idempotent_hint is False and changes.open_world_hint is False
     assert {"accept_terms", "terms_digest"} <= set(tools["request_access"].input_schema["properties"])
+    assert "request or write scope" in (tools["request_access"].description or "")

@@ -1,8 +1,10 @@
 """The MCP server's tools and resources over one shared ``Mesh``, each call acting as its caller.
 
 Tool names and argument names are part of the interface (agents are prompted with them). Every tool
-carries ``readOnlyHint``/``destructiveHint``; the one that changes state (``request_access``) needs the
-``request`` scope. Errors come back as tool errors naming what is wrong and what to do.
+carries ``readOnlyHint``/``destructiveHint``; the one that changes state (``request_access``: not
+read-only, not destructive, since it only adds a request) needs a write scope: ``request`` (the narrow
+write scope for consumers) or ``write``. Errors come back as tool errors naming what is wrong and what
+to do.
 """
 
 from __future__ import annotations
@@ -205,7 +207,7 @@ def _access_tools(server: MCPServer, calls: Calls) -> None:
             ),
         ] = None,
     ) -> Answer:
-        """Ask for access with a purpose (needs the token's request scope): access policies
+        """Ask for access with a purpose (needs the token's request or write scope): access policies
         grant it at once, refuse it, or send it to the product's owners. Every term of use the
         product states (price, usage, limitations, custom terms) must be accepted with accept_terms;
         returns the request (with the terms it accepted) and what happens next."""
