@@ -73,7 +73,7 @@ def published_for_ana(workspace: Path) -> tuple[Any, Any]:
     if built.status != "published":
         raise SystemExit(f"{PRODUCT} was not published: {built.error}")
     ana = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace, user="ana"))
-    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)
+    admin.decide_access(ana.request_access(PRODUCT, "benchmark", accept_terms=True), True)
     return admin, ana
 
 

@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from quanta.contracts.selection import Selection, TestOptions
     from quanta.discovery.maturity.scoring import Maturity
     from quanta.discovery.search.index import SearchResult
-    from quanta.governance.model import SCOPES
+    from quanta.governance.model import SCOPES, scope_covers, scopes_to_use
+    from quanta.governance.requests import Term, TermsNotAccepted, terms_digest
     from quanta.governance.scram import MECHANISM, ScramError
     from quanta.observability.health import Freshness, ProductHealth, in_words
     from quanta.observability.impact import Impact, TouchedColumn
@@ -93,7 +94,8 @@ _REEXPORTED = {
     "quanta.contracts.selection": ["Selection", "TestOptions"],
     "quanta.discovery.maturity.scoring": ["Maturity"],
     "quanta.discovery.search.index": ["SearchResult"],
-    "quanta.governance.model": ["SCOPES"],
+    "quanta.governance.model": ["SCOPES", "scope_covers", "scopes_to_use"],
+    "quanta.governance.requests": ["Term", "TermsNotAccepted", "terms_digest"],
     "quanta.governance.scram": ["MECHANISM", "ScramError"],
     "quanta.observability.health": ["Freshness", "ProductHealth", "in_words"],
     "quanta.observability.impact": ["Impact", "TouchedColumn"],
@@ -172,6 +174,8 @@ __all__ = [
     "SharedSpace",
     "Suggested",
     "Suggestion",
+    "Term",
+    "TermsNotAccepted",
     "TestOptions",
     "Tightened",
     "TouchedColumn",
@@ -186,6 +190,9 @@ __all__ = [
     "parse_data",
     "query_interface",
     "say_hours",
+    "scope_covers",
+    "scopes_to_use",
+    "terms_digest",
     "write_csv",
     "write_json",
 ]

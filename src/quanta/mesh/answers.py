@@ -108,11 +108,13 @@ def access_request(
     columns: list[str] | None,
     days: int,
     accept_terms: bool = False,
+    terms_digest: str | None = None,
 ) -> dict[str, object]:
     """Ask for access; the request (or grant, when a policy approved it at once) as recorded."""
     request_id = mesh.request_access(
-        product_id, purpose, columns=columns, days=days, accept_terms=accept_terms
-    )
+        product_id, purpose, columns=columns, days=days, accept_terms=accept_terms,
+        terms_digest=terms_digest,
+    )  # fmt: skip
     return asdict(next(g for g in mesh.access_requests(product_id) if g.id == request_id))
 
 

@@ -408,14 +408,18 @@ def read_hint(product_id: str) -> str:
 
 
 def _access_details(plan: GovernedPlan, product_id: str) -> JsonObject:
-    """How the principal came to read a product, for its audit entry: under a grant, the grant and
-    its purpose (shown on every read under it)."""
+    """How the principal came to read a product, for its audit entry: under a grant, the grant, its
+    purpose and the id of the terms of use its request accepted (shown on every read under it)."""
     access = plan.access.get(product_id)
     if access is None:
         return {}
     if access.grant is None:
         return {"access": access.reason}
-    return {"access": access.reason, "grant": access.grant.id, "purpose": access.grant.purpose}
+    found = {"access": access.reason, "grant": access.grant.id, "purpose": access.grant.purpose}
+    accepted = access.grant.terms or {}
+    if accepted.get("digest"):
+        found["terms"] = accepted["digest"]
+    return found
 
 
 def _only_columns(contract: JsonObject, columns: set[str]) -> JsonObject:

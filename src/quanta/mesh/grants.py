@@ -188,8 +188,8 @@ class GrantsArea:
     # --- access requests ------------------------------------------------------------------------
 
     def access_terms(self, product_id: str) -> list[Term]:
-        """The terms of use a requester accepts with an access request (price, usage, limitations and
-        custom terms of the product's contracts)."""
+        """The terms of use a requester accepts with an access request: every term the product's
+        contracts state (price, usage, limitations, custom terms); their id is ``terms_digest``."""
         from quanta.governance.requests import terms_of
 
         self.core.product_facts(product_id)  # raises for an unknown product
@@ -203,23 +203,30 @@ class GrantsArea:
         columns: list[str] | None = None,
         days: int = 90,
         accept_terms: bool = False,
+        terms_digest: str | None = None,
     ) -> int:
         """Ask for access; the access policies deny it (raising, with their reason), approve it at once
-        (for at most the days they allow) or route it to the owners. Returns the request's id."""
+        (for at most the days they allow) or route it to the owners. Returns the request's id.
+
+        Every term of use the product's contracts state must be accepted (``accept_terms``;
+        ``terms_digest``, when given, must be the id of the terms in force): the request, and the grant
+        it becomes, record which terms (their id and text), and every read under the grant names them.
+        """
         from quanta.governance.model import GovernanceError
-        from quanta.governance.requests import RequestInput, terms_digest, terms_of
+        from quanta.governance.requests import RequestInput, terms_of
+        from quanta.governance.requests import terms_digest as digest_of
 
         principal = self.core.principal()
         facts = self.core.product_facts(product_id)  # raises for an unknown product
         contracts = self.core.registry.port_contracts(product_id, None)
-        request = RequestInput(purpose, columns or [], days, terms_of(contracts), accept_terms)
+        terms = terms_of(contracts)
+        request = RequestInput(purpose, columns or [], days, terms, accept_terms, terms_digest)
         _check_request(product_id, contracts, request)
-        terms = request.terms
         decision = self._decision(principal, facts, contracts, request)
         details = {"purpose": purpose, "columns": columns or [], "days": days, "policy": decision.policy,
                    "outcome": decision.outcome, "reasons": decision.reasons}  # fmt: skip
         if terms:
-            details["terms"] = terms_digest(terms)
+            details["terms"] = digest_of(terms)
         if decision.outcome == "deny":
             self.core.registry.audit(
                 "access.request", principal.id, product_id, "deny", domain=facts.domain, details=details
@@ -229,7 +236,7 @@ class GrantsArea:
                 hint="quanta policy ls",
             )
         granted = min(days, decision.max_days or days) if decision.outcome == "approve" else days
-        accepted = {"digest": terms_digest(terms), "terms": [vars(t) for t in terms]} if terms else None
+        accepted = {"digest": digest_of(terms), "terms": [vars(t) for t in terms]} if terms else None
         grant_id = self.core.registry.request_grant(
             principal.id, product_id, columns or [], purpose, granted,
             policy=(decision.policy or "", "; ".join(decision.reasons)), terms=accepted,
@@ -244,7 +251,8 @@ class GrantsArea:
             self.core.registry.audit(
                 "access.grant", by, product_id, "allow", domain=facts.domain,
                 details={"request": grant_id, "principal": principal.id, "days": granted,
-                         "purpose": purpose, "policy": decision.policy},
+                         "purpose": purpose, "policy": decision.policy,
+                         **({"terms": accepted["digest"]} if accepted else {})},
             )  # fmt: skip
         return grant_id
 
@@ -371,9 +379,10 @@ NOTIFIED = {
 
 
 def _check_request(product_id: str, contracts: JsonObject, request: RequestInput) -> None:
-    """A request has a purpose, a duration of 1 to 365 days, known columns, and accepts the binding
-    terms of use (a price, custom terms) when the product states some."""
+    """A request has a purpose, a duration of 1 to 365 days, known columns, and accepts every term of
+    use the product's contracts state (the terms in force, when it names their id)."""
     from quanta.governance.model import GovernanceError
+    from quanta.governance.requests import check_terms
 
     if not request.purpose.strip():
         raise GovernanceError(
@@ -388,13 +397,7 @@ def _check_request(product_id: str, contracts: JsonObject, request: RequestInput
         raise GovernanceError(
             f"{product_id} has no column {', '.join(unknown)}", hint=f"columns: {', '.join(sorted(known))}"
         )
-    binding = [t for t in request.terms if t.binding]
-    if binding and not request.terms_accepted:
-        shown = "; ".join(f"{t.kind}: {t.text}" for t in binding)
-        raise GovernanceError(
-            f"{product_id} has terms of use that the request must accept ({shown})",
-            hint=f"read them (quanta access terms {product_id}), then request with --accept-terms",
-        )
+    check_terms(product_id, request.terms, request.terms_accepted, request.terms_digest)
 
 
 def _scope_allowed(principal: Principal, scope: str) -> bool:

@@ -155,11 +155,13 @@ class Client:
         days: int = 90,
         columns: list[str] | None = None,
         accept_terms: bool = False,
+        terms_digest: str | None = None,
     ) -> dict[str, Any]:
         """Ask for access; the answer says whether a policy granted it at once (``status``,
-        ``decided_by``) or which routed it to the owners (``policy``)."""
+        ``decided_by``) or which routed it to the owners (``policy``). Every term of use the product
+        states must be accepted (``accept_terms``; ``terms_digest``: the id of the terms read)."""
         body = {"product_id": product_id, "purpose": purpose, "days": days, "columns": columns,
-                "accept_terms": accept_terms}  # fmt: skip
+                "accept_terms": accept_terms, "terms_digest": terms_digest}  # fmt: skip
         result: dict[str, Any] = self.backend.post("/access-requests", body)
         return result
 

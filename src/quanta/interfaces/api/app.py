@@ -122,6 +122,7 @@ def _errors(app: FastAPI) -> None:
         problems = getattr(exc, "problems", None)
         if problems:
             extra["errors"] = [p.to_dict() for p in problems]
+        extra.update(getattr(exc, "details", None) or {})  # e.g. the terms a request must accept
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
         response = problem(exc.status, type(exc).__name__, exc.message, **extra)
         if headers:

@@ -71,8 +71,7 @@ class Endpoints(BaseModel):
 
 class TermOut(BaseModel):
     port: str
-    kind: str
-    """price, usage, limitations or terms"""
+    kind: str = Field(description="price, usage, limitations or terms")
     text: str
 
 
@@ -83,8 +82,14 @@ class AccessRequestIn(Body):
     days: int = Field(default=90, ge=1, le=365)
     accept_terms: bool = Field(
         default=False,
-        description="Accept the product's terms of use (GET /products/{id}/access-terms); "
-        "required when it has some.",
+        description="Accept the product's terms of use (GET /products/{id}/access-terms): every term "
+        "its contracts state (price, usage, limitations, custom terms); required when it states some.",
+    )
+    terms_digest: str | None = Field(
+        default=None,
+        pattern=r"^sha256:[0-9a-f]{12}$",
+        description="The id of the terms read (the X-Quanta-Terms-Digest header of access-terms): "
+        "the request is refused if the terms changed since.",
     )
 
 

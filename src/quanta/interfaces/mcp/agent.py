@@ -26,13 +26,18 @@ class Agent:
     scopes: frozenset[str] | None = None
 
     def require(self, scope: str) -> None:
-        """Refuse a tool its token's scopes do not cover (the principal's own rights apply too)."""
-        if self.scopes is None or scope in self.scopes or "admin" in self.scopes:
+        """Refuse a tool its token's scopes do not cover (the principal's own rights apply too):
+        ``write`` covers what ``request`` guards, ``admin`` everything."""
+        from quanta.mesh import scope_covers, scopes_to_use
+
+        if self.scopes is None or scope_covers(self.scopes, scope):
             return
+        also = " or 'write'" if scope == "request" else ""
         raise PermissionDenied(
-            f"this token's scopes ({', '.join(sorted(self.scopes))}) do not include {scope!r}",
+            f"this token's scopes ({', '.join(sorted(self.scopes))}) do not include {scope!r}{also}",
             hint=f"create a token that has it: quanta token create NAME --scopes "
-            f"{','.join(sorted(self.scopes | {scope}))}",
+            f"{scopes_to_use(self.scopes, scope)} (a token's scopes replace the default; they are not "
+            "added to it)",
         )
 
     @contextmanager

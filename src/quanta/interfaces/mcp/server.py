@@ -1,8 +1,10 @@
 """The MCP server's tools and resources over one shared ``Mesh``, each call acting as its caller.
 
 Tool names and argument names are part of the interface (agents are prompted with them). Every tool
-carries ``readOnlyHint``/``destructiveHint``; the one that changes state (``request_access``) needs the
-``request`` scope. Errors come back as tool errors naming what is wrong and what to do.
+carries ``readOnlyHint``/``destructiveHint``; the one that changes state (``request_access``: not
+read-only, not destructive, since it only adds a request) needs a write scope: ``request`` (the narrow
+write scope for consumers) or ``write``. Errors come back as tool errors naming what is wrong and what
+to do.
 """
 
 from __future__ import annotations
@@ -189,12 +191,31 @@ def _access_tools(server: MCPServer, calls: Calls) -> None:
             Field(max_length=500, description="Only these columns (default: all)."),
         ] = None,
         duration_days: Annotated[int, Field(ge=1, le=365)] = 90,
+        accept_terms: Annotated[
+            bool,
+            Field(
+                description="Accept the product's terms of use (explain_access lists them); required "
+                "when it states some."
+            ),
+        ] = False,
+        terms_digest: Annotated[
+            str | None,
+            Field(
+                pattern=r"^sha256:[0-9a-f]{12}$",
+                description="The id of the terms you read "
+                "(explain_access's terms_digest): refused if they changed since.",
+            ),
+        ] = None,
     ) -> Answer:
-        """Ask the product's owners for access (needs the token's request scope); returns the request
-        and what happens next."""
+        """Ask for access with a purpose (needs the token's request or write scope): access policies
+        grant it at once, refuse it, or send it to the product's owners. Every term of use the
+        product states (price, usage, limitations, custom terms) must be accepted with accept_terms;
+        returns the request (with the terms it accepted) and what happens next."""
 
         def work(mesh: Mesh) -> Answer:
-            return answers.request_access(mesh, product_id, purpose, columns, duration_days)
+            return answers.request_access(
+                mesh, product_id, purpose, columns, duration_days, accept_terms, terms_digest
+            )
 
         return await calls.run(ctx, work, scope="request")
 
