@@ -52,6 +52,9 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks load
 	$(BIN)/python -m benchmarks impact
 	$(BIN)/python -m benchmarks kpis
+	$(BIN)/python -m benchmarks mcp
+	$(BIN)/python -m benchmarks access
+	$(BIN)/python -m benchmarks infer
 
 serve: $(STAMP) ## Serve the marketplace, the REST API and the PostgreSQL wire protocol of ./demo-mesh
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT) --flight-port $(FLIGHT_PORT)

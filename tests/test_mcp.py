@@ -216,7 +216,6 @@ def test_tokens_missing_bad_expired_revoked_or_unscoped(root: Path, url: str) ->
     assert "not a Quanta API token" in _post(url, INIT, "nonsense").json()["error"]["message"]
     mesh = Mesh.open(root)
     expiring, record = mesh.create_token("short", scopes=["agent"], principal_id="carl")
-    assert _post(url, INIT, expiring).status_code == 200
     with mesh.registry.engine.begin() as connection:
         connection.execute(
             sql_text("update tokens set expires_at = '2000-01-01 00:00:00' where id = :i"), {"i": record.id}
@@ -231,6 +230,27 @@ def test_tokens_missing_bad_expired_revoked_or_unscoped(root: Path, url: str) ->
     assert unscoped.status_code == 403 and "agent" in unscoped.json()["error"]["data"]["hint"]
     with pytest.raises(Exception):
         call(url, None, "search_products", {"query": "x"})
+
+
+def test_a_token_revoked_mid_session_fails_its_next_call(root: Path, url: str) -> None:
+    """The server remembers a verified token for a minute (no check on the event loop), but every tool
+    call and resource read checks it again before its work: revoked, the next call fails, and the
+    request after that is refused at the door with 401, as the REST API refuses it."""
+    mesh = Mesh.open(root)
+    created, record = mesh.create_token("mid-session", scopes=["agent"], principal_id="ana")
+    sql = {"sql": "select count(*) as n from marketing.customer_segments", "limit": 1}
+
+    async def session() -> tuple[Any, Any]:
+        async with http_session(url, created) as opened:
+            first = await opened.call_tool("query", sql)
+            mesh.revoke_token(record.id)  # from another mesh object, as `quanta token revoke` would
+            return first, await opened.call_tool("query", sql)
+
+    first, second = anyio.run(session)
+    assert not first.is_error
+    assert second.is_error and f"token {record.id} was revoked" in text(second)
+    refused = _post(url, INIT, created)
+    assert refused.status_code == 401 and "was revoked" in refused.json()["error"]["message"]
 
 
 def test_a_session_is_bound_to_its_token(root: Path, url: str) -> None:

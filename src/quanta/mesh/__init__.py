@@ -21,7 +21,7 @@ from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColum
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
 from quanta.mesh.governance import GovernanceArea, ReadableTable, ReceiptCheck
-from quanta.mesh.grants import GrantsArea, ScramSignIn, SharedSpace
+from quanta.mesh.grants import GrantsArea, ScramSignIn, SharedSpace, TokenCheck
 from quanta.mesh.kpis import KpisArea
 from quanta.mesh.lineage import LineageArea
 from quanta.mesh.maturity import MaturityArea
@@ -178,6 +178,7 @@ __all__ = [
     "TermsNotAccepted",
     "TestOptions",
     "Tightened",
+    "TokenCheck",
     "TouchedColumn",
     "Updated",
     "VersionInfo",
@@ -396,6 +397,8 @@ class Mesh:
     share = _Via("_grants", GrantsArea.share)
     create_token = _Via("_grants", GrantsArea.create_token)
     authenticate = _Via("_grants", GrantsArea.authenticate)
+    verify_token = _Via("_grants", GrantsArea.verify_token)
+    token_unchanged = _Via("_grants", GrantsArea.token_unchanged)
     scram_sign_in = _Via("_grants", GrantsArea.scram_sign_in)
     scram_signed_in = _Via("_grants", GrantsArea.scram_signed_in)
     tokens = _Via("_grants", GrantsArea.tokens)

@@ -6,7 +6,7 @@ An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from quanta.errors import NotFoundError
@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from quanta.mesh.core import MeshCore
     from quanta.registry.stores.audit_grants import GrantRecord, TokenRecord
     from quanta.spec.documents import JsonObject
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """A bearer token verified: whom it stands for, its scopes, when it expires, and the catalog
+    counter read just before (a token revoked since has moved it)."""
+
+    principal: Principal
+    scopes: list[str]
+    expires_at: datetime
+    catalog: int
 
 
 @dataclass(frozen=True)
@@ -120,9 +131,30 @@ class GrantsArea:
 
     def authenticate(self, token: str) -> tuple[Principal, list[str]]:
         """The principal and scopes a bearer token stands for; a clear error for any bad token."""
+        checked = self.verify_token(token)
+        return checked.principal, checked.scopes
+
+    def verify_token(self, token: str) -> TokenCheck:
+        """:meth:`authenticate`, with what a server needs to check the token again cheaply
+        (:meth:`token_unchanged`): when it expires, and the catalog counter read before the check."""
+        catalog = self.core.registry.catalog_version(0)  # before the token row: a revocation moves it
+        principal, scopes, expires = self._verified(token)
+        return TokenCheck(principal, scopes, expires, catalog)
+
+    def token_unchanged(self, checked: TokenCheck) -> bool:
+        """Whether a token verified earlier still stands without reading its row: not expired, and no
+        catalog change since (revoking a token is one). False: verify it again."""
+        from datetime import UTC
+
+        return (
+            datetime.now(UTC) < checked.expires_at
+            and self.core.registry.catalog_version(0) == checked.catalog
+        )
+
+    def _verified(self, token: str) -> tuple[Principal, list[str], datetime]:
         import hashlib
         import hmac
-        from datetime import UTC, datetime
+        from datetime import UTC
 
         from quanta.errors import AuthenticationError
 
@@ -150,7 +182,8 @@ class GrantsArea:
         used = record.last_used_at
         if used is None or datetime.now(UTC) - used.replace(tzinfo=used.tzinfo or UTC) > TOKEN_USE_PRECISION:
             self.core.registry.token_used(token_id)  # a write: once a minute is what the listing shows
-        return principal, record.scopes
+        expires = record.expires_at.replace(tzinfo=record.expires_at.tzinfo or UTC)
+        return principal, record.scopes, expires
 
     def scram_sign_in(self, principal_id: str) -> ScramSignIn:
         """A SCRAM-SHA-256 exchange for ``principal_id`` whose proof is checked against the verifiers of
