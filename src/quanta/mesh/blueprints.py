@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from quanta.blueprints.catalog import Question  # at run time: the REST API's model of BlueprintEntry
 
+WAREHOUSE = "warehouse"
+"""The shipped blueprint of a consumer-aligned view over an existing warehouse's tables."""
+
 if TYPE_CHECKING:
     from quanta.blueprints.catalog import Blueprint
     from quanta.blueprints.inference import Profile
@@ -112,7 +115,9 @@ class BlueprintsArea:
         interactive: bool = False,
     ) -> Created:
         """Render a blueprint into ``domains/<domain>/<name>/`` and validate it; with ``source`` (a file,
-        database URL or product id), the contract is inferred from that data."""
+        database URL or product id), the contract is inferred from that data. The ``warehouse``
+        blueprint given its database (``database_url``) infers it from the join it writes, unasked: its
+        columns are the warehouse's, known only by reading it."""
         from quanta.blueprints.catalog import DEFAULT
         from quanta.blueprints.inferred import properties_yaml
         from quanta.blueprints.render import render
@@ -120,8 +125,10 @@ class BlueprintsArea:
         root = self.core.require_workspace().root
         found: Profile | None = None
         answers = dict(answers)
+        if source is None and blueprint == WAREHOUSE and answers.get("database_url"):
+            source = answers["database_url"]
         if source is not None:
-            origin = self._origin(source, answers)
+            origin = self._origin(source, answers, blueprint)
             found = self.infer(origin)
             answers = {**origin.answers, **answers, "inferred_properties": properties_yaml(found)}
             blueprint = blueprint or origin.blueprint
@@ -199,10 +206,18 @@ class BlueprintsArea:
             )
         return chosen
 
-    def _origin(self, source: str, answers: dict[str, str]) -> Origin:
-        from quanta.blueprints.origin import PRODUCT_ID, from_database, from_files, unknown_origin
+    def _origin(self, source: str, answers: dict[str, str], blueprint: str | None = None) -> Origin:
+        from quanta.blueprints.origin import (
+            PRODUCT_ID,
+            from_database,
+            from_files,
+            from_warehouse,
+            unknown_origin,
+        )
 
         root = self.core.require_workspace().root
+        if "://" in source and (blueprint == WAREHOUSE or (blueprint is None and "hub" in answers)):
+            return from_warehouse(source, answers, root)
         if "://" in source:
             return from_database(source, answers.get("table"), root)
         found = from_files(source, root, Path.cwd())
