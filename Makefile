@@ -48,6 +48,7 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks contracts
 	$(BIN)/python -m benchmarks governed
 	$(BIN)/python -m benchmarks flight
+	$(BIN)/python -m benchmarks wire
 	$(BIN)/python -m benchmarks search
 	$(BIN)/python -m benchmarks load
 	$(BIN)/python -m benchmarks impact

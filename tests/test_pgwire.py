@@ -187,6 +187,16 @@ def test_psycopg_server_side_cursor(server: int) -> None:
         assert cur.fetchmany(2) == [(4,), (5,)]
 
 
+def test_a_bulk_read_is_what_the_governed_service_answers(root: Path, server: int) -> None:
+    """Every row of lineitems (batches of 8,192 rows: DataRows built by Arrow), in text and in binary,
+    as the governed service answers it in process."""
+    sql = "select * from sales.lineitems order by order_id, line_number"
+    expected = [tuple(r.values()) for r in Mesh.open(root).governed_query(sql).table.to_pylist()]
+    with connect(server) as conn:
+        assert conn.execute(sql).fetchall() == expected
+        assert conn.execute(sql, binary=True).fetchall() == expected
+
+
 # 3.6 billion rows: only a server that sends rows as the engine computes them answers this at all.
 BILLIONS = "select a.order_id from sales.lineitems a cross join sales.lineitems b"
 

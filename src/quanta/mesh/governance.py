@@ -114,11 +114,18 @@ class GovernanceArea:
         return self.governed_stream(sql, as_principal=as_principal, limit=limit).collect()
 
     def governed_stream(
-        self, sql: str, *, as_principal: str | None = None, limit: int | None = None
+        self,
+        sql: str,
+        *,
+        as_principal: str | None = None,
+        limit: int | None = None,
+        batch_bytes: int | None = None,
     ) -> GovernedStream:
         """The one governed query path: SQL over products as the acting principal (or, for admins,
         as someone else), with masks, row filters and audit; the rows as Arrow record batches
-        computed while they are read. Close the stream (or use ``with``) to stop it early."""
+        computed while they are read. Close the stream (or use ``with``) to stop it early.
+        ``batch_bytes``: batches of about this size where rows are narrow (fewer, larger messages for
+        a transport such as Flight), instead of the usual row count."""
         from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
@@ -152,7 +159,7 @@ class GovernanceArea:
             sign = partial(self._receipt, actor.id, principal.id, sql)
             record = partial(self._record, actor.id, principal.id, sql, interface)
             aside = not self.core.registry.url.startswith("sqlite")  # a server: overlap its round trips
-            call = QueryCall(principal, sql, resolve, limit, record, aside, finished, sign)
+            call = QueryCall(principal, sql, resolve, limit, record, aside, finished, sign, batch_bytes)
             stream = self.queries.stream(call)
         except Exception as exc:
             observe_query(failed(exc), time.perf_counter() - started)

@@ -42,6 +42,13 @@ _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
 _BINDER_COLUMN = re.compile(r'Binder Error: .*?column (?:named )?"([^"]+)"')
 BATCH_ROWS = 8192
 """Rows per batch of a governed stream: what one reader holds in memory at a time."""
+MAX_BATCH_ROWS = 8 * BATCH_ROWS
+"""Rows per batch at most, whatever size was asked for."""
+# Bytes a value of each DuckDB type takes in Arrow (variable-width ones: a guess, with their offset).
+_WIDTHS = {"boolean": 1, "tinyint": 1, "utinyint": 1, "smallint": 2, "usmallint": 2, "integer": 4,
+           "uinteger": 4, "bigint": 8, "ubigint": 8, "hugeint": 16, "uhugeint": 16, "float": 4,
+           "double": 8, "decimal": 16, "date": 4, "time": 8, "interval": 16, "uuid": 40}  # fmt: skip
+_VARIABLE_WIDTH = 32
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -77,6 +84,9 @@ class QueryCall:
     """Called once the stream closes, with the engine's failure while computing rows (or None)."""
     signer: Callable[[GovernedPlan, int, bool], dict[str, Any]] | None = None
     """Issues the receipt of the read: the plan, the rows handed out, whether it was read to the end."""
+    batch_bytes: int | None = None
+    """Batches of about this many bytes (by the result's column types) rather than ``BATCH_ROWS``
+    rows, within ``BATCH_ROWS`` and ``MAX_BATCH_ROWS``."""
 
 
 @dataclass
@@ -234,6 +244,17 @@ def _with_views(tree: exp.Expr, views: dict[str, str]) -> tuple[exp.Expr, int]:
     return copied, renamed
 
 
+def batch_rows(relation: Any, batch_bytes: int) -> int:
+    """Rows per batch for batches of about ``batch_bytes``, by the relation's column types (a string,
+    list or struct counted as 32 bytes: longer ones make larger batches), within ``BATCH_ROWS`` and
+    ``MAX_BATCH_ROWS``."""
+    width = 0
+    for typ in relation.types:
+        name = str(typ.id)
+        width += _WIDTHS.get(name, 8 if name.startswith("timestamp") else _VARIABLE_WIDTH)
+    return max(BATCH_ROWS, min(MAX_BATCH_ROWS, batch_bytes // max(width, 1)))
+
+
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
     """``cache[key] = value``, dropping the oldest entry beyond a few hundred."""
     cache[key] = value
@@ -280,10 +301,11 @@ class GovernedQueries:
             if recorded is not None:
                 recorded.result()
             raise self.failure(exc, plan) from None
+        rows = BATCH_ROWS if call.batch_bytes is None else batch_rows(relation, call.batch_bytes)
         running = RunningQuery(
             connection,
             relation,
-            batch_rows=BATCH_ROWS,
+            batch_rows=rows,
             audit=recorded,
             translate=lambda exc: self.failure(self.engine.translate(exc), plan),
             finished=call.finished,
