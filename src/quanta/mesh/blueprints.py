@@ -16,6 +16,8 @@ from quanta.blueprints.catalog import Question  # at run time: the REST API's mo
 
 WAREHOUSE = "warehouse"
 """The shipped blueprint of a consumer-aligned view over an existing warehouse's tables."""
+HISTORY_READS = 20
+"""``quanta contract suggest`` reads the data of at most this many earlier publishes (the newest)."""
 
 if TYPE_CHECKING:
     from quanta.blueprints.catalog import Blueprint
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from quanta.blueprints.render import NewProduct
     from quanta.blueprints.suggest import Tightened
     from quanta.blueprints.update import Updated
+    from quanta.engines.base import Input
     from quanta.mesh.core import MeshCore
     from quanta.mesh.governance import GovernanceArea
     from quanta.mesh.specs import SpecsArea
@@ -174,7 +177,8 @@ class BlueprintsArea:
             )
         with self._governed.governed_stream(f"select * from {product_id}") as stream:
             data = ArrowInput(stream.reader.read_all())
-        current = Current(get_engine("duckdb"), data, f"product {product_id}")
+        earlier = self._earlier_publishes(product_id)
+        current = Current(get_engine("duckdb"), data, f"product {product_id}", earlier)
         found = tighten(loaded, history, current, self.core.require_workspace().root)
         validation = None
         if apply and found.suggestions:
@@ -182,6 +186,30 @@ class BlueprintsArea:
                 Path(path).write_text(text, encoding="utf-8")
             validation = self._specs.validate([loaded.folder])
         return Suggested(found, validation)
+
+    def _earlier_publishes(self, product_id: str) -> list[tuple[str, Input]]:
+        """The data of the product's publishes before the current one (at most the last
+        :data:`HISTORY_READS`), oldest first, each read through the governed query path as of its
+        publish time; one that cannot be read any more (a retired major version, expired snapshots)
+        is left out."""
+        from quanta.engines.base import ArrowInput
+        from quanta.errors import QuantaError
+
+        current = self.core.registry.current_publish(product_id)
+        publishes = [
+            p for p in self.core.publishes(product_id) if current is None or p.run_id != current.run_id
+        ]
+        found: list[tuple[str, Input]] = []
+        for publish in publishes[-HISTORY_READS:]:
+            ref = f"{product_id}@{publish.created_at.isoformat()}"
+            try:
+                with self._governed.governed_stream(f'select * from "{ref}"') as stream:
+                    table = stream.reader.read_all()
+            except QuantaError:
+                continue
+            shown = f"product {product_id} {publish.version} published {publish.created_at:%Y-%m-%d %H:%M}"
+            found.append((shown, ArrowInput(table)))
+        return found
 
     def update_product(self, product_id: str | None = None) -> list[Updated]:
         """Apply the newest version of each product's blueprint (or one product's) with ``copier
