@@ -103,7 +103,7 @@ class PostgresSearchIndex(SearchIndex):
     def snapshot(self) -> Iterator[Snapshot]:
         with self._translated("read"), self.engine.connect() as conn:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            # No index tables: META fails, which _translated says with the rebuild hint.
+            # No index tables: META fails with 42P01, which _translated says is no index at all.
             meta = {str(k): v for k, v in conn.exec_driver_sql(META)}
             if meta.get("schema") != SCHEMA_VERSION:
                 raise SearchError(
@@ -129,6 +129,8 @@ class PostgresSearchIndex(SearchIndex):
         try:
             yield
         except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "42P01":  # undefined table: never built here
+                raise SearchError(f"no search index in {self._where()}", hint=REBUILD_HINT) from None
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             hint = REBUILD_HINT
             if "pg_trgm" in reason or "permission denied" in reason:
