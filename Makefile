@@ -48,10 +48,14 @@ bench: $(STAMP) ## Run the benchmarks (ratios against a baseline measured in the
 	$(BIN)/python -m benchmarks contracts
 	$(BIN)/python -m benchmarks governed
 	$(BIN)/python -m benchmarks flight
+	$(BIN)/python -m benchmarks wire
 	$(BIN)/python -m benchmarks search
 	$(BIN)/python -m benchmarks load
 	$(BIN)/python -m benchmarks impact
 	$(BIN)/python -m benchmarks kpis
+	$(BIN)/python -m benchmarks mcp
+	$(BIN)/python -m benchmarks access
+	$(BIN)/python -m benchmarks infer
 
 serve: $(STAMP) ## Serve the marketplace, the REST API and the PostgreSQL wire protocol of ./demo-mesh
 	cd $(WORKSPACE) && ../$(BIN)/quanta serve --port $(PORT) --pg-port $(PG_PORT) --flight-port $(FLIGHT_PORT)

@@ -5,7 +5,7 @@ queried by ``ana``, an analyst whose clearance masks ``extended_price`` (tagged 
 the same Parquet files of the published snapshot:
 
 - small queries: ``select ... limit 10``, alternating governed and plain, 200 of each; the target is at
-  most 3 ms added at the median (p50). The service remembers parsed statements (as a prepared statement
+  most 2 ms added at the median (p50). The service remembers parsed statements (as a prepared statement
   would), so a second series sends 200 *different* statements (``limit 11``, ``limit 12`` ...) to show
   the cost without that help;
 - full scans: an aggregate over every row touching masked and clear columns, best of 3 each; the target
@@ -30,7 +30,7 @@ from benchmarks.__main__ import CACHE, PRODUCT, cached_lineitem, make_workspace
 
 SMALL_RUNS = 200
 FULL_RUNS = 3
-TARGET_ADDED_MS = 3.0
+TARGET_ADDED_MS = 2.0  # issue 17 (issue 13 asked for 3)
 TARGET_FULL = 1.1
 TARGET_STREAM_MIB = 600
 GOVERNANCE = """\
@@ -73,7 +73,7 @@ def published_for_ana(workspace: Path) -> tuple[Any, Any]:
     if built.status != "published":
         raise SystemExit(f"{PRODUCT} was not published: {built.error}")
     ana = Mesh.open(workspace, settings=Settings(database_url=None, workspace=workspace, user="ana"))
-    admin.decide_access(ana.request_access(PRODUCT, "benchmark"), True)
+    admin.decide_access(ana.request_access(PRODUCT, "benchmark", accept_terms=True), True)
     return admin, ana
 
 
@@ -196,6 +196,12 @@ def report(console: Any, results: dict[str, Any]) -> None:
             f"{added:.2f} ms",
             f"<= {TARGET_ADDED_MS} ms",
             added <= TARGET_ADDED_MS,
+        ),
+        (
+            "added per distinct small query at p50",
+            f"{fresh:.2f} ms",
+            f"<= {TARGET_ADDED_MS} ms",
+            fresh <= TARGET_ADDED_MS,
         ),
         ("full scan with masks", f"{ratio:.2f}x", f"<= {TARGET_FULL}x", ratio <= TARGET_FULL),
     ):

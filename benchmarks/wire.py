@@ -5,7 +5,8 @@ TPC-H lineitem at scale 1 (16 columns), read by ``ana`` (whose clearance masks `
 A PostgreSQL cluster (``initdb``'d here, as tests/pg.py does) holds the same rows as ana sees them.
 
 - small: ``select … limit 10`` with the masked column, p50 of ``--repeats`` runs: in process
-  (``Mesh.governed_query``), psycopg over ``quanta pgwire``, psycopg against PostgreSQL.
+  (``Mesh.governed_query``), psycopg over ``quanta pgwire``, psycopg against PostgreSQL, taking turns
+  query by query (so that a busy moment on the machine slows all three alike).
   Targets: pgwire <= in process + 1.5 ms, and <= 2x PostgreSQL.
 - bulk: every row to psycopg (``fetchall``), rows/s, pgwire vs PostgreSQL. Target: >= 0.5x.
 - concurrency: ``--clients`` (50) psycopg clients for ``--seconds`` (60) of mixed queries (small reads,
@@ -91,14 +92,7 @@ def measure(
         wire = f"host=127.0.0.1 port={server[1]} user=ana dbname=quanta"
         console.print("loading the same rows (as ana reads them) into PostgreSQL ...")
         load_postgres(ana, pg)
-        small = PRODUCT
-        results: dict[str, Any] = {
-            "small": {
-                "in process": timings(lambda: ana.governed_query(SMALL.format(t=small)), repeats),
-                "pgwire": client_timings(wire, SMALL.format(t=small), repeats),
-                "postgres": client_timings(pg, SMALL.format(t="lineitems"), repeats),
-            }
-        }
+        results: dict[str, Any] = {"small": small_timings(ana, wire, pg, repeats)}
         console.print("bulk reads ...")
         results["bulk"] = {
             "pgwire": bulk(wire, f"select * from {PRODUCT}"),
@@ -170,21 +164,29 @@ def pg_type(arrow: Any) -> str:
     return PG_TYPES.get(str(arrow), "text")
 
 
-def timings(run: Any, repeats: int) -> list[float]:
-    run()  # warm
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
-def client_timings(dsn: str, sql: str, repeats: int) -> list[float]:
+def small_timings(ana: Any, wire: str, pg: str, repeats: int) -> dict[str, list[float]]:
+    """The small query in process, over pgwire and against PostgreSQL, one after the other, repeated."""
     import psycopg
 
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        return timings(lambda: connection.execute(sql).fetchall(), repeats)
+    with (
+        psycopg.connect(wire, autocommit=True) as over_wire,
+        psycopg.connect(pg, autocommit=True) as postgres,
+    ):
+        runs = {
+            "in process": lambda: ana.governed_query(SMALL.format(t=PRODUCT)),
+            "pgwire": lambda: over_wire.execute(SMALL.format(t=PRODUCT)).fetchall(),
+            "postgres": lambda: postgres.execute(SMALL.format(t="lineitems")).fetchall(),
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(5):  # warm: psycopg prepares a statement run 5 times, as the rest of the runs use
+            for run in runs.values():
+                run()
+        for _ in range(repeats):
+            for name, run in runs.items():
+                started = time.perf_counter()
+                run()
+                seconds[name].append(time.perf_counter() - started)
+    return seconds
 
 
 def bulk(dsn: str, sql: str) -> dict[str, float]:

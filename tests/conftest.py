@@ -89,7 +89,9 @@ def granted_demo(built_demo: Path) -> Path:
     (customer_id, name, phone, market_segment: name hashed, phone showing its last 4 digits)."""
     as_ana = mesh_as(built_demo, "ana")
     columns = ["customer_id", "name", "phone", "market_segment"]
-    request = as_ana.request_access("customers.customers", "churn analysis", columns=columns)
+    request = as_ana.request_access(
+        "customers.customers", "churn analysis", columns=columns, accept_terms=True
+    )
     from quanta.mesh import Mesh
 
     Mesh.open(built_demo).decide_access(request, True, "ok")

@@ -127,6 +127,14 @@ def test_access_request_flow(server: TestClient, built_demo: Path, ana_token: st
         headers={"Authorization": f"Bearer {read_only}"},
     )
     assert "do not include 'request'" in problem_of(scoped, 403)["detail"]  # type: ignore[operator]
+    # write covers what request guards: a producer's read,write token may ask for access too
+    producer, _ = Mesh.open(built_demo).create_token("etl", scopes=["read", "write"], principal_id="sam")
+    asked = server.post(
+        "/api/v1/access-requests",
+        json={"product_id": "supply.parts", "purpose": "pricing", "columns": ["part_id"]},
+        headers={"Authorization": f"Bearer {producer}"},
+    )
+    assert asked.status_code == 201 and asked.json()["principal"] == "sam", asked.text
     approved = server.post(
         f"/api/v1/access-requests/{request_id}/approve", json={"reason": "ok"}, headers=admin
     )

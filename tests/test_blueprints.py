@@ -54,6 +54,88 @@ def test_the_database_blueprint_reads_a_sqlite_table(workspace: Path) -> None:
     assert _published(workspace, "crm.customers") == "published"
 
 
+def _insurer_warehouse(path: Path, *, load_dates: bool = False) -> None:
+    """An insurer's hub-and-spoke warehouse: the policy hub (one row per policy) and two spokes, its
+    premium (one row per policy) and its risk rating (not every policy rated yet)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dated = ", load_date text" if load_dates else ""
+    with sqlite3.connect(path) as db:
+        db.execute(f"create table policy (policy_id integer primary key, policy_number text not null, "
+                   f"product_line text not null, start_date date not null{dated})")  # fmt: skip
+        db.execute(f"create table policy_premium (policy_id integer primary key, annual_premium real "
+                   f"not null, currency text not null{dated})")  # fmt: skip
+        db.execute(f"create table policy_risk (policy_id integer primary key, risk_score integer, "
+                   f"region text{dated})")  # fmt: skip
+        stamp = ("2024-12-31",) if load_dates else ()
+        for i in range(1, 41):
+            line, month = ["motor", "home", "travel"][i % 3], f"2024-{i % 12 + 1:02d}-01"
+            db.execute(f"insert into policy values (?, ?, ?, ?{', ?' if load_dates else ''})",
+                       (i, f"POL-{i:05d}", line, month, *stamp))  # fmt: skip
+            db.execute(f"insert into policy_premium values (?, ?, ?{', ?' if load_dates else ''})",
+                       (i, 250.0 + i * 10, "EUR", *stamp))  # fmt: skip
+            if i % 4:
+                db.execute(f"insert into policy_risk values (?, ?, ?{', ?' if load_dates else ''})",
+                           (i, i % 10, ["north", "south"][i % 2], *stamp))  # fmt: skip
+
+
+WAREHOUSE = ("--data", "database_url=sqlite:///data/warehouse.db", "--data", "hub=policy",
+             "--data", "spokes=policy_premium, policy_risk")  # fmt: skip
+
+
+def test_the_warehouse_blueprint_joins_hub_and_spokes_into_a_consumer_view(workspace: Path) -> None:
+    _insurer_warehouse(workspace / "data/warehouse.db")
+    made = run_cli("new", "warehouse", "--domain", "claims", "--name", "policies", *WAREHOUSE, cwd=workspace)
+    assert made.returncode == 0, made.stderr
+    assert (
+        "contract inferred from the join of policy, policy_premium, policy_risk on policy_id" in made.stdout
+    )
+    folder = workspace / "domains/claims/policies"
+    descriptor = (folder / "product.yaml").read_text()
+    assert "type: consumer-aligned" in descriptor
+    assert [line.strip() for line in descriptor.splitlines() if line.strip().startswith("table:")] == [
+        'table: "policy"', 'table: "policy_premium"', 'table: "policy_risk"'
+    ]  # fmt: skip
+    sql = (folder / "transform.sql").read_text()
+    assert "left join policy_risk on policy_risk.policy_id = policy.policy_id" in sql
+    contract = (folder / "policies.odcs.yaml").read_text()
+    assert "primaryKey: true" in contract and '- name: "annual_premium"' in contract
+    assert run_cli("validate", "domains/claims/policies", cwd=workspace).returncode == 0
+    assert _published(workspace, "claims.policies") == "published"
+    rows = Mesh.open(workspace).query(
+        "select count(*) as n, count(region) as rated, min(annual_premium) as low from claims.policies"
+    )
+    assert rows.to_pylist() == [{"n": 40, "rated": 30, "low": 260.0}]  # a view of every policy
+    # a spoke with two rows for one policy breaks the view's key: the build fails, nothing is published
+    with sqlite3.connect(workspace / "data/warehouse.db") as db:
+        db.execute("create table risk_copy as select * from policy_risk")
+        db.execute("drop table policy_risk")
+        db.execute("create table policy_risk (policy_id integer, risk_score integer, region text)")
+        db.execute("insert into policy_risk select * from risk_copy union all select 1, 7, 'north'")
+    [failed] = Mesh.open(workspace).build(["claims.policies"])
+    assert failed.status == "failed"
+    assert Mesh.open(workspace).query("select count(*) as n from claims.policies").to_pylist() == [{"n": 40}]
+
+
+def test_warehouse_spokes_sharing_column_names_are_prefixed(workspace: Path) -> None:
+    _insurer_warehouse(workspace / "data/warehouse.db", load_dates=True)
+    args = ("new", "warehouse", "--domain", "claims", "--name", "policies", *WAREHOUSE)
+    shared = run_cli(*args, cwd=workspace)
+    assert shared.returncode == 1 and "all have a column 'load_date'" in shared.stderr
+    assert "--data prefix_spokes=true" in shared.stderr and not (workspace / "domains/claims").exists()
+    made = run_cli(*args, "--data", "prefix_spokes=true", cwd=workspace)
+    assert made.returncode == 0, made.stderr
+    assert _published(workspace, "claims.policies") == "published"
+    found = Mesh.open(workspace).query("select * from claims.policies limit 1").column_names
+    assert {"load_date", "policy_premium_load_date", "policy_risk_region"} <= set(found)
+    # --from the warehouse's URL with a hub picks this blueprint
+    again = run_cli(
+        "new", "--from", "sqlite:///data/warehouse.db", "--domain", "sales", "--data", "hub=policy",
+        "--data", "spokes=policy_premium", "--data", "prefix_spokes=true", cwd=workspace,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "type: consumer-aligned" in (workspace / "domains/sales/policy_view/product.yaml").read_text()
+
+
 def test_the_aggregate_blueprint_counts_rows_of_another_product(workspace: Path) -> None:
     assert run_cli("new", "--domain", "shop", "--name", "things", cwd=workspace).returncode == 0
     made = run_cli(
@@ -131,7 +213,10 @@ def test_an_existing_product_folder_is_not_overwritten(workspace: Path) -> None:
 def test_blueprints_are_listed_and_shown(workspace: Path) -> None:
     listed = run_cli("blueprint", "ls", cwd=workspace)
     assert listed.returncode == 0
-    assert all(name in listed.stdout for name in ("files", "database", "aggregate", "python"))
+    assert all(name in listed.stdout for name in ("files", "database", "aggregate", "python", "warehouse"))
+    warehouse = run_cli("blueprint", "show", "warehouse", cwd=workspace)
+    assert all(q in warehouse.stdout for q in ("database_url", "hub", "key", "spokes", "prefix_spokes"))
+    assert "source_path" not in warehouse.stdout and "inputs" not in warehouse.stdout
     shown = run_cli("blueprint", "show", "aggregate", cwd=workspace)
     assert shown.returncode == 0 and "inputs" in shown.stdout and "source_path" not in shown.stdout
     assert "quanta new aggregate" in shown.stdout

@@ -50,3 +50,42 @@ def test_a_contract_is_inferred_from_a_postgresql_table(workspace: Path, pg_data
     assert "required: true  # no nulls in 30 rows" in contract and "primaryKey: true" in contract
     [built] = Mesh.open(workspace).build(["crm.customer"])
     assert built.status == "published", built
+
+
+def test_the_warehouse_blueprint_reads_hub_and_spokes_of_a_postgresql_schema(
+    workspace: Path, pg_database_url: str
+) -> None:
+    """The insurer's hub-and-spoke warehouse in a schema of its own (dw.policy, dw.policy_premium):
+    input ports are named after the tables, the consumer view joins them."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_database_url)
+    with engine.begin() as db:
+        db.execute(sa.text("create schema dw"))
+        db.execute(
+            sa.text("create table dw.policy (policy_id integer primary key, product_line text not null)")
+        )
+        db.execute(
+            sa.text("create table dw.policy_premium (policy_id integer primary key, annual_premium real)")
+        )
+        for i in range(1, 21):
+            db.execute(
+                sa.text("insert into dw.policy values (:i, :line)"),
+                {"i": i, "line": ["home", "motor"][i % 2]},
+            )
+            db.execute(sa.text("insert into dw.policy_premium values (:i, :p)"), {"i": i, "p": 100.0 + i})
+    engine.dispose()
+    made = run_cli(
+        "new", "warehouse", "--domain", "claims", "--name", "policies",
+        "--data", f"database_url={pg_database_url}", "--data", "hub=dw.policy",
+        "--data", "spokes=dw.policy_premium", cwd=workspace,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    descriptor = (workspace / "domains/claims/policies/product.yaml").read_text()
+    assert "- name: policy_premium" in descriptor and 'table: "dw.policy_premium"' in descriptor
+    [built] = Mesh.open(workspace).build(["claims.policies"])
+    assert built.status == "published", built
+    rows = Mesh.open(workspace).query(
+        "select count(*) as n, sum(annual_premium) as total from claims.policies"
+    )
+    assert rows.to_pylist() == [{"n": 20, "total": 2210.0}]

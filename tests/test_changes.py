@@ -45,6 +45,13 @@ def publish_changed_customers(
     """Publish customers.customers ``version``: customer 1 renamed, 2 removed, 3's balance changed,
     999999 added (``restricted_balance``: account_balance classified restricted, which no export may
     carry; a breaking change, so a new major version)."""
+    change_customers(root, version, restricted_balance=restricted_balance)
+    [result] = Mesh.open(root).build([PRODUCT])
+    assert (result.status, result.version) == ("published", version), result
+
+
+def change_customers(root: Path, version: str, *, restricted_balance: bool = False) -> None:
+    """The workspace files of :func:`publish_changed_customers`, not built yet."""
     folder = root / "domains/customers/customers"
     product, contract = folder / "product.yaml", folder / "customers.odcs.yaml"
     product.write_text(product.read_text().replace("version: 1.0.0", f"version: {version}"))
@@ -56,8 +63,6 @@ def publish_changed_customers(
         )
     contract.write_text(text)
     (folder / "transform.sql").write_text(CHANGED_TRANSFORM)
-    [result] = Mesh.open(root).build([PRODUCT])
-    assert (result.status, result.version) == ("published", version), result
 
 
 @pytest.fixture(scope="module")

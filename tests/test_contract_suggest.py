@@ -6,6 +6,7 @@ suggested."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from quanta.mesh import Mesh
@@ -125,3 +126,43 @@ def test_too_little_history_is_refused_clearly(workspace: Path) -> None:
     unknown = run_cli("contract", "suggest", "shop.nothing", cwd=workspace)
     assert unknown.returncode == 1 and "not a product of this workspace" in unknown.stderr
     assert "Traceback" not in done.stderr + unknown.stderr
+
+
+def _drifting(statuses: list[str], amount: Callable[[int], float]) -> str:
+    lines = ["order_id,code,status,amount,note"]
+    lines += [f"{i},AB-{i:04d},{statuses[i % len(statuses)]},{amount(i):.2f},n{i}" for i in range(1, 31)]
+    return "\n".join(lines) + "\n"
+
+
+def test_allowed_values_and_ranges_hold_across_every_publish(workspace: Path) -> None:
+    """Values drift across three publishes (each a full refresh): the allowed values are the union of
+    all three and the range spans all three, widened by a margin the evidence shows; the latest publish
+    alone would have dropped 'open' and cut the range to 24..140."""
+    contract = _product(workspace)
+    _publish(workspace, _drifting(["open", "paid"], lambda i: i * 2.0))  # 2 to 60
+    _publish(workspace, _drifting(["open", "paid", "shipped"], lambda i: i * 10.0))  # 10 to 300
+    _publish(workspace, _drifting(["paid", "shipped", "cancelled"], lambda i: 20 + i * 4.0))  # 24 to 140
+
+    found = json.loads(run_cli("contract", "suggest", "shop.orders", "--json", cwd=workspace).stdout)
+    by_rule = {(s["column"], s["rule"], s["key"][-1]): s for s in found["tightened"]["suggestions"]}
+    status = by_rule[("status", "enum", "quality")]
+    assert status["value"]["arguments"]["validValues"] == ["cancelled", "open", "paid", "shipped"]
+    assert "only these 4 values in 3 publishes (90 rows in all)" in status["evidence"]
+    assert "open only in earlier publishes" in status["evidence"]
+    amount = by_rule[("amount", "range", "maximum")]
+    assert amount["value"] == 330  # 2 to 300 across the three, + 10% of 298, rounded up
+    assert (
+        "observed 2.0 to 300.0 across 3 publishes (90 rows in all; 24.0 to 140.0 now)" in amount["evidence"]
+    )
+    assert "widened by 10% of the spread (29.8) and rounded out" in amount["evidence"]
+    assert by_rule[("order_id", "range", "maximum")]["value"] == 33
+
+    applied = run_cli("contract", "suggest", "shop.orders", "--apply", cwd=workspace)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    text = contract.read_text()
+    assert "maximum: 330  # observed 2.0 to 300.0 across 3 publishes" in text
+    # data like the first publish's still passes: 'open' and the old range are allowed
+    _publish(workspace, _drifting(["open", "paid"], lambda i: i * 10.0))
+    (workspace / "orders.csv").write_text(_drifting(["open", "lost"], lambda i: i * 2.0))
+    [failed] = Mesh.open(workspace).build(["shop.orders"])
+    assert failed.status == "failed"  # a value no publish ever had is caught

@@ -242,3 +242,40 @@ def test_bad_contracts_give_clear_checks_not_crashes(tmp_path: Path) -> None:
     assert found["sql rule"]["verdict"] == "error"
     assert "may only read the contract's tables" in found["sql rule"]["message"]
     assert "Traceback" not in result.stderr
+
+
+LENGTHS = """\
+apiVersion: v3.2.0
+kind: DataContract
+id: shop.names
+version: 1.0.0
+status: active
+servers:
+  - {server: files, type: local, path: ./names.parquet, format: parquet}
+schema:
+  - name: names
+    properties:
+      - {name: name, logicalType: string, logicalTypeOptions: {minLength: 2, maxLength: 5}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "too_short", "too_long"),
+    [
+        (["ab", "éééé", "ñandú", "日本語です"], 0, 0),  # 5 characters in 10 or 15 bytes: not too long
+        (["é", "abcdef", "ééééééé", "日本語ですね"], 1, 3),
+    ],
+)
+def test_lengths_count_characters_not_bytes(
+    tmp_path: Path, values: list[str], too_short: int, too_long: int
+) -> None:
+    (tmp_path / "names.odcs.yaml").write_text(LENGTHS, encoding="utf-8")
+    with duckdb.connect() as connection:
+        connection.execute(
+            "copy (select unnest(?::varchar[]) as name) to ? (format parquet)",
+            [values, str(tmp_path / "names.parquet")],
+        )
+    result = run_cli("test", "names.odcs.yaml", "--json", cwd=tmp_path)
+    found = checks(result.stdout)
+    assert found["name minLength 2"]["measured"] == too_short
+    assert found["name maxLength 5"]["measured"] == too_long

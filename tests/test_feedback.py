@@ -78,7 +78,7 @@ def test_only_those_who_may_read_a_product_rate_it(built_demo: Path) -> None:
         refused.value.message == "ana may not rate sales.orders: sales.orders is visible to domain sales only"
     )
     assert "quanta access request sales.orders" in (refused.value.hint or "")
-    request = ana.request_access(ORDERS, "order volume dashboard", days=7)
+    request = ana.request_access(ORDERS, "order volume dashboard", days=7, accept_terms=True)
     admin.decide_access(request, True)
     assert ana.rate(ORDERS, 4).rating == 4
     # a partner sees and rates only what was shared into its space

@@ -241,20 +241,12 @@ def test_garbage_and_unknown_commands_are_refused_and_the_server_keeps_serving(s
 
 
 def test_quanta_serve_also_serves_flight(root: Path) -> None:
-    import socket
-    import time
 
-    from tests.test_pgwire import free_port
+    from tests.test_pgwire import free_port, listening
 
     port = free_port()
     for _ in serving(root, "--port", str(free_port()), "--flight-port", str(port), command=("serve",)):
-        deadline = time.monotonic() + 30  # the wire server listens first, then Flight
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        listening(port, seconds=30)  # the wire server listens first, then Flight
         assert fetch(port, "select count(*) as n from finance.revenue_by_nation").column("n")[0].as_py() > 0
 
 
@@ -280,3 +272,49 @@ def test_tls_when_a_certificate_is_configured(root: Path, tmp_path: Path) -> Non
         ):
             cur.execute("select count(*) as n from finance.revenue_by_nation")
             assert cur.fetchall()[0][0] > 0
+
+
+# --- batches --------------------------------------------------------------------------------------------
+
+
+def test_a_large_result_is_the_governed_answer_in_large_batches(root: Path, server: int) -> None:
+    query = "select * from sales.lineitems order by order_id, line_number"
+    with connect(server) as conn, conn.cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute(query)
+        batches = list(cur.fetch_record_batch())
+    assert pa.Table.from_batches(batches).equals(Mesh.open(root).governed_query(query).table)
+    assert max(b.num_rows for b in batches) > 8192  # narrow rows: batches of about 8 MiB asked for
+
+
+def test_batches_are_sized_by_the_column_types() -> None:
+    from types import SimpleNamespace
+
+    from quanta.query.governed import BATCH_ROWS, MAX_BATCH_ROWS, batch_rows
+
+    def relation(*types: str) -> object:
+        return SimpleNamespace(types=[SimpleNamespace(id=t) for t in types])
+
+    assert batch_rows(relation("bigint", "integer"), 8 << 20) == MAX_BATCH_ROWS
+    lineitem = ["bigint"] * 3 + ["integer"] + ["decimal"] * 4 + ["varchar"] * 5 + ["date"] * 3
+    assert BATCH_ROWS < batch_rows(relation(*lineitem), 8 << 20) < MAX_BATCH_ROWS
+    assert batch_rows(relation(*["varchar"] * 1000), 8 << 20) == BATCH_ROWS  # wide rows: never fewer
+
+
+def test_a_batch_over_the_message_limit_is_sent_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quanta.interfaces.flight import server as flight_server
+
+    class Stream:
+        closed = False
+
+        def __iter__(self) -> Iterator[pa.RecordBatch]:
+            yield pa.RecordBatch.from_pydict({"text": ["x" * 100] * 1000})
+            yield pa.RecordBatch.from_pydict({"text": ["y"] * 10})
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(flight_server, "MAX_MESSAGE_BYTES", 30_000)
+    stream = Stream()
+    sent = list(flight_server._batches(stream))  # type: ignore[arg-type]
+    assert [b.num_rows for b in sent] == [250, 250, 250, 250, 10]
+    assert all(b.nbytes <= 30_000 for b in sent[:4]) and stream.closed

@@ -82,7 +82,7 @@ def test_consumers_are_principals_with_grants_or_queries(own_demo: Path) -> None
     admin = Mesh.open(own_demo)
     mesh_as(own_demo, "ana").query(f"select count(*) from {REVENUE}")  # recorded in the audit log
     carl = mesh_as(own_demo, "carl")
-    request = carl.request_access("sales.orders", "churn study", days=30)
+    request = carl.request_access("sales.orders", "churn study", days=30, accept_terms=True)
     admin.decide_access(request, True)
 
     consumers = {

@@ -43,7 +43,7 @@ def scenario(built_demo: Path) -> Path:
     with pytest.raises(AccessDenied):
         ana.query("select * from supply.parts")
     sam.query(f"select count(*) from {REVENUE}")  # a producer of sales reuses a finance product
-    request = ana.request_access(ORDERS, "order volume dashboard", days=7)
+    request = ana.request_access(ORDERS, "order volume dashboard", days=7, accept_terms=True)
     admin.decide_access(request, True)
     ana.query(f"select count(*) from {ORDERS}")
     mesh_as(built_demo, "carl").rate(REVENUE, 5, "Matches the ledger.")

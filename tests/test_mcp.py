@@ -77,8 +77,22 @@ def test_an_agent_end_to_end(root: Path, url: str) -> None:
             assert product["access"]["allowed"] is False and product["sample"] is None
             assert product["owner"] and product["output_ports"] and product["schema"]
             asked = {"product_id": "sales.orders", "purpose": "demand forecast", "duration_days": 30}
-            requested = answer(await session.call_tool("request_access", asked))
+            # the contract's usage and limitations bind: a request that does not accept them is refused,
+            # naming every term, their id and how to accept them
+            unaccepted = await session.call_tool("request_access", asked)
+            assert unaccepted.is_error and "has terms of use that the request must accept" in text(unaccepted)
+            assert "usage (orders): Analyse order volume" in text(unaccepted)
+            assert "limitations (orders): Orders placed today" in text(unaccepted)
+            assert "accept_terms: true" in text(unaccepted)
+            explained = answer(await session.call_tool("explain_access", {"product_id": "sales.orders"}))
+            digest = explained["terms_digest"]
+            assert {t["kind"] for t in explained["terms"]} == {"usage", "limitations"}
+            assert digest in text(unaccepted) and any("--accept-terms" in s for s in explained["steps"])
+            accepted = {**asked, "accept_terms": True, "terms_digest": digest}
+            requested = answer(await session.call_tool("request_access", accepted))
             assert requested["request"]["status"] == "requested"
+            assert requested["request"]["terms"]["digest"] == digest
+            assert [t["kind"] for t in requested["request"]["terms"]["terms"]] == ["usage", "limitations"]
             Mesh.open(root).decide_access(requested["request_id"], True, "ok")  # the owner approves
             mine = answer(await session.call_tool("list_my_access", {}))
             assert any(
@@ -98,6 +112,9 @@ def test_an_agent_end_to_end(root: Path, url: str) -> None:
     entries = {e.seq: e for e in Mesh.open(root).audit_log()}
     assert rows["audit_ids"]
     assert all(entries[i].actor == "ana" and entries[i].kind == "query" for i in rows["audit_ids"])
+    # the read under the grant names its purpose and the terms its request accepted
+    [read] = [entries[i] for i in rows["audit_ids"]]
+    assert read.details["purpose"] == "demand forecast" and read.details["terms"].startswith("sha256:")
     # The answer carries its signed receipt; the mesh verifies it, and a changed field fails.
     receipt = rows["receipt"]
     assert receipt["principal"] == "ana" and receipt["complete"] is False  # stopped after 5 of them
@@ -128,8 +145,33 @@ def test_a_denied_agent_is_told_why_and_what_to_do(root: Path, url: str) -> None
     assert any("quanta access request customers.customers" in s for s in explained["steps"])
     asked = {"product_id": "customers.customers", "purpose": "support"}
     no_scope = call(url, carl, "request_access", asked)
-    assert no_scope.is_error and "do not include 'request'" in text(no_scope)
+    assert no_scope.is_error and "do not include 'request' or 'write'" in text(no_scope)
     assert "--scopes agent,request" in text(no_scope)
+
+
+def test_request_access_needs_a_write_scope(root: Path, url: str) -> None:
+    """request_access changes state: ``request`` (the consumer's narrow write scope) or ``write`` lets
+    an agent call it; a read- or agent-only token is refused with the whole scope set to use."""
+    asked = {"product_id": "customers.customers", "purpose": "order follow-up", "accept_terms": True,
+             "columns": ["customer_id", "market_segment"]}  # fmt: skip
+    before = len(Mesh.open(root).access_requests())
+    for scopes, use in (
+        (["agent"], "agent,request"),
+        (["read"], "read,request"),
+        (["agent", "read"], "agent,read,request"),
+    ):
+        refused = call(url, token(root, "carl", scopes), "request_access", asked)
+        assert refused.is_error and "do not include 'request' or 'write'" in text(refused), scopes
+        assert f"--scopes {use} " in text(refused), text(refused)
+    assert len(Mesh.open(root).access_requests()) == before  # nothing was recorded
+    # sam, a producer of sales, may hold write: with it (and no request scope) the tool works
+    written = answer(call(url, token(root, "sam", ["agent", "write"]), "request_access", asked))
+    assert (
+        written["request"]["principal"] == "sam" and written["request"]["product_id"] == "customers.customers"
+    )
+    narrow = answer(call(url, token(root, "carl", ["agent", "request"]), "request_access", asked))
+    assert narrow["request"]["principal"] == "carl"
+    assert len(Mesh.open(root).access_requests()) == before + 2
 
 
 @pytest.mark.parametrize("sql", FILE_READERS[:6] + STATEMENTS[:8])
@@ -174,7 +216,6 @@ def test_tokens_missing_bad_expired_revoked_or_unscoped(root: Path, url: str) ->
     assert "not a Quanta API token" in _post(url, INIT, "nonsense").json()["error"]["message"]
     mesh = Mesh.open(root)
     expiring, record = mesh.create_token("short", scopes=["agent"], principal_id="carl")
-    assert _post(url, INIT, expiring).status_code == 200
     with mesh.registry.engine.begin() as connection:
         connection.execute(
             sql_text("update tokens set expires_at = '2000-01-01 00:00:00' where id = :i"), {"i": record.id}
@@ -189,6 +230,27 @@ def test_tokens_missing_bad_expired_revoked_or_unscoped(root: Path, url: str) ->
     assert unscoped.status_code == 403 and "agent" in unscoped.json()["error"]["data"]["hint"]
     with pytest.raises(Exception):
         call(url, None, "search_products", {"query": "x"})
+
+
+def test_a_token_revoked_mid_session_fails_its_next_call(root: Path, url: str) -> None:
+    """The server remembers a verified token for a minute (no check on the event loop), but every tool
+    call and resource read checks it again before its work: revoked, the next call fails, and the
+    request after that is refused at the door with 401, as the REST API refuses it."""
+    mesh = Mesh.open(root)
+    created, record = mesh.create_token("mid-session", scopes=["agent"], principal_id="ana")
+    sql = {"sql": "select count(*) as n from marketing.customer_segments", "limit": 1}
+
+    async def session() -> tuple[Any, Any]:
+        async with http_session(url, created) as opened:
+            first = await opened.call_tool("query", sql)
+            mesh.revoke_token(record.id)  # from another mesh object, as `quanta token revoke` would
+            return first, await opened.call_tool("query", sql)
+
+    first, second = anyio.run(session)
+    assert not first.is_error
+    assert second.is_error and f"token {record.id} was revoked" in text(second)
+    refused = _post(url, INIT, created)
+    assert refused.status_code == 401 and "was revoked" in refused.json()["error"]["message"]
 
 
 def test_a_session_is_bound_to_its_token(root: Path, url: str) -> None:
@@ -255,3 +317,8 @@ def test_tools_carry_their_annotations(root: Path, url: str) -> None:
         assert tool.annotations.destructive_hint is False
     assert set(tools["query"].input_schema["properties"]) == {"sql", "limit"}
     assert "purpose" in tools["request_access"].input_schema["required"]
+    # request_access adds a request (not read-only, destroys nothing); asking twice makes two requests
+    changes = tools["request_access"].annotations
+    assert changes.idempotent_hint is False and changes.open_world_hint is False
+    assert {"accept_terms", "terms_digest"} <= set(tools["request_access"].input_schema["properties"])
+    assert "request or write scope" in (tools["request_access"].description or "")

@@ -13,7 +13,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -66,18 +66,26 @@ def serving(root: Path, *options: str, command: tuple[str, ...] = ("pgwire",)) -
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            time.sleep(0.2)
+    listening(port, lambda: process.poll() is None or (process.stdout.read() if process.stdout else "x"))
     yield port
     process.terminate()
     output = process.communicate(timeout=10)[0]
     assert "Traceback" not in output, output
+
+
+def listening(port: int, alive: Callable[[], object] = lambda: True, seconds: float = 60) -> None:
+    """Wait until something listens on ``port`` (``alive()`` answers False or what went wrong when the
+    server died)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            state = alive()
+            assert state is True, state
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on port {port} after {seconds:.0f} s")
 
 
 def connect(port: int, user: str = "local-admin") -> psycopg.Connection:
@@ -177,6 +185,16 @@ def test_psycopg_server_side_cursor(server: int) -> None:
         cur.execute("select order_id from sales.orders order by 1")
         assert cur.fetchmany(3) == [(1,), (2,), (3,)]
         assert cur.fetchmany(2) == [(4,), (5,)]
+
+
+def test_a_bulk_read_is_what_the_governed_service_answers(root: Path, server: int) -> None:
+    """Every row of lineitems (batches of 8,192 rows: DataRows built by Arrow), in text and in binary,
+    as the governed service answers it in process."""
+    sql = "select * from sales.lineitems order by order_id, line_number"
+    expected = [tuple(r.values()) for r in Mesh.open(root).governed_query(sql).table.to_pylist()]
+    with connect(server) as conn:
+        assert conn.execute(sql).fetchall() == expected
+        assert conn.execute(sql, binary=True).fetchall() == expected
 
 
 # 3.6 billion rows: only a server that sends rows as the engine computes them answers this at all.

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,13 +89,7 @@ def root_rows(granted_demo: Path) -> list[dict[str, object]]:
 def test_odbc_dsn_less_connection_parameters_and_tables(
     root_rows: list[dict[str, object]], server: int
 ) -> None:
-    pyodbc = pytest.importorskip("pyodbc")
-    if "PostgreSQL Unicode" not in pyodbc.drivers():
-        pytest.skip("psqlODBC is not installed (apt-get install odbc-postgresql unixodbc)")
-    connection = pyodbc.connect(
-        f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={server};Database=quanta;Uid=local-admin;Pwd=;",
-        timeout=10,
-    )
+    connection = odbc(server)
     cursor = connection.cursor()
     row = cursor.execute(
         "select order_id, total_price from sales.orders where order_id = ?", root_rows[0]["order_id"]
@@ -103,6 +98,53 @@ def test_odbc_dsn_less_connection_parameters_and_tables(
     tables = {(t.table_schem, t.table_name) for t in cursor.tables(tableType="TABLE")}
     assert ("sales", "orders") in tables and ("customers", "customers") in tables
     assert not {schema for schema, _ in tables} & {"main", "information_schema", "pg_catalog"}
+    connection.close()
+
+
+def odbc(server: int, user: str = "local-admin") -> Any:
+    pyodbc = pytest.importorskip("pyodbc")
+    if "PostgreSQL Unicode" not in pyodbc.drivers():
+        pytest.skip("psqlODBC is not installed (apt-get install odbc-postgresql unixodbc)")
+    return pyodbc.connect(
+        f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={server};Database=quanta;Uid={user};Pwd=;",
+        timeout=10,
+    )
+
+
+def test_odbc_columns_with_types_sizes_and_nullability(server: int) -> None:
+    """``SQLColumns`` (pyodbc ``cursor.columns()``): psqlODBC reads ``pg_type.typtypmod`` into an integer
+    bound without a NULL indicator, so the catalog answers it as PostgreSQL does (-1, never NULL)."""
+    import pyodbc
+
+    connection = odbc(server)
+    cursor = connection.cursor()
+    columns = {c.column_name: c for c in cursor.columns(table="orders", schema="sales")}
+    assert list(columns)[:5] == ["order_id", "customer_id", "status", "total_price", "order_date"]
+    order_id, total, status, day = (columns[n] for n in ("order_id", "total_price", "status", "order_date"))
+    assert (order_id.type_name, order_id.data_type, order_id.nullable) == ("int8", pyodbc.SQL_BIGINT, 0)
+    assert (total.type_name, total.data_type) == ("numeric", pyodbc.SQL_NUMERIC)
+    assert (total.column_size, total.decimal_digits) == (15, 2)  # numeric(15,2)
+    assert status.type_name == "varchar" and status.data_type in (pyodbc.SQL_VARCHAR, pyodbc.SQL_WVARCHAR)
+    assert (day.type_name, day.data_type) == ("date", pyodbc.SQL_TYPE_DATE)
+    assert columns["clerk"].nullable == 1
+    assert [c.ordinal_position for c in columns.values()] == list(range(1, len(columns) + 1))
+    # one column by name; no schema (current_schema() is NULL, as PostgreSQL's without a public schema)
+    only = [c.column_name for c in cursor.columns(table="orders", schema="sales", column="total_price")]
+    assert only == ["total_price"]
+    assert {c.table_schem for c in cursor.columns(table="orders")} == {"sales"}
+    # the other catalog functions answer (empty where Quanta has no keys or indexes)
+    assert cursor.primaryKeys("orders", schema="sales").fetchall() == []
+    assert cursor.foreignKeys("orders", schema="sales").fetchall() == []
+    assert cursor.statistics("orders", schema="sales").fetchall() == []
+    assert {t.type_name for t in cursor.getTypeInfo()} >= {"int8", "numeric", "varchar", "date"}
+    connection.close()
+
+
+def test_odbc_columns_only_of_readable_products(server: int) -> None:
+    connection = odbc(server, user="carl")
+    cursor = connection.cursor()
+    assert cursor.columns(table="customers", schema="customers").fetchall() == []
+    assert "customers" not in {c.table_schem for c in cursor.columns()}
     connection.close()
 
 
@@ -177,4 +219,93 @@ def test_metabase_sync_queries_answer(server: int) -> None:
     assert "customers" in schemas and "sales" not in schemas and "main" not in schemas
     readable = {(row[1], row[2]) for row in answers[5]}  # what ana may read: no sales products
     assert ("customers", "customers") in readable and not {s for s, _ in readable} & {"sales", "main"}
+    privileges = {(row[1], row[2]): row[3:] for row in answers[5]}  # update, select, insert, delete
+    assert privileges[("customers", "customers")] == (False, True, False, False)
     assert answers[6] == []  # ana reads nothing in sales
+
+
+def test_privilege_functions_answer_what_the_principal_holds(server: int) -> None:
+    """``has_table_privilege`` and friends: SELECT (USAGE on a schema, CONNECT on the database) only
+    where the principal may read, on the columns of a column-scoped grant only; nothing that writes."""
+    import psycopg
+
+    def ask(user: str, sql: str) -> tuple[object, ...]:
+        with psycopg.connect(host="127.0.0.1", port=server, user=user, dbname="quanta") as connection:
+            row = connection.execute(sql).fetchone()
+            assert row is not None
+            return tuple(row)
+
+    admin = ask(
+        "local-admin",
+        "select has_table_privilege('sales.orders', 'select'),"
+        " pg_catalog.has_table_privilege(current_user, '\"sales\".\"orders\"', 'SELECT'),"
+        " has_table_privilege('sales.orders', 'select with grant option'),"
+        " has_table_privilege('sales.orders', 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'),"
+        " has_table_privilege('sales.orders', 'insert, select'),"  # any of them
+        " has_schema_privilege('sales', 'usage'), has_schema_privilege('sales', 'create'),"
+        " has_column_privilege('sales.orders', 'order_id', 'select'),"
+        " has_column_privilege('sales.orders', 'order_id', 'update'),"
+        " has_any_column_privilege('sales.orders', 'select'),"
+        " has_database_privilege('quanta', 'connect'), has_database_privilege('quanta', 'create'),"
+        " has_table_privilege('pg_class', 'select'), has_table_privilege('sales.nothing', 'select'),"
+        " has_table_privilege('someone-else', 'sales.orders', 'select')",
+    )
+    assert admin == (
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+    )
+    assert admin[0] is True  # booleans, not 't'
+    # ana: no sales at all; customers.customers under a grant of four columns
+    ana = ask(
+        "ana",
+        "select has_table_privilege('sales.orders', 'select'), has_schema_privilege('sales', 'usage'),"
+        " has_table_privilege('customers.customers', 'select'),"
+        " has_schema_privilege('customers', 'usage'),"
+        " has_column_privilege('customers.customers', 'phone', 'select'),"
+        " has_column_privilege('customers.customers', 'address', 'select'),"
+        " has_table_privilege('customers.customers', 'delete')",
+    )
+    assert ana == (False, False, True, True, True, False, False)
+    # by oid and attnum, as drivers ask
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta") as connection:
+        columns = dict(
+            connection.execute(
+                "select a.attname, has_column_privilege(c.oid, a.attnum, 'select') from pg_attribute a"
+                " join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'customers' and c.relname = 'customers' and a.attnum > 0"
+            ).fetchall()
+        )
+        assert {name for name, held in columns.items() if held} == {
+            "customer_id",
+            "name",
+            "phone",
+            "market_segment",
+        }
+        assert len(columns) > 4
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="unrecognized privilege type"):
+            connection.execute("select has_table_privilege('customers.customers', 'frobnicate')")
+
+
+def test_privilege_names_are_read_as_postgresql_reads_them() -> None:
+    from quanta.interfaces.pgwire.privileges import PrivilegeError, _identifiers, _wanted
+
+    assert _identifiers('"Sales".Orders') == ["Sales", "orders"]
+    assert _identifiers('quanta."a.b"."say ""hi"""') == ["quanta", "a.b", 'say "hi"']
+    assert _identifiers(" sales . orders ") == ["sales", "orders"]
+    assert _wanted("SELECT, insert", "table") == {"select"}
+    assert _wanted("select WITH GRANT OPTION", "table") == set()
+    with pytest.raises(PrivilegeError):
+        _wanted("usage", "table")

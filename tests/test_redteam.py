@@ -202,6 +202,8 @@ CATALOG = [
     "select version()",
     "select current_database()",
     "select * from system.main.x",
+    "select has_table_privilege('sales.orders', 'select')",
+    "select customer_id from customers.customers where has_column_privilege('sales.orders', 'x', 'select')",
 ]
 
 
@@ -215,6 +217,7 @@ WIRE_CATALOG = {
     "select current_database()",
     "select current_setting('allowed_directories')",
     "select 1; select 2",
+    "select has_table_privilege('sales.orders', 'select')",  # false: from ana's own catalog
 }
 
 

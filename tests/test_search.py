@@ -439,12 +439,24 @@ def test_facets_over_many_matches_are_estimated_and_flagged(
     assert exact.facets["domain"] == {"north": 30, "south": 10}
     monkeypatch.setattr(search_counts, "WINDOW", 12)
     monkeypatch.setattr(search_counts, "SAMPLED", 8)  # 8 samples of one product each, among the 28 older ones
-    scaled = index.search("widget")
+    scaled = index.search("widget", limit=19)  # another page: not the answer remembered above
     assert (scaled.total_exact, scaled.facets_exact) == (False, False)
     assert scaled.total == 40  # 12 counted, and 8 sampled standing for 3.5 each
     assert sum(scaled.facets["domain"].values()) == pytest.approx(scaled.total, abs=1)
     south = index.search("widget", filters={"domain": "south"})
     assert (south.total, south.total_exact) == (10, True)  # under the window: counted
+
+
+def test_a_remembered_answer_gives_way_to_the_next_generation(new_index: NewIndex) -> None:
+    """Answers are remembered per index generation: a write makes a new one, so the same query sees it."""
+    index = new_index()
+    widgets(index)
+    assert index.search("widget").total == 40
+    assert index.search("widget").total == 40  # remembered
+    index.add_documents([ProductDocument("east.widgets", "Widget Extra", "east", "active")])
+    again = index.search("widget")
+    assert again.total == 41
+    assert again.hits[0].product_id == "east.widgets" or "east" in again.facets["domain"]
 
 
 @pytest.mark.parametrize(("every", "newest", "matching"), [(3, 2000, 667), (1, 300, 300), (1, 1200, 1200)])

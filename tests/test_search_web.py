@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,10 +22,16 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
 
 
 @pytest.fixture
-def tiny_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Count exactly up to 2 matches only, so the demo's 7 products are a large catalog."""
-    for name, value in {"WINDOW": 2, "GLANCE": 2, "SAMPLED": 1, "STRATA": 1}.items():
-        monkeypatch.setattr(search_counts, name, value)
+def tiny_window(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Count exactly up to 2 matches only, so the demo's 7 products are a large catalog. Answers are
+    remembered per index generation: a rebuild before and after starts each side afresh."""
+    mesh: Mesh = client.app.state.mesh  # type: ignore[attr-defined]
+    mesh.reindex()
+    with monkeypatch.context() as patched:
+        for name, value in {"WINDOW": 2, "GLANCE": 2, "SAMPLED": 1, "STRATA": 1}.items():
+            patched.setattr(search_counts, name, value)
+        yield
+    mesh.reindex()
 
 
 def test_the_api_says_when_counts_are_exact(client: TestClient) -> None:

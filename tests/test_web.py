@@ -208,6 +208,10 @@ def test_access_request_approval_then_masked_query(browser: Browser, server: Ser
     assert page.get_by_label("Product").input_value() == CUSTOMERS
     page.get_by_label("Purpose").fill("churn analysis for the Q4 retention campaign")
     page.get_by_label("Duration (days)").fill("30")
+    # the contract's limitations are terms of use: shown with the form, and the request accepts them
+    terms = page.locator("fieldset.terms")
+    assert "Personal data; masked for consumers without PII clearance." in terms.inner_text()
+    terms.get_by_label("I accept these terms").check()
     page.get_by_role("button", name="Send request").click()
     sent = page.locator(".alert.ok").inner_text()
     found = re.search(r"#(\d+)", sent)

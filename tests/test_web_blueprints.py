@@ -69,10 +69,13 @@ def test_the_api_lists_blueprints_and_counts_products_per_blueprint(server: Serv
     listed = httpx.get(server.url + "/api/v1/blueprints", timeout=30)
     assert listed.status_code == 200
     entries = {e["name"]: e for e in listed.json()}
-    assert list(entries) == ["files", "database", "aggregate", "python", "csvdrop"]
+    assert list(entries) == ["files", "database", "aggregate", "python", "warehouse", "csvdrop"]
     assert entries["csvdrop"]["versions"] == ["v1.0.0"] and not entries["csvdrop"]["shipped"]
     assert entries["database"]["command"].startswith("quanta new database --domain DOMAIN --name NAME")
     assert "table" in {q["name"] for q in entries["database"]["questions"]}
+    warehouse = {q["name"] for q in entries["warehouse"]["questions"]}
+    assert {"database_url", "hub", "key", "spokes", "prefix_spokes"} <= warehouse and "table" not in warehouse
+    assert "consumer-aligned" in entries["warehouse"]["description"]
     kpis = httpx.get(server.url + "/api/v1/kpis", timeout=30).json()
     assert kpis["products"]["by_blueprint"] == {"csvdrop": 1, "files": 1, "none": 1}
 
@@ -88,7 +91,8 @@ def test_a_producer_finds_a_blueprint_and_the_product_it_made(
     page.wait_for_url(server.url + "/blueprints")
     assert page.get_by_role("heading", level=1).inner_text() == "Blueprints"
     headings = page.get_by_role("heading", level=2).all_inner_texts()
-    assert headings == ["files", "database", "aggregate", "python", "csvdrop"]
+    assert headings == ["files", "database", "aggregate", "python", "warehouse", "csvdrop"]
+    expect(page.locator("#bp-warehouse")).to_contain_text("hub and spoke tables of an existing warehouse")
     community = page.locator("#bp-csvdrop")
     expect(community).to_contain_text("A product over a CSV drop, the team's way")
     expect(community).to_contain_text("versions v1.0.0")

@@ -46,6 +46,10 @@ class Settings(BaseModel):
     user: str = "local-admin"
     """Who is acting in local mode; recorded on every registered version and event."""
 
+    delivery_root: Path | None = None
+    """Where file deliveries asked for through the REST API or the web land, one folder per principal
+    (default ``<workspace>/.quanta/deliveries``); the CLI and SDK in process name any folder."""
+
     token: SecretStr | None = None
     """An API token for clients that sign in with one (``quanta mcp``: the agent acts as its principal,
     with its scopes); without one the local user acts."""

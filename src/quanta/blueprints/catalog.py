@@ -89,6 +89,8 @@ SHIPPED_KINDS = {
     "database": "source-aligned product over a database table (SQLite, PostgreSQL), SQL transform",
     "aggregate": "aggregate over other published products, SQL transform",
     "python": "source-aligned product over files, Python transform (DuckDB relations or pandas)",
+    "warehouse": "consumer-aligned product over hub and spoke tables of an existing warehouse (SQLite, "
+    "PostgreSQL), SQL transform joining them",
 }
 
 

@@ -95,25 +95,32 @@ class Profile:
 
 def profile(engine: Engine, data: Input, shown: str) -> Profile:
     """Profile ``data`` (bound as ``source``): one aggregate scan plus exact counts of key candidates."""
-    columns = engine.describe("select * from source", {"source": data})
-    if not columns:
-        raise InferenceError(f"{shown} has no columns", hint="check the file or table holds data")
-    row = engine.first_row(_scan_sql(columns), {"source": data})
-    rows = int(row[0])
+    scanned = scan(engine, data, shown)
+    rows, found = scanned.rows, scanned.columns
     if rows == 0:
         raise InferenceError(
             f"{shown} holds no rows: nothing to infer a contract from",
             hint="point --from at data with at least one row",
         )
+    keys = _confirmed_keys(engine, data, found, rows)
+    sample = engine.query(f"select * from source limit {SAMPLE_ROWS}", {"source": data})
+    found = _with_sample(found, keys, sample)
+    return Profile(shown, rows, found, sample.num_rows, keys)
+
+
+def scan(engine: Engine, data: Input, shown: str) -> Profile:
+    """The aggregate scan alone (rows, and each column's nulls, distinct count, range, lengths and most
+    frequent text values): no key counts, no sample. Data of no rows gives a profile of 0 rows."""
+    columns = engine.describe("select * from source", {"source": data})
+    if not columns:
+        raise InferenceError(f"{shown} has no columns", hint="check the file or table holds data")
+    row = engine.first_row(_scan_sql(columns), {"source": data})
     width = _PER_COLUMN
     found = [
         _column(name, kind, row[1 + i * width : 1 + (i + 1) * width])
         for i, (name, kind) in enumerate(columns)
     ]
-    keys = _confirmed_keys(engine, data, found, rows)
-    sample = engine.query(f"select * from source limit {SAMPLE_ROWS}", {"source": data})
-    found = _with_sample(found, keys, sample)
-    return Profile(shown, rows, found, sample.num_rows, keys)
+    return Profile(shown, int(row[0]), found)
 
 
 _PER_COLUMN = 7

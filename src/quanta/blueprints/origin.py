@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from quanta.blueprints.catalog import BlueprintError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from quanta.engines.base import Input
 
 PRODUCT_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -62,6 +64,78 @@ def from_database(url: str, table: str | None, root: Path) -> Origin:
     data = ArrowInput(rows.read_all() if isinstance(rows, pa.RecordBatchReader) else rows)
     answers = {"name": name_from(table), "database_url": url, "table": table}
     return Origin(data, f"table {table} of {url}", "database", answers)
+
+
+def from_warehouse(url: str, answers: dict[str, str], root: Path) -> Origin:
+    """The consumer's view of an existing warehouse: its hub table joined to its spoke tables on the
+    business key, computed by the very SQL the ``warehouse`` blueprint writes into ``transform.sql``
+    (rendered from the blueprint's template with these answers), over each table as the build reads it."""
+    import pyarrow as pa
+
+    from quanta.build.sources.database import DatabaseReader
+    from quanta.engines import get_engine
+    from quanta.engines.base import ArrowInput
+    from quanta.spec.product import DatabaseSource
+
+    hub = answers.get("hub", "").strip()
+    if not hub:
+        raise BlueprintError(
+            f"the warehouse blueprint reading {url} names no hub table",
+            hint="add --data hub=TABLE (one row per business key) and --data spokes=TABLE,TABLE",
+        )
+    spokes = [t.strip() for t in answers.get("spokes", "").split(",") if t.strip()]
+    key = answers.get("key", "").strip() or f"{port_of(hub)}_id"
+    prefix = str(answers.get("prefix_spokes", "")).strip().lower() in ("true", "yes", "1", "y")
+    tables: dict[str, pa.Table] = {}
+    for table in (hub, *spokes):
+        read = DatabaseReader().read(DatabaseSource(type="database", url=url, table=table), root=root)
+        rows = read.data
+        tables[table] = rows.read_all() if isinstance(rows, pa.RecordBatchReader) else rows
+        if key not in tables[table].column_names:
+            raise BlueprintError(
+                f"table {table} has no column {key!r}: the hub and its spokes are joined on it",
+                hint=f"name the business key they share with --data key=COLUMN (columns of {table}: "
+                f"{', '.join(tables[table].column_names[:20])})",
+            )
+    values = {"hub": hub, "key": key, "spokes": ",".join(spokes), "prefix_spokes": prefix}
+    inputs = {port_of(t): ArrowInput(data) for t, data in tables.items()}
+    joined = get_engine("duckdb").query(warehouse_sql(values), dict(inputs))
+    _refuse_shared_names(joined.column_names, tables)
+    found = {"name": f"{port_of(hub)}_view", "database_url": url, "hub": hub, "key": key,
+             "spokes": ",".join(spokes), "prefix_spokes": "true" if prefix else "false"}  # fmt: skip
+    return Origin(
+        ArrowInput(joined), f"the join of {', '.join(tables)} on {key} in {url}", "warehouse", found
+    )
+
+
+def port_of(table: str) -> str:
+    """The input port (and SQL name) of a warehouse table: ``dw.policy`` ► ``policy``."""
+    return table.strip().split(".")[-1]
+
+
+def warehouse_sql(values: dict[str, object]) -> str:
+    """The ``warehouse`` blueprint's ``transform.sql`` for these answers, rendered from its template."""
+    from importlib import resources
+
+    from jinja2.sandbox import SandboxedEnvironment
+
+    folder = resources.files("quanta.blueprints") / "shipped" / "product" / "template"
+    source = (folder / "{% if kind != 'python' %}transform.sql{% endif %}.jinja").read_text(encoding="utf-8")
+    context = {"kind": "warehouse", "inferred_properties": "", "group_by": "", "inputs": "", **values}
+    return SandboxedEnvironment(keep_trailing_newline=True).from_string(source).render(**context)
+
+
+def _refuse_shared_names(names: list[str], tables: dict[str, pa.Table]) -> None:
+    """A column two tables share comes out of the join twice: say which, and how to keep both."""
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        having = [t for t, data in tables.items() if doubled[0] in data.column_names]
+        raise BlueprintError(
+            f"tables {', '.join(having[:-1])} and {having[-1]} all have a column {doubled[0]!r}"
+            + (f" (and {len(doubled) - 1} more shared)" if len(doubled) > 1 else ""),
+            hint="add --data prefix_spokes=true (each spoke column gets its table's name in front), or "
+            "join without them and rename them in transform.sql",
+        )
 
 
 def name_from(text: str) -> str:

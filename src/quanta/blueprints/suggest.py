@@ -1,10 +1,13 @@
 """``quanta contract suggest``: tighter rules a product's published history supports ("start loose,
 tighten later").
 
-Two sources of evidence: the profiles recorded at each publish (rows, null counts per column) and a
-profile of the data published now (:func:`quanta.blueprints.inference.profile`, read by the caller
-through the governed query path). A rule is suggested only when every publish and the current data
-agree with it, and only when the contract does not already say it (or says something tighter).
+Three sources of evidence: the profiles recorded at each publish (rows, null counts per column), a
+profile of the data published now (:func:`quanta.blueprints.inference.profile`) and a scan of the data
+of each earlier publish (:func:`quanta.blueprints.inference.scan`: ranges and frequent values), both
+read by the caller through the governed query path. A rule is suggested only when every publish and the
+current data agree with it, and only when the contract does not already say it (or says something
+tighter): allowed values are the union of every publish's, a range spans every publish's, so a
+suggestion does not change with the latest publish alone.
 """
 
 from __future__ import annotations
@@ -45,10 +48,28 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the published history says: the publishes' profiles (oldest first) and the current data."""
+    """What the published history says: the publishes' profiles (oldest first), the current data, and
+    scans of the data of earlier publishes (oldest first; those that could not be read are left out)."""
 
     history: Sequence[ProfileRecord]
     current: Profile
+    published: Sequence[Profile] = ()
+
+    @property
+    def read(self) -> list[Profile]:
+        """Every publish whose data was read: the earlier ones, then the current data."""
+        return [*self.published, self.current]
+
+    def columns(self, name: str) -> list[ColumnProfile] | None:
+        """The column in every publish read, oldest first; None when one of them lacks it (a schema
+        that changed is no evidence)."""
+        found = []
+        for scanned in self.read:
+            column = next((c for c in scanned.columns if c.name == name), None)
+            if column is None:
+                return None
+            found.append(column)
+        return found
 
     @property
     def publishes(self) -> int:
@@ -103,41 +124,76 @@ def _unique(prop: SchemaProperty, column: ColumnProfile, evidence: Evidence) -> 
 
 
 def _enum(prop: SchemaProperty, column: ColumnProfile, evidence: Evidence) -> list[Suggestion]:
-    values = column.frequent or []
-    rows = evidence.current.rows
-    if prop.enum or _has_valid_values(prop) or not column.is_text or column.unique:
+    """Allowed values: the union of the values of every publish read, when each publish listed all of
+    its values and they are few (at most ENUM_LIMIT, each seen at least twice on average)."""
+    seen = evidence.columns(column.name)
+    if prop.enum or _has_valid_values(prop) or column.unique or seen is None:
         return []
-    # approx_top_k asked for one more than the limit: fewer back means it listed every value
-    if not 0 < len(values) <= ENUM_LIMIT or len(values) > column.distinct + 1 or len(values) * 2 > rows:
+    values: set[str] = set()
+    rows = 0
+    for found, scanned in zip(seen, evidence.read, strict=True):
+        listed = found.frequent or []
+        if not found.is_text:
+            return []
+        # approx_top_k asked for one more than the limit: fewer back means it listed every value
+        if len(listed) > ENUM_LIMIT or len(listed) > found.distinct + 1:
+            return []
+        values.update(listed)
+        rows += scanned.rows
+    if not 0 < len(values) <= ENUM_LIMIT or len(values) * 2 > rows or not column.frequent:
         return []
     rule = {"metric": "invalidValues", "arguments": {"validValues": sorted(values)}, "mustBe": 0}
-    text = f"only these {len(values)} values in the {rows:,} rows published now"
+    if len(seen) == 1:
+        text = f"only these {len(values)} values in the {rows:,} rows published now"
+    else:
+        text = f"only these {len(values)} values in {_read(evidence)} ({rows:,} rows in all)"
+        earlier = sorted(values - set(column.frequent))
+        if earlier:
+            text += f"; {', '.join(earlier)} only in earlier publishes"
     return [Suggestion(column.name, "enum", ("quality",), rule, text)]
 
 
 def _range(prop: SchemaProperty, column: ColumnProfile, evidence: Evidence) -> list[Suggestion]:
+    """Minimum and maximum: the range every publish read spans, widened by MARGIN of its spread and
+    rounded outwards (``minimum: 0`` when nothing was ever negative)."""
     options = prop.logical_type_options or {}
-    low, high = column.minimum, column.maximum
+    seen = evidence.columns(column.name)
     if (
-        not column.is_numeric
-        or not _number(low)
-        or not _number(high)
+        seen is None
+        or not all(c.is_numeric for c in seen)
+        or not _number(column.minimum)
+        or not _number(column.maximum)
         or column.nulls == evidence.current.rows
     ):
         return []
+    bounds = [(c.minimum, c.maximum) for c in seen if _number(c.minimum) and _number(c.maximum)]
+    low = min(b[0] for b in bounds)  # type: ignore[type-var]
+    high = max(b[1] for b in bounds)  # type: ignore[type-var]
     assert isinstance(low, int | float) and isinstance(high, int | float)
     spread = (high - low) or abs(high) or 1
-    lower, upper = low - spread * MARGIN, high + spread * MARGIN
+    margin = spread * MARGIN
+    lower, upper = low - margin, high + margin
     lower = 0 if low >= 0 and lower < 0 else lower
     integer = column.logical_type == "integer"
-    seen = f"observed {low} to {high} in the {evidence.current.rows:,} rows published now"
+    rows = evidence.current.rows
+    if len(seen) == 1:
+        seen_text = f"observed {low} to {high} in the {rows:,} rows published now"
+    else:
+        every = sum(p.rows for p in evidence.read)
+        seen_text = (
+            f"observed {low} to {high} across {_read(evidence)} ({every:,} rows in all; "
+            f"{column.minimum} to {column.maximum} now)"
+        )
+    widened = f"widened by {MARGIN:.0%} of the spread ({_shown(margin)}) and rounded out"
     found = []
     if not any(k in options for k in ("minimum", "exclusiveMinimum")):
         bound = _round(lower, math.floor, integer)
-        found.append(Suggestion(column.name, "range", ("logicalTypeOptions", "minimum"), bound, seen))
+        how = "never negative" if lower == 0 and low >= 0 else widened
+        text = f"{seen_text}; {how}"
+        found.append(Suggestion(column.name, "range", ("logicalTypeOptions", "minimum"), bound, text))
     if not any(k in options for k in ("maximum", "exclusiveMaximum")):
         bound = _round(upper, math.ceil, integer)
-        text = f"{seen}; {MARGIN:.0%} margin"
+        text = f"{seen_text}; {widened}"
         found.append(Suggestion(column.name, "range", ("logicalTypeOptions", "maximum"), bound, text))
     return found
 
@@ -220,13 +276,26 @@ def _publishes(evidence: Evidence) -> str:
     return f"{evidence.publishes} publish{'es' if evidence.publishes != 1 else ''}"
 
 
+def _read(evidence: Evidence) -> str:
+    """How many publishes' data was read (of how many there are)."""
+    read = len(evidence.read)
+    total = max(evidence.publishes, read)
+    return f"{read} publishes" if read == total else f"the last {read} of {total} publishes"
+
+
+def _shown(value: float) -> str:
+    return f"{value:.4g}"
+
+
 @dataclass(frozen=True)
 class Current:
-    """The data published now, bound as ``source`` for ``engine``, and how to name it."""
+    """The data published now, bound as ``source`` for ``engine``, and how to name it; ``earlier``:
+    the data of earlier publishes (oldest first) as (how to name it, the data)."""
 
     engine: Engine
     data: Input
     shown: str
+    earlier: Sequence[tuple[str, Input]] = ()
 
 
 @dataclass(frozen=True)
@@ -265,7 +334,10 @@ def tighten(
     objects = contract.contract.schema_ or []
     wanted = ports[number].object or ports[number].name
     index = next((i for i, o in enumerate(objects) if o.name == wanted), 0)
-    evidence = Evidence(history, profile(current.engine, current.data, current.shown))
+    from quanta.blueprints.inference import scan
+
+    published = [scan(current.engine, data, shown) for shown, data in current.earlier]
+    evidence = Evidence(history, profile(current.engine, current.data, current.shown), published)
     found = suggest(
         objects[index].properties or [] if objects else [], evidence, current.engine, current.data
     )

@@ -118,8 +118,9 @@ def counting(predicate: str, name: str, kind: str, column: str | None, **kw: Any
     )
 
 
-def property_metrics(prop: SchemaProperty) -> list[Metric]:
-    """Schema-level expectations of one column: required, unique, enum, logicalTypeOptions."""
+def property_metrics(prop: SchemaProperty, engine_type: str | None = None) -> list[Metric]:
+    """Schema-level expectations of one column: required, unique, enum, logicalTypeOptions
+    (``engine_type``: how the data stores the column, when known)."""
     col, name = q(prop.column), prop.column
     out: list[Metric] = []
     if prop.required or prop.primary_key:
@@ -148,7 +149,7 @@ def property_metrics(prop: SchemaProperty) -> list[Metric]:
             )
     for option, op in (("minLength", "<"), ("maxLength", ">")):
         if option in options:
-            predicate = f"length({col}) {op} {int(options[option])}"
+            predicate = _length_beyond(col, op, int(options[option]), engine_type)
             out.append(counting(predicate, f"{name} {option} {options[option]}", "length", name))
     fmt = str(options.get("format", "")).lower()
     if fmt in FORMATS:
@@ -159,6 +160,14 @@ def property_metrics(prop: SchemaProperty) -> list[Metric]:
         predicate = f"not regexp_matches({col}, {lit(options['pattern'])})"
         out.append(counting(predicate, f"{name} matches {options['pattern']}", "pattern", name))
     return out
+
+
+def _length_beyond(col: str, op: str, limit: int, engine_type: str | None) -> str:
+    """``length(col) op limit``. For a maximum on text, the byte length (no decoding) rules out first
+    the values too short to exceed it even counted in bytes: most rows, for a third of the cost."""
+    if op == ">" and (engine_type or "").upper() == "VARCHAR":
+        return f"case when strlen({col}) <= {limit} then false else length({col}) > {limit} end"
+    return f"length({col}) {op} {limit}"
 
 
 def _no_nulls(stats: ColumnStats) -> bool:
@@ -353,7 +362,7 @@ def compile_metrics(obj: SchemaObject, types: dict[str, str] | None = None) -> l
             )
         )
     for prop in obj.properties or []:
-        metrics += property_metrics(prop)
+        metrics += property_metrics(prop, (types or {}).get(prop.column))
         metrics += container_metrics(prop, (types or {}).get(prop.column))
         for rule in prop.quality or []:
             if rule.kind == "library" and (found := library_metric(obj, prop, rule)):

@@ -55,7 +55,7 @@ class Access:
     """Only these columns (a column-scoped grant); None: every column."""
     row_filter: str | None = None
     grant: GrantRecord | None = None
-    """The grant that opens the product (its purpose is shown on every read under it)."""
+    """The grant that opens the product (its purpose and accepted terms are named on every read under it)."""
 
 
 def decide(
@@ -84,7 +84,9 @@ def decide(
         columns = None if any(not c for c in scoped) else frozenset().union(*scoped)
         grant = active[-1]
         by = f", approved by {grant.decided_by}" if grant.decided_by else ""
-        return Access(True, f"grant #{grant.id}{by}", columns, row_filter, grant)
+        accepted = (grant.terms or {}).get("digest")
+        terms = f", terms {accepted} accepted" if accepted else ""
+        return Access(True, f"grant #{grant.id}{by}{terms}", columns, row_filter, grant)
     visibility = product.effective_visibility
     if visibility in ("public", "organization"):
         return Access(True, f"visible to the {visibility}", row_filter=row_filter)

@@ -27,6 +27,26 @@ scrape ``/metrics`` (a Prometheus scraper's token, which reads no data), or act 
 (``agent``: metadata and governed queries through the MCP server only, not the REST API or the wire)."""
 CONSUMER_SCOPES = ("read", "request")
 """A token's scopes unless chosen: what a consumer does (read, and request access to what it may not)."""
+IMPLIED_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES),
+    "write": frozenset({"request"}),
+}
+"""What a scope allows besides itself: ``admin`` everything; ``write`` (apply, build, decide access)
+also what ``request`` guards. ``request`` is the narrow write scope for consumers: the state changes a
+consumer makes (access requests, subscriptions, feedback) and nothing else."""
+
+
+def scope_covers(scopes: frozenset[str] | set[str] | list[str], needed: str) -> bool:
+    """Whether a token with ``scopes`` may do what ``needed`` guards (see :data:`IMPLIED_SCOPES`)."""
+    return any(s == needed or needed in IMPLIED_SCOPES.get(s, ()) for s in scopes)
+
+
+def scopes_to_use(scopes: frozenset[str] | set[str] | list[str], needed: str) -> str:
+    """The whole ``--scopes`` value of a token that keeps what ``scopes`` allow and adds ``needed``
+    (a token's scopes replace the default; they are not added to it), e.g. ``agent,request``."""
+    return ",".join(sorted({*scopes, needed}))
+
+
 PLATFORM_ROLES = frozenset({"platform_admin", "governance_steward"})
 """Roles that see the platform as a whole: KPIs of every domain, the Prometheus metrics."""
 ROLES: tuple[Role, ...] = ("platform_admin", "governance_steward", "domain_owner", "producer", "consumer")

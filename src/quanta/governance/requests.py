@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from quanta.governance.model import GovernanceError
+
 if TYPE_CHECKING:
     from quanta.governance.access import ProductFacts
     from quanta.governance.model import Principal
@@ -26,7 +28,10 @@ if TYPE_CHECKING:
 
 Outcome = Literal["approve", "deny", "route"]
 PRINCIPAL_KINDS = {"user": "human", "service": "service", "agent": "agent"}
-_TERM_PROPERTIES = ("terms", "termsofuse", "terms_of_use", "usageterms")
+_TERM_PROPERTIES = ("terms", "termsofuse", "usageterms", "termsandconditions")
+"""Custom property names (lower case, without ``_``/``-``) that hold terms of use."""
+_TERM_LINKS = ("termsofuse", "terms", "termsandconditions", "license", "licence", "usagepolicy")
+"""Authoritative definition types that link to terms of use."""
 
 
 @dataclass(frozen=True)
@@ -48,21 +53,19 @@ class RequestDecision:
 @dataclass(frozen=True)
 class Term:
     """One term of use of a product, from one of its contracts: a price, usage, limitations, or a
-    custom term. ``binding`` terms (a price, custom terms) must be accepted to request access; usage
-    and limitations are shown with the request and recorded as accepted with it."""
+    custom term (a custom property or an authoritative definition naming terms of use). Every term a
+    contract states must be accepted to request access, and the request records which (their digest)."""
 
     port: str
     kind: str
+    """price, usage, limitations or terms"""
     text: str
-
-    @property
-    def binding(self) -> bool:
-        return self.kind in ("price", "terms")
 
 
 def terms_of(contracts: dict[str, Any]) -> list[Term]:
-    """The terms of use the contracts of a product state (ODCS ``price``, ``description.usage`` and
-    ``limitations``, and custom properties named ``terms``/``termsOfUse``)."""
+    """The terms of use the contracts of a product state: ODCS ``price``, ``description.usage`` and
+    ``description.limitations``, custom properties named ``terms``/``termsOfUse`` (of the contract or of
+    its description) and authoritative definitions of type ``termsOfUse``/``license`` (likewise)."""
     terms = []
     for port, contract in contracts.items():
         price = contract.get("price") or {}
@@ -75,20 +78,91 @@ def terms_of(contracts: dict[str, Any]) -> list[Term]:
                     f"{price['priceAmount']} {price.get('priceCurrency') or ''}{unit}".replace("  ", " "),
                 )
             )
-        description = contract.get("description") or {}
+        description = contract.get("description")
+        description = description if isinstance(description, dict) else {}
         for kind in ("usage", "limitations"):
             if description.get(kind):
                 terms.append(Term(port, kind, str(description[kind]).strip()))
-        for item in contract.get("customProperties") or []:
-            if str(item.get("property", "")).lower() in _TERM_PROPERTIES and item.get("value"):
-                terms.append(Term(port, "terms", str(item["value"]).strip()))
+        for holder in (contract, description):
+            for item in holder.get("customProperties") or []:
+                if _named(item.get("property")) in _TERM_PROPERTIES and item.get("value"):
+                    terms.append(Term(port, "terms", _text(item["value"])))
+            for link in holder.get("authoritativeDefinitions") or []:
+                if _named(link.get("type")) in _TERM_LINKS and link.get("url"):
+                    said = str(link.get("description") or "").strip()
+                    terms.append(Term(port, "terms", f"{said} ({link['url']})" if said else str(link["url"])))
     return terms
 
 
+def _named(name: object) -> str:
+    return str(name or "").replace("_", "").replace("-", "").lower()
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v).strip() for v in value if str(v).strip())
+    return str(value).strip()
+
+
 def terms_digest(terms: list[Term]) -> str:
-    """Which text of the terms was accepted (a changed term needs accepting again)."""
+    """Which text of the terms was accepted (a changed term needs accepting again): the terms' id."""
     text = json.dumps([[t.port, t.kind, t.text] for t in terms], ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+ACCEPT = {
+    "cli": "repeat the request with --accept-terms",
+    "rest": 'send the request again with "accept_terms": true (and "terms_digest": "{digest}" to accept '
+    "exactly these)",
+    "mcp": 'call request_access again with accept_terms: true (and terms_digest: "{digest}" to accept '
+    "exactly these)",
+    "web": "tick 'I accept these terms' and send the request again",
+}
+"""How each interface accepts the terms of use, as a refusal's hint says it."""
+
+
+class TermsNotAccepted(GovernanceError):
+    """An access request that did not accept the terms of use the product's contracts state (or
+    accepted other terms than those in force): names every term, their id, and how to accept them."""
+
+    def __init__(self, product_id: str, terms: list[Term], *, stale: str | None = None) -> None:
+        self.product_id, self.terms, self.digest = product_id, terms, terms_digest(terms)
+        shown = "; ".join(f"{t.kind} ({t.port}): {t.text}" for t in terms)
+        if stale:
+            said = f"the terms of use of {product_id} changed since you read them (you accepted {stale})"
+            message = f"{said}: they are now terms {self.digest}: {shown}"
+        else:
+            message = (
+                f"{product_id} has terms of use that the request must accept (terms {self.digest}): {shown}"
+            )
+        super().__init__(message, hint=self.how("cli"))
+
+    def how(self, interface: str) -> str:
+        """The hint in the words of one interface (``cli``, ``rest``, ``mcp``, ``web``)."""
+        accept = ACCEPT[interface].format(digest=self.digest)
+        read = f"read them (quanta access terms {self.product_id}), then " if interface == "cli" else ""
+        return read + accept
+
+    def for_interface(self, interface: str) -> TermsNotAccepted:
+        """This refusal, its hint said for another interface."""
+        self.hint = self.how(interface)
+        return self
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What a REST problem document carries besides the message."""
+        return {"terms": [vars(t) for t in self.terms], "terms_digest": self.digest}
+
+
+def check_terms(product_id: str, terms: list[Term], accepted: bool, digest: str | None) -> None:
+    """Every term a product states must be accepted; ``digest``, when given, must be the terms' id
+    (the terms read are still those in force). Raises :class:`TermsNotAccepted` otherwise."""
+    if not terms:
+        return
+    if not accepted:
+        raise TermsNotAccepted(product_id, terms)
+    if digest and digest != terms_digest(terms):
+        raise TermsNotAccepted(product_id, terms, stale=digest)
 
 
 @dataclass(frozen=True)
@@ -100,6 +174,8 @@ class RequestInput:
     days: int
     terms: list[Term]
     terms_accepted: bool
+    terms_digest: str | None = None
+    """The terms' id the requester read, when it says (must be the id of the terms in force)."""
 
 
 def request_document(

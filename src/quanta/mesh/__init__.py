@@ -21,7 +21,7 @@ from quanta.mesh.consumers import AccessExplanation, ConsumersArea, ProductColum
 from quanta.mesh.core import MeshCore, acting_as
 from quanta.mesh.discovery import DiscoveryArea
 from quanta.mesh.governance import GovernanceArea, ReadableTable, ReceiptCheck
-from quanta.mesh.grants import GrantsArea, ScramSignIn, SharedSpace
+from quanta.mesh.grants import GrantsArea, ScramSignIn, SharedSpace, TokenCheck
 from quanta.mesh.kpis import KpisArea
 from quanta.mesh.lineage import LineageArea
 from quanta.mesh.maturity import MaturityArea
@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from quanta.contracts.selection import Selection, TestOptions
     from quanta.discovery.maturity.scoring import Maturity
     from quanta.discovery.search.index import SearchResult
-    from quanta.governance.model import SCOPES
+    from quanta.governance.model import SCOPES, scope_covers, scopes_to_use
+    from quanta.governance.requests import Term, TermsNotAccepted, terms_digest
     from quanta.governance.scram import MECHANISM, ScramError
     from quanta.observability.health import Freshness, ProductHealth, in_words
     from quanta.observability.impact import Impact, TouchedColumn
@@ -93,7 +94,8 @@ _REEXPORTED = {
     "quanta.contracts.selection": ["Selection", "TestOptions"],
     "quanta.discovery.maturity.scoring": ["Maturity"],
     "quanta.discovery.search.index": ["SearchResult"],
-    "quanta.governance.model": ["SCOPES"],
+    "quanta.governance.model": ["SCOPES", "scope_covers", "scopes_to_use"],
+    "quanta.governance.requests": ["Term", "TermsNotAccepted", "terms_digest"],
     "quanta.governance.scram": ["MECHANISM", "ScramError"],
     "quanta.observability.health": ["Freshness", "ProductHealth", "in_words"],
     "quanta.observability.impact": ["Impact", "TouchedColumn"],
@@ -172,8 +174,11 @@ __all__ = [
     "SharedSpace",
     "Suggested",
     "Suggestion",
+    "Term",
+    "TermsNotAccepted",
     "TestOptions",
     "Tightened",
+    "TokenCheck",
     "TouchedColumn",
     "Updated",
     "VersionInfo",
@@ -186,6 +191,9 @@ __all__ = [
     "parse_data",
     "query_interface",
     "say_hours",
+    "scope_covers",
+    "scopes_to_use",
+    "terms_digest",
     "write_csv",
     "write_json",
 ]
@@ -311,6 +319,11 @@ class Mesh:
     def alert_deliverer(self) -> Deliverer:
         return self._observability.alert_deliverer
 
+    def current(self, key: tuple[object, ...], load: Callable[[], _R]) -> _R:
+        """``load()``, remembered until the catalog next changes (in any process; seen here within the
+        registry's recheck interval): what an interface renders from catalog views, once per change."""
+        return self.core.current(key, load)
+
     # --- who acts and what a reference reads ------------------------------------------------------------
     principal = _Via("core", MeshCore.principal)
     product_facts = _Via("core", MeshCore.product_facts)
@@ -377,13 +390,23 @@ class Mesh:
     export_changes = _Via("_changes", ChangesArea.export_changes)
     subscribe_delivery = _Via("_changes", ChangesArea.subscribe_delivery)
     delivery_subscriptions = _Via("_changes", ChangesArea.delivery_subscriptions)
+    delivery_subscription = _Via("_changes", ChangesArea.delivery_subscription)
+    unsubscribe_delivery = _Via("_changes", ChangesArea.unsubscribe_delivery)
+    delivery_status = _Via("_changes", ChangesArea.delivery_status)
+    delivery_root = _Via("_changes", ChangesArea.delivery_root)
+    delivery_folder = _Via("_changes", ChangesArea.delivery_folder)
     deliver = _Via("_changes", ChangesArea.deliver)
+    deliver_soon = _Via("_changes", ChangesArea.deliver_soon)
+    run_deliveries = _Via("_changes", ChangesArea.run_deliveries)
+    stop_deliveries = _Via("_changes", ChangesArea.stop_deliveries)
     delivery_observer = _Via("_changes", ChangesArea.delivery_observer)
 
     # --- access requests, shares, tokens, subscriptions -------------------------------------------------
     share = _Via("_grants", GrantsArea.share)
     create_token = _Via("_grants", GrantsArea.create_token)
     authenticate = _Via("_grants", GrantsArea.authenticate)
+    verify_token = _Via("_grants", GrantsArea.verify_token)
+    token_unchanged = _Via("_grants", GrantsArea.token_unchanged)
     scram_sign_in = _Via("_grants", GrantsArea.scram_sign_in)
     scram_signed_in = _Via("_grants", GrantsArea.scram_signed_in)
     tokens = _Via("_grants", GrantsArea.tokens)

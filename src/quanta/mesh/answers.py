@@ -37,7 +37,10 @@ def products_page(
 
 
 def search(mesh: Mesh, q: str, limit: int, offset: int, filters: dict[str, str]) -> dict[str, object]:
-    return asdict(mesh.search(q, filters=filters, limit=limit, offset=offset))
+    found = mesh.search(q, filters=filters, limit=limit, offset=offset)
+    # Fields are plain values, lists and dicts of them: a shallow copy is the document (asdict's deep
+    # copy was half of a search answer's time).
+    return {**vars(found), "hits": [dict(vars(hit)) for hit in found.hits]}
 
 
 def product_detail(mesh: Mesh, product_id: str) -> dict[str, object]:
@@ -105,11 +108,13 @@ def access_request(
     columns: list[str] | None,
     days: int,
     accept_terms: bool = False,
+    terms_digest: str | None = None,
 ) -> dict[str, object]:
     """Ask for access; the request (or grant, when a policy approved it at once) as recorded."""
     request_id = mesh.request_access(
-        product_id, purpose, columns=columns, days=days, accept_terms=accept_terms
-    )
+        product_id, purpose, columns=columns, days=days, accept_terms=accept_terms,
+        terms_digest=terms_digest,
+    )  # fmt: skip
     return asdict(next(g for g in mesh.access_requests(product_id) if g.id == request_id))
 
 

@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING
 
 from quanta.blueprints.catalog import Question  # at run time: the REST API's model of BlueprintEntry
 
+WAREHOUSE = "warehouse"
+"""The shipped blueprint of a consumer-aligned view over an existing warehouse's tables."""
+HISTORY_READS = 20
+"""``quanta contract suggest`` reads the data of at most this many earlier publishes (the newest)."""
+
 if TYPE_CHECKING:
     from quanta.blueprints.catalog import Blueprint
     from quanta.blueprints.inference import Profile
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from quanta.blueprints.render import NewProduct
     from quanta.blueprints.suggest import Tightened
     from quanta.blueprints.update import Updated
+    from quanta.engines.base import Input
     from quanta.mesh.core import MeshCore
     from quanta.mesh.governance import GovernanceArea
     from quanta.mesh.specs import SpecsArea
@@ -112,7 +118,9 @@ class BlueprintsArea:
         interactive: bool = False,
     ) -> Created:
         """Render a blueprint into ``domains/<domain>/<name>/`` and validate it; with ``source`` (a file,
-        database URL or product id), the contract is inferred from that data."""
+        database URL or product id), the contract is inferred from that data. The ``warehouse``
+        blueprint given its database (``database_url``) infers it from the join it writes, unasked: its
+        columns are the warehouse's, known only by reading it."""
         from quanta.blueprints.catalog import DEFAULT
         from quanta.blueprints.inferred import properties_yaml
         from quanta.blueprints.render import render
@@ -120,8 +128,10 @@ class BlueprintsArea:
         root = self.core.require_workspace().root
         found: Profile | None = None
         answers = dict(answers)
+        if source is None and blueprint == WAREHOUSE and answers.get("database_url"):
+            source = answers["database_url"]
         if source is not None:
-            origin = self._origin(source, answers)
+            origin = self._origin(source, answers, blueprint)
             found = self.infer(origin)
             answers = {**origin.answers, **answers, "inferred_properties": properties_yaml(found)}
             blueprint = blueprint or origin.blueprint
@@ -167,7 +177,8 @@ class BlueprintsArea:
             )
         with self._governed.governed_stream(f"select * from {product_id}") as stream:
             data = ArrowInput(stream.reader.read_all())
-        current = Current(get_engine("duckdb"), data, f"product {product_id}")
+        earlier = self._earlier_publishes(product_id)
+        current = Current(get_engine("duckdb"), data, f"product {product_id}", earlier)
         found = tighten(loaded, history, current, self.core.require_workspace().root)
         validation = None
         if apply and found.suggestions:
@@ -175,6 +186,30 @@ class BlueprintsArea:
                 Path(path).write_text(text, encoding="utf-8")
             validation = self._specs.validate([loaded.folder])
         return Suggested(found, validation)
+
+    def _earlier_publishes(self, product_id: str) -> list[tuple[str, Input]]:
+        """The data of the product's publishes before the current one (at most the last
+        :data:`HISTORY_READS`), oldest first, each read through the governed query path as of its
+        publish time; one that cannot be read any more (a retired major version, expired snapshots)
+        is left out."""
+        from quanta.engines.base import ArrowInput
+        from quanta.errors import QuantaError
+
+        current = self.core.registry.current_publish(product_id)
+        publishes = [
+            p for p in self.core.publishes(product_id) if current is None or p.run_id != current.run_id
+        ]
+        found: list[tuple[str, Input]] = []
+        for publish in publishes[-HISTORY_READS:]:
+            ref = f"{product_id}@{publish.created_at.isoformat()}"
+            try:
+                with self._governed.governed_stream(f'select * from "{ref}"') as stream:
+                    table = stream.reader.read_all()
+            except QuantaError:
+                continue
+            shown = f"product {product_id} {publish.version} published {publish.created_at:%Y-%m-%d %H:%M}"
+            found.append((shown, ArrowInput(table)))
+        return found
 
     def update_product(self, product_id: str | None = None) -> list[Updated]:
         """Apply the newest version of each product's blueprint (or one product's) with ``copier
@@ -199,10 +234,18 @@ class BlueprintsArea:
             )
         return chosen
 
-    def _origin(self, source: str, answers: dict[str, str]) -> Origin:
-        from quanta.blueprints.origin import PRODUCT_ID, from_database, from_files, unknown_origin
+    def _origin(self, source: str, answers: dict[str, str], blueprint: str | None = None) -> Origin:
+        from quanta.blueprints.origin import (
+            PRODUCT_ID,
+            from_database,
+            from_files,
+            from_warehouse,
+            unknown_origin,
+        )
 
         root = self.core.require_workspace().root
+        if "://" in source and (blueprint == WAREHOUSE or (blueprint is None and "hub" in answers)):
+            return from_warehouse(source, answers, root)
         if "://" in source:
             return from_database(source, answers.get("table"), root)
         found = from_files(source, root, Path.cwd())

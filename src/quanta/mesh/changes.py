@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,11 @@ if TYPE_CHECKING:
     from quanta.spec.documents import JsonObject
 
 log = logging.getLogger("quanta.delivery")
+FILE_CLAIM = timedelta(minutes=15)
+"""How long a claimed file delivery is left to its deliverer: writing a large product takes a while, and
+another server worker must not start the same version meanwhile. A deliverer that dies lets it lapse."""
 _PRODUCT = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_FOLDER_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 _VERSION = re.compile(r"^[A-Za-z0-9_.:+\-]+$")  # versions and ISO times; never a quote
 
 
@@ -69,7 +74,7 @@ class _DeliveryObserver:
         for subscription in subscriptions:
             registry.enqueue_file_delivery(subscription, result.version)
         if subscriptions:
-            self.area.deliver()
+            self.area.deliver_soon()
 
 
 class ChangesArea:
@@ -78,6 +83,8 @@ class ChangesArea:
     def __init__(self, core: MeshCore, governance: GovernanceArea) -> None:
         self.core = core
         self._governance = governance
+        self._wake: threading.Event | None = None
+        """Set while a background deliverer runs (``quanta serve``): what is queued wakes it."""
 
     def changes(
         self,
@@ -134,18 +141,105 @@ class ChangesArea:
         mine = None if principal.can("impersonate") else principal.id
         return self.core.registry.delivery_subscriptions(principal=mine)
 
+    def delivery_subscription(self, subscription_id: int) -> DeliverySubscriptionRecord:
+        """One of the acting principal's delivery subscriptions (anyone's, for platform admins); another
+        principal's is not found, as if it did not exist."""
+        from quanta.errors import NotFoundError
+
+        principal = self.core.principal()
+        try:
+            subscription = self.core.registry.delivery_subscription(subscription_id)
+        except NotFoundError:
+            subscription = None
+        if subscription is None or (
+            subscription.principal != principal.id and not principal.can("impersonate")
+        ):
+            raise NotFoundError(
+                f"no delivery subscription {subscription_id} of {principal.id}",
+                hint="list yours: GET /api/v1/deliveries or quanta deliver",
+            )
+        return subscription
+
+    def unsubscribe_delivery(self, subscription_id: int) -> DeliverySubscriptionRecord:
+        """Stop delivering into a folder: the subscription goes, with the versions still queued for it
+        (files already delivered stay). Only its subscriber (or a platform admin) may."""
+        subscription = self.delivery_subscription(subscription_id)
+        self.core.registry.remove_delivery(subscription.id)
+        return subscription
+
+    def delivery_status(self, subscriptions: list[DeliverySubscriptionRecord]) -> dict[int, DeliveryRecord]:
+        """The newest queued delivery of each subscription: its version, status, attempts and error."""
+        return self.core.registry.latest_file_deliveries(subscriptions)
+
+    def delivery_root(self) -> Path:
+        """Where deliveries asked for over the network land (``QUANTA_DELIVERY_ROOT``, else the
+        workspace's ``.quanta/deliveries``), one folder per principal."""
+        root = self.core.settings.delivery_root
+        if root is None:
+            root = self.core.require_workspace().state_dir / "deliveries"
+        return root.expanduser().resolve()
+
+    def delivery_folder(self, relative: str) -> Path:
+        """The acting principal's folder ``relative`` under :meth:`delivery_root`: what the REST API and
+        the web offer, so that a remote caller writes only into its own part of the server's disk."""
+        parts = relative.strip().strip("/").split("/") if relative.strip().strip("/") else []
+        if not parts or not all(_FOLDER_PART.match(part) and part not in (".", "..") for part in parts):
+            raise DeliveryRefused(
+                f"{relative!r} is not a folder name under the delivery root",
+                hint="give a relative path of letters, digits, _ . - separated by /, e.g. crm/inbox",
+            )
+        principal = re.sub(r"[^A-Za-z0-9_.@\-]", "_", self.core.principal().id).lstrip(".") or "_"
+        base = self.delivery_root() / principal
+        folder = base.joinpath(*parts).resolve()
+        if not folder.is_relative_to(base):  # a symbolic link out of the principal's folder
+            raise DeliveryRefused(f"{relative!r} leads outside your delivery folder", hint="use another name")
+        return folder
+
+    def deliver_soon(self) -> None:
+        """What was queued goes out: at once in this thread, or, while a server's background deliverer
+        runs (:meth:`run_deliveries`), in that one (a build request does not wait for the files)."""
+        if self._wake is not None:
+            self._wake.set()
+        else:
+            self.deliver()
+
+    def run_deliveries(self, stop: threading.Event, interval: float = 2.0) -> None:
+        """Make due deliveries until ``stop`` is set (``quanta serve``'s background thread, in each
+        worker: a claim in the registry lets one worker write each version). Woken early by a publish
+        or a new subscription."""
+        wake = self._wake = threading.Event()
+        try:
+            while not stop.is_set():
+                wake.wait(interval)
+                wake.clear()
+                if stop.is_set():
+                    break
+                try:
+                    report = self.deliver()
+                    if report.delivered or report.failed:
+                        log.info("file deliveries: %d delivered, %d failed", report.delivered, report.failed)
+                except Exception:  # the registry is down, or a bug: logged, tried again next round
+                    log.exception("file delivery failed")
+        finally:
+            self._wake = None
+
+    def stop_deliveries(self) -> None:
+        """Wake a background deliverer so that it sees its stop event at once."""
+        if self._wake is not None:
+            self._wake.set()
+
     def deliver(self, *, now: datetime | None = None, seconds: float = 60.0) -> DeliveryReport:
         """Make the file deliveries that are due (``now``: a later time makes retries due sooner),
         each as its subscriber; failures are retried with backoff, refusals are not."""
         import time
 
-        from quanta.observability.alerts.delivery import CLAIM, DeliveryReport
+        from quanta.observability.alerts.delivery import DeliveryReport
 
         report = DeliveryReport()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             when = now or datetime.now(UTC)
-            claimed = self.core.registry.claim_deliveries(when, CLAIM, limit=1, files=True)
+            claimed = self.core.registry.claim_deliveries(when, FILE_CLAIM, limit=1, files=True)
             if not claimed:
                 break
             self._deliver_one(claimed[0], report)

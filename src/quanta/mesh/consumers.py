@@ -7,7 +7,7 @@ The REST API, the web pages and the MCP server shape their answers from these, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from quanta.mesh.governance import read_hint
@@ -15,6 +15,7 @@ from quanta.mesh.governance import read_hint
 if TYPE_CHECKING:
     from quanta.governance.access import Access
     from quanta.governance.model import Principal
+    from quanta.governance.requests import Term
     from quanta.mesh.core import MeshCore
     from quanta.mesh.publishing import PublishingArea
     from quanta.registry.stores.audit_grants import GrantRecord
@@ -53,6 +54,10 @@ class AccessExplanation:
     deciders: list[str]
     """Who may decide an access request on the product (its domain's approvers)."""
     steps: list[str]
+    terms: list[Term] = field(default_factory=list)
+    """The terms of use an access request must accept (every term the product's contracts state)."""
+    terms_digest: str | None = None
+    """Their id, which a request may name to accept exactly these (None: the product states none)."""
 
 
 class ConsumersArea:
@@ -85,6 +90,10 @@ class ConsumersArea:
         published = self.core.registry.current_publish(product_id) is not None
         requests = [g for g in self.my_access() if g.product_id == product_id]
         deciders = sorted(p.id for p in self.core.governance.spec.principals if self._approves(p.id, domain))
+        from quanta.governance.requests import terms_digest, terms_of
+
+        terms = terms_of(self.core.registry.port_contracts(product_id, None))
+        digest = terms_digest(terms) if terms else None
         return AccessExplanation(
             product_id,
             principal.id,
@@ -95,7 +104,9 @@ class ConsumersArea:
             decision.row_filter is not None,
             requests,
             deciders,
-            _steps(product_id, principal, decision, published, requests, deciders),
+            _steps(product_id, principal, decision, published, requests, deciders, digest),
+            terms,
+            digest,
         )
 
     def _approves(self, principal_id: str, domain: str) -> bool:
@@ -127,8 +138,10 @@ def _steps(
     published: bool,
     requests: list[GrantRecord],
     deciders: list[str],
+    terms: str | None = None,
 ) -> list[str]:
-    """What to do next, in the words the CLI uses for a refused read."""
+    """What to do next, in the words the CLI uses for a refused read (``terms``: the id of the terms of
+    use a request must accept)."""
     who = ", ".join(deciders) or "a governance steward or platform admin"
     steps = [] if published else [f"{product_id} has no published data yet: its owners build it first"]
     pending = [g for g in requests if g.status == "requested"]
@@ -146,4 +159,12 @@ def _steps(
         return [*steps, f"ask {who} to share {product_id} into space {principal.space}"]
     if pending:
         return [*steps, f"request #{pending[0].id} is waiting for a decision by {who}"]
+    if terms:
+        accept = f"read its terms of use (terms {terms}, listed under terms): the request must accept them"
+        return [
+            *steps,
+            accept,
+            f"request access: {read_hint(product_id)} --accept-terms",
+            f"decided by: {who}",
+        ]
     return [*steps, f"request access: {read_hint(product_id)}", f"decided by: {who}"]

@@ -8,6 +8,7 @@ warehouse open on first use.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,16 +35,22 @@ if TYPE_CHECKING:
     from quanta.storage import Warehouse
 
 _T = TypeVar("_T")
+LOAD_WAIT = 10.0
 _ACTING: ContextVar[str | None] = ContextVar("quanta_acting_principal", default=None)
 
 
 @contextmanager
-def acting_as(principal_id: str) -> Iterator[None]:
+def acting_as(principal_id: str | None) -> Iterator[None]:
     """Within the block, the facade acts for ``principal_id`` (a server sets this per request, after
-    authenticating a token), so one shared ``Mesh`` serves every caller with their own rights."""
+    authenticating a token; None: the workspace user), so one shared ``Mesh`` serves every caller
+    with their own rights. The block is one request: its access decisions read the catalog's change
+    counter once (:func:`~quanta.registry.catalog.one_catalog_view`), not once per decision."""
+    from quanta.registry.catalog import one_catalog_view
+
     token = _ACTING.set(principal_id)
     try:
-        yield
+        with one_catalog_view():
+            yield
     finally:
         _ACTING.reset(token)
 
@@ -57,6 +64,8 @@ class MeshCore:
         self.light = light
         self._cache: dict[tuple[object, ...], object] = {}
         self._current: dict[tuple[object, ...], tuple[int, object]] = {}
+        self._loading: dict[tuple[object, ...], threading.RLock] = {}
+        self._loading_lock = threading.Lock()
 
     # --- where the mesh lives -------------------------------------------------------------------
 
@@ -135,14 +144,33 @@ class MeshCore:
         interval; ``exact`` values (what access decisions read) never do."""
         version = self.catalog.catalog_version(0) if exact else self.catalog.catalog_version()
         found = self._current.get(key)
-        if found is not None and found[0] == version:
-            cached: _T = found[1]  # type: ignore[assignment]
-            return cached
-        value = load()
-        if len(self._current) > 4096:  # many products and principals: start over rather than grow
-            self._current.clear()
-        self._current[key] = (version, value)
-        return value
+        if found is None or found[0] != version:
+            found = self._load_once(key, version, load)
+        cached: _T = found[1]  # type: ignore[assignment]
+        return cached
+
+    def _load_once(
+        self, key: tuple[object, ...], version: int, load: Callable[[], object]
+    ) -> tuple[int, object]:
+        """``load()`` filed under ``version``; one thread loads a key at a time, and those asking for it
+        meanwhile take what it loaded (after a publish, fifty requests render a page once). A wait
+        longer than ``LOAD_WAIT`` seconds loads anyway: never a deadlock, at worst a second load."""
+        with self._loading_lock:
+            loading = self._loading.setdefault(key, threading.RLock())
+        waited = loading.acquire(timeout=LOAD_WAIT)
+        try:
+            found = self._current.get(key)
+            if found is None or found[0] != version:
+                found = (version, load())
+                if len(self._current) > 4096:  # many products and principals: start over, not grow
+                    self._current.clear()
+                self._current[key] = found
+            return found
+        finally:
+            if waited:
+                loading.release()
+            with self._loading_lock:
+                self._loading.pop(key, None)
 
     def descriptor(self, product_id: str) -> JsonObject:
         """The latest registered descriptor of a product (an unknown id: the helpful NotFoundError)."""

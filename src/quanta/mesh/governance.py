@@ -48,6 +48,8 @@ class ReadableTable:
     product_id: str
     schema: str
     statements: list[str]
+    columns: frozenset[str] | None = None
+    """Only these columns may be read (a column-scoped grant); None: every column."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,18 @@ class GovernanceArea:
         return self.governed_stream(sql, as_principal=as_principal, limit=limit).collect()
 
     def governed_stream(
-        self, sql: str, *, as_principal: str | None = None, limit: int | None = None
+        self,
+        sql: str,
+        *,
+        as_principal: str | None = None,
+        limit: int | None = None,
+        batch_bytes: int | None = None,
     ) -> GovernedStream:
         """The one governed query path: SQL over products as the acting principal (or, for admins,
         as someone else), with masks, row filters and audit; the rows as Arrow record batches
-        computed while they are read. Close the stream (or use ``with``) to stop it early."""
+        computed while they are read. Close the stream (or use ``with``) to stop it early.
+        ``batch_bytes``: batches of about this size where rows are narrow (fewer, larger messages for
+        a transport such as Flight), instead of the usual row count."""
         from quanta.query.governed import QueryCall
         from quanta.query.products import QueryError
 
@@ -150,7 +159,7 @@ class GovernanceArea:
             sign = partial(self._receipt, actor.id, principal.id, sql)
             record = partial(self._record, actor.id, principal.id, sql, interface)
             aside = not self.core.registry.url.startswith("sqlite")  # a server: overlap its round trips
-            call = QueryCall(principal, sql, resolve, limit, record, aside, finished, sign)
+            call = QueryCall(principal, sql, resolve, limit, record, aside, finished, sign, batch_bytes)
             stream = self.queries.stream(call)
         except Exception as exc:
             observe_query(failed(exc), time.perf_counter() - started)
@@ -373,10 +382,10 @@ class GovernanceArea:
         with acting_as(principal_id):
             who = self.core.principal()
             for summary in self.core.registry.products():
-                if (
-                    self.core.registry.current_publish(summary.id) is None
-                    or not self.core.access(who, summary.id).allowed
-                ):
+                if self.core.registry.current_publish(summary.id) is None:
+                    continue
+                access = self.core.access(who, summary.id)
+                if not access.allowed:
                     continue
                 domain, _, name = summary.id.partition(".")
                 contracts = self.core.registry.port_contracts(summary.id)
@@ -385,7 +394,7 @@ class GovernanceArea:
                     for obj in contract.objects[:1]:
                         renamed = obj.model_copy(update={"name": f"{domain}.{name}", "physical_name": None})
                         created = [s.sql(dialect=dialect) for s in statements(renamed, ddl)]
-                        tables.append(ReadableTable(summary.id, domain, created))
+                        tables.append(ReadableTable(summary.id, domain, created, access.columns))
         return tables
 
     # --- audit ----------------------------------------------------------------------------------
@@ -406,14 +415,18 @@ def read_hint(product_id: str) -> str:
 
 
 def _access_details(plan: GovernedPlan, product_id: str) -> JsonObject:
-    """How the principal came to read a product, for its audit entry: under a grant, the grant and
-    its purpose (shown on every read under it)."""
+    """How the principal came to read a product, for its audit entry: under a grant, the grant, its
+    purpose and the id of the terms of use its request accepted (shown on every read under it)."""
     access = plan.access.get(product_id)
     if access is None:
         return {}
     if access.grant is None:
         return {"access": access.reason}
-    return {"access": access.reason, "grant": access.grant.id, "purpose": access.grant.purpose}
+    found = {"access": access.reason, "grant": access.grant.id, "purpose": access.grant.purpose}
+    accepted = access.grant.terms or {}
+    if accepted.get("digest"):
+        found["terms"] = accepted["digest"]
+    return found
 
 
 def _only_columns(contract: JsonObject, columns: set[str]) -> JsonObject:

@@ -6,7 +6,7 @@ An area of the :class:`~quanta.mesh.Mesh` facade over the shared :class:`~quanta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from quanta.errors import NotFoundError
@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from quanta.mesh.core import MeshCore
     from quanta.registry.stores.audit_grants import GrantRecord, TokenRecord
     from quanta.spec.documents import JsonObject
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """A bearer token verified: whom it stands for, its scopes, when it expires, and the catalog
+    counter read just before (a token revoked since has moved it)."""
+
+    principal: Principal
+    scopes: list[str]
+    expires_at: datetime
+    catalog: int
 
 
 @dataclass(frozen=True)
@@ -120,9 +131,30 @@ class GrantsArea:
 
     def authenticate(self, token: str) -> tuple[Principal, list[str]]:
         """The principal and scopes a bearer token stands for; a clear error for any bad token."""
+        checked = self.verify_token(token)
+        return checked.principal, checked.scopes
+
+    def verify_token(self, token: str) -> TokenCheck:
+        """:meth:`authenticate`, with what a server needs to check the token again cheaply
+        (:meth:`token_unchanged`): when it expires, and the catalog counter read before the check."""
+        catalog = self.core.registry.catalog_version(0)  # before the token row: a revocation moves it
+        principal, scopes, expires = self._verified(token)
+        return TokenCheck(principal, scopes, expires, catalog)
+
+    def token_unchanged(self, checked: TokenCheck) -> bool:
+        """Whether a token verified earlier still stands without reading its row: not expired, and no
+        catalog change since (revoking a token is one). False: verify it again."""
+        from datetime import UTC
+
+        return (
+            datetime.now(UTC) < checked.expires_at
+            and self.core.registry.catalog_version(0) == checked.catalog
+        )
+
+    def _verified(self, token: str) -> tuple[Principal, list[str], datetime]:
         import hashlib
         import hmac
-        from datetime import UTC, datetime
+        from datetime import UTC
 
         from quanta.errors import AuthenticationError
 
@@ -150,7 +182,8 @@ class GrantsArea:
         used = record.last_used_at
         if used is None or datetime.now(UTC) - used.replace(tzinfo=used.tzinfo or UTC) > TOKEN_USE_PRECISION:
             self.core.registry.token_used(token_id)  # a write: once a minute is what the listing shows
-        return principal, record.scopes
+        expires = record.expires_at.replace(tzinfo=record.expires_at.tzinfo or UTC)
+        return principal, record.scopes, expires
 
     def scram_sign_in(self, principal_id: str) -> ScramSignIn:
         """A SCRAM-SHA-256 exchange for ``principal_id`` whose proof is checked against the verifiers of
@@ -188,8 +221,8 @@ class GrantsArea:
     # --- access requests ------------------------------------------------------------------------
 
     def access_terms(self, product_id: str) -> list[Term]:
-        """The terms of use a requester accepts with an access request (price, usage, limitations and
-        custom terms of the product's contracts)."""
+        """The terms of use a requester accepts with an access request: every term the product's
+        contracts state (price, usage, limitations, custom terms); their id is ``terms_digest``."""
         from quanta.governance.requests import terms_of
 
         self.core.product_facts(product_id)  # raises for an unknown product
@@ -203,23 +236,30 @@ class GrantsArea:
         columns: list[str] | None = None,
         days: int = 90,
         accept_terms: bool = False,
+        terms_digest: str | None = None,
     ) -> int:
         """Ask for access; the access policies deny it (raising, with their reason), approve it at once
-        (for at most the days they allow) or route it to the owners. Returns the request's id."""
+        (for at most the days they allow) or route it to the owners. Returns the request's id.
+
+        Every term of use the product's contracts state must be accepted (``accept_terms``;
+        ``terms_digest``, when given, must be the id of the terms in force): the request, and the grant
+        it becomes, record which terms (their id and text), and every read under the grant names them.
+        """
         from quanta.governance.model import GovernanceError
-        from quanta.governance.requests import RequestInput, terms_digest, terms_of
+        from quanta.governance.requests import RequestInput, terms_of
+        from quanta.governance.requests import terms_digest as digest_of
 
         principal = self.core.principal()
         facts = self.core.product_facts(product_id)  # raises for an unknown product
         contracts = self.core.registry.port_contracts(product_id, None)
-        request = RequestInput(purpose, columns or [], days, terms_of(contracts), accept_terms)
+        terms = terms_of(contracts)
+        request = RequestInput(purpose, columns or [], days, terms, accept_terms, terms_digest)
         _check_request(product_id, contracts, request)
-        terms = request.terms
         decision = self._decision(principal, facts, contracts, request)
         details = {"purpose": purpose, "columns": columns or [], "days": days, "policy": decision.policy,
                    "outcome": decision.outcome, "reasons": decision.reasons}  # fmt: skip
         if terms:
-            details["terms"] = terms_digest(terms)
+            details["terms"] = digest_of(terms)
         if decision.outcome == "deny":
             self.core.registry.audit(
                 "access.request", principal.id, product_id, "deny", domain=facts.domain, details=details
@@ -229,7 +269,7 @@ class GrantsArea:
                 hint="quanta policy ls",
             )
         granted = min(days, decision.max_days or days) if decision.outcome == "approve" else days
-        accepted = {"digest": terms_digest(terms), "terms": [vars(t) for t in terms]} if terms else None
+        accepted = {"digest": digest_of(terms), "terms": [vars(t) for t in terms]} if terms else None
         grant_id = self.core.registry.request_grant(
             principal.id, product_id, columns or [], purpose, granted,
             policy=(decision.policy or "", "; ".join(decision.reasons)), terms=accepted,
@@ -244,7 +284,8 @@ class GrantsArea:
             self.core.registry.audit(
                 "access.grant", by, product_id, "allow", domain=facts.domain,
                 details={"request": grant_id, "principal": principal.id, "days": granted,
-                         "purpose": purpose, "policy": decision.policy},
+                         "purpose": purpose, "policy": decision.policy,
+                         **({"terms": accepted["digest"]} if accepted else {})},
             )  # fmt: skip
         return grant_id
 
@@ -371,9 +412,10 @@ NOTIFIED = {
 
 
 def _check_request(product_id: str, contracts: JsonObject, request: RequestInput) -> None:
-    """A request has a purpose, a duration of 1 to 365 days, known columns, and accepts the binding
-    terms of use (a price, custom terms) when the product states some."""
+    """A request has a purpose, a duration of 1 to 365 days, known columns, and accepts every term of
+    use the product's contracts state (the terms in force, when it names their id)."""
     from quanta.governance.model import GovernanceError
+    from quanta.governance.requests import check_terms
 
     if not request.purpose.strip():
         raise GovernanceError(
@@ -388,13 +430,7 @@ def _check_request(product_id: str, contracts: JsonObject, request: RequestInput
         raise GovernanceError(
             f"{product_id} has no column {', '.join(unknown)}", hint=f"columns: {', '.join(sorted(known))}"
         )
-    binding = [t for t in request.terms if t.binding]
-    if binding and not request.terms_accepted:
-        shown = "; ".join(f"{t.kind}: {t.text}" for t in binding)
-        raise GovernanceError(
-            f"{product_id} has terms of use that the request must accept ({shown})",
-            hint=f"read them (quanta access terms {product_id}), then request with --accept-terms",
-        )
+    check_terms(product_id, request.terms, request.terms_accepted, request.terms_digest)
 
 
 def _scope_allowed(principal: Principal, scope: str) -> bool:

@@ -16,8 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quanta.engines.base import TableScan
 from quanta.errors import EngineError
@@ -36,13 +35,6 @@ if TYPE_CHECKING:
 
     from quanta.engines.duckdb import DuckDBEngine
 
-    class _RenamingGenerator(Protocol):
-        views: dict[str, str]
-        renamed: int
-
-        def __init__(self, *, dialect: str) -> None: ...
-        def generate(self, expression: exp.Expr) -> str: ...
-
 
 # Writes the audit entries of a query while the engine runs it.
 _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
@@ -50,6 +42,13 @@ _AUDIT = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanta-audit")
 _BINDER_COLUMN = re.compile(r'Binder Error: .*?column (?:named )?"([^"]+)"')
 BATCH_ROWS = 8192
 """Rows per batch of a governed stream: what one reader holds in memory at a time."""
+MAX_BATCH_ROWS = 8 * BATCH_ROWS
+"""Rows per batch at most, whatever size was asked for."""
+# Bytes a value of each DuckDB type takes in Arrow (variable-width ones: a guess, with their offset).
+_WIDTHS = {"boolean": 1, "tinyint": 1, "utinyint": 1, "smallint": 2, "usmallint": 2, "integer": 4,
+           "uinteger": 4, "bigint": 8, "ubigint": 8, "hugeint": 16, "uhugeint": 16, "float": 4,
+           "double": 8, "decimal": 16, "date": 4, "time": 8, "interval": 16, "uuid": 40}  # fmt: skip
+_VARIABLE_WIDTH = 32
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -85,6 +84,9 @@ class QueryCall:
     """Called once the stream closes, with the engine's failure while computing rows (or None)."""
     signer: Callable[[GovernedPlan, int, bool], dict[str, Any]] | None = None
     """Issues the receipt of the read: the plan, the rows handed out, whether it was read to the end."""
+    batch_bytes: int | None = None
+    """Batches of about this many bytes (by the result's column types) rather than ``BATCH_ROWS``
+    rows, within ``BATCH_ROWS`` and ``MAX_BATCH_ROWS``."""
 
 
 @dataclass
@@ -224,27 +226,33 @@ _CACHED = 512
 _PRODUCT = "quanta_product"
 
 
-@cache
-def _generator_class() -> type[_RenamingGenerator]:
-    """DuckDB's SQL generator, writing each product table (marked by the parse) as its governed
-    view under the name the query gave it: the rewrite without copying or editing the tree."""
+def _with_views(tree: exp.Expr, views: dict[str, str]) -> tuple[exp.Expr, int]:
+    """A copy of ``tree`` with each product table (marked by the parse) replaced by its governed view,
+    under the name the query gave it; and how many were replaced. (sqlglot's compiled generator
+    cannot be subclassed, and its copy is cheap.)"""
     from sqlglot import exp
-    from sqlglot.dialects.duckdb import DuckDB
 
-    class Renaming(DuckDB.Generator):  # type: ignore[misc,valid-type]
-        views: dict[str, str]
-        renamed = 0
+    copied = tree.copy()
+    renamed = 0
+    for table in list(copied.find_all(exp.Table)):
+        product = table.meta.get(_PRODUCT)
+        if product is None:
+            continue
+        alias = exp.TableAlias(this=exp.to_identifier(table.alias or table.name))
+        table.replace(exp.Table(this=exp.to_identifier(views[product]), alias=alias))
+        renamed += 1
+    return copied, renamed
 
-        def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
-            product = expression.meta.get(_PRODUCT)
-            if product is None:
-                return str(super().table_sql(expression, sep))
-            self.renamed += 1
-            alias = exp.TableAlias(this=exp.to_identifier(expression.alias or expression.name))
-            view = exp.Table(this=exp.to_identifier(self.views[product]), alias=alias)
-            return str(super().table_sql(view, sep))
 
-    return Renaming
+def batch_rows(relation: Any, batch_bytes: int) -> int:
+    """Rows per batch for batches of about ``batch_bytes``, by the relation's column types (a string,
+    list or struct counted as 32 bytes: longer ones make larger batches), within ``BATCH_ROWS`` and
+    ``MAX_BATCH_ROWS``."""
+    width = 0
+    for typ in relation.types:
+        name = str(typ.id)
+        width += _WIDTHS.get(name, 8 if name.startswith("timestamp") else _VARIABLE_WIDTH)
+    return max(BATCH_ROWS, min(MAX_BATCH_ROWS, batch_bytes // max(width, 1)))
 
 
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
@@ -293,10 +301,11 @@ class GovernedQueries:
             if recorded is not None:
                 recorded.result()
             raise self.failure(exc, plan) from None
+        rows = BATCH_ROWS if call.batch_bytes is None else batch_rows(relation, call.batch_bytes)
         running = RunningQuery(
             connection,
             relation,
-            batch_rows=BATCH_ROWS,
+            batch_rows=rows,
             audit=recorded,
             translate=lambda exc: self.failure(self.engine.translate(exc), plan),
             finished=call.finished,
@@ -350,10 +359,9 @@ class GovernedQueries:
             found = self._finals.get(key)
         if found is not None:
             return found
-        generator = _generator_class()(dialect="duckdb")
-        generator.views = views
-        final = generator.generate(parsed.tree)  # on a copy: the cached tree stays pristine
-        if generator.renamed != parsed.references:  # fail closed: every product read through its view
+        tree, renamed = _with_views(parsed.tree, views)  # a copy: the cached tree stays pristine
+        final = tree.sql(dialect="duckdb")
+        if renamed != parsed.references:  # fail closed: every product read through its view
             raise QueryError("the query could not be rewritten", hint="simplify the query")
         with self._lock:
             _remember(self._finals, key, final)
@@ -384,7 +392,7 @@ class GovernedQueries:
             found = self._parses.get(sql)
         if found is None:
             tree, tables = parse_governed(sql)
-            for table in tables:  # marks that survive the copy the generator makes (see _rewritten)
+            for table in tables:  # marks that survive the copy _with_views makes
                 table.meta[_PRODUCT] = product_text(table)
             texts = list(dict.fromkeys(product_text(t) for t in tables))
             found = _Parsed(sql, tree, texts, referenced_columns(tree), len(tables))

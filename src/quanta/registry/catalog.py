@@ -15,7 +15,9 @@ import json
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -69,6 +71,21 @@ class VersionInfo:
 
 
 CATALOG_RECHECK_SECONDS = 0.2
+_VIEW: ContextVar[dict[int, int] | None] = ContextVar("quanta_catalog_view", default=None)
+
+
+@contextmanager
+def one_catalog_view() -> Iterator[None]:
+    """Within the block (one request, one statement), exact reads of the change counter read it once:
+    the block's access decisions all see the catalog as it was at its first one. This block's own
+    catalog writes are seen at once (they forget the version read); another's change, from the next
+    block on."""
+    token = _VIEW.set({})
+    try:
+        yield
+    finally:
+        _VIEW.reset(token)
+
 
 # --- the statements (each read below runs one or more of these, whichever executor runs it) ---
 CATALOG_VERSION = "select counter from catalog_changes where id = 1"
@@ -128,18 +145,27 @@ class CatalogReads(ABC):
         compares with. Read at most every ``CATALOG_RECHECK_SECONDS`` (one page asks a dozen times),
         at once after this process's own catalog writes: another process's change shows within
         that interval, this process's immediately. ``max_age=0``: read it now (what access
-        decisions use: a revoked grant never outlives its commit)."""
+        decisions use: a revoked grant never outlives its commit; within :func:`one_catalog_view`, the
+        block's first such read)."""
         now = time.monotonic()
         seen = self._catalog_seen
         if seen is not None and now - seen[1] < max_age:
             return seen[0]
+        view = _VIEW.get() if max_age <= 0 else None
+        if view is not None and id(self) in view:
+            return view[id(self)]
         rows = self._rows(CATALOG_VERSION)
         version = int(rows[0][0] or 0) if rows else 0
         self._catalog_seen = (version, now)
+        if view is not None:
+            view[id(self)] = version
         return version
 
     def _forget_catalog_version(self) -> None:
         self._catalog_seen = None
+        view = _VIEW.get()
+        if view is not None:
+            view.pop(id(self), None)
 
     # --- products -------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class EventRecord:
 # observations and locks, and none of those make a cached view of the catalog stale.
 CATALOG_TABLES = frozenset(
     {"domains", "teams", "products", "product_versions", "contracts", "ports", "publishes", "runs", "grants"}
+    | {"subscriptions", "delivery_subscriptions"}  # what pages show of the viewer's own following
 )
 # What every governed read asks, built once (SQLAlchemy then reuses their compiled form).
 _READ_PRODUCT = select(
@@ -257,10 +258,10 @@ def _translated() -> Iterator[None]:
 
 def _make_engine(url: str) -> Engine:
     try:
-        # A server's request threads each hold a connection for a moment: SQLite connections are
-        # cheap, so keep enough open that a busy page does not open and close one per request.
-        sqlite = url.startswith("sqlite")
-        engine = create_engine(url, future=True, **({"pool_size": 16, "max_overflow": 16} if sqlite else {}))
+        # A server's request threads each hold a connection for a moment: keep enough open that a busy
+        # page neither opens and closes one per request nor queues for one (a worker serves 40 threads;
+        # two workers stay well inside PostgreSQL's default 100 connections).
+        engine = create_engine(url, future=True, pool_size=16, max_overflow=16)
     except Exception as exc:  # sqlalchemy raises several types for malformed URLs and missing drivers
         raise RegistryError(
             f"cannot use registry URL: {exc}",

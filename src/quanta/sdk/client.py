@@ -32,17 +32,23 @@ class Batches:
 
 
 def connect(
-    url: str | None = None, *, token: str | None = None, workspace: str | Path | None = None
+    url: str | None = None,
+    *,
+    token: str | None = None,
+    workspace: str | Path | None = None,
+    transport: str = "auto",
 ) -> Client:
     """A client: in process over the workspace at ``workspace`` (or around the current folder), or
-    remote over the Quanta server at ``url`` with an API token."""
+    remote over the Quanta server at ``url`` with an API token. Remote data travels over Arrow Flight
+    SQL when the server serves it and the driver is installed (``transport='auto'``), or always over
+    HTTP (``'http'``), or only over Flight (``'flight'``: an error when it cannot)."""
     if url is None:
         from quanta.sdk.local import LocalBackend
 
         return Client(LocalBackend(Path(workspace) if workspace else None))
     from quanta.sdk.remote import RemoteBackend
 
-    return Client(RemoteBackend(url, token))
+    return Client(RemoteBackend(url, token, transport))
 
 
 @dataclass
@@ -149,11 +155,13 @@ class Client:
         days: int = 90,
         columns: list[str] | None = None,
         accept_terms: bool = False,
+        terms_digest: str | None = None,
     ) -> dict[str, Any]:
         """Ask for access; the answer says whether a policy granted it at once (``status``,
-        ``decided_by``) or which routed it to the owners (``policy``)."""
+        ``decided_by``) or which routed it to the owners (``policy``). Every term of use the product
+        states must be accepted (``accept_terms``; ``terms_digest``: the id of the terms read)."""
         body = {"product_id": product_id, "purpose": purpose, "days": days, "columns": columns,
-                "accept_terms": accept_terms}  # fmt: skip
+                "accept_terms": accept_terms, "terms_digest": terms_digest}  # fmt: skip
         result: dict[str, Any] = self.backend.post("/access-requests", body)
         return result
 

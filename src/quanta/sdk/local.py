@@ -68,6 +68,7 @@ def _routes() -> dict[tuple[str, str], Answer]:
             columns=p.get("columns"),
             days=int(p.get("days", 90)),
             accept_terms=bool(p.get("accept_terms")),
+            terms_digest=p.get("terms_digest"),
         ),
         ("POST", r"/query"): lambda m, _, p: json.loads(
             b"".join(answers.query_document(m.governed_stream(p["sql"], limit=p.get("limit")).started()))

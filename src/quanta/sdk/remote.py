@@ -1,4 +1,5 @@
-"""The SDK over HTTP: a ``quanta serve`` server, an API token, Arrow IPC for data."""
+"""The SDK over HTTP: a ``quanta serve`` server, an API token; data as Arrow, over Flight SQL when the
+server serves it (``quanta.sdk.flight``), else as an Arrow IPC stream over HTTP."""
 
 from __future__ import annotations
 
@@ -17,11 +18,44 @@ _ERRORS: dict[int, type[QuantaError]] = {401: AuthenticationError, 403: Permissi
 
 
 class RemoteBackend:
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, transport: str = "auto") -> None:
         import httpx
 
+        from quanta.sdk.flight import TRANSPORTS
+
+        if transport not in TRANSPORTS:
+            raise QuantaError(f"unknown transport {transport!r}", hint=f"use {', '.join(TRANSPORTS)}")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=300)
+        self._token = token
+        self._transport = transport
+        self._flight: str | None = None
+        self._asked = transport == "http"
+
+    @property
+    def flight(self) -> str | None:
+        """Where data comes from over Arrow Flight SQL (None: over HTTP): the server's Flight endpoint,
+        when it runs one and the ADBC Flight SQL driver is installed (asked once)."""
+        from quanta.sdk.flight import driver_installed
+
+        if self._asked:
+            return self._flight
+        self._asked = True
+        if not driver_installed():
+            if self._transport == "flight":
+                raise QuantaError(
+                    "transport='flight' needs the ADBC Flight SQL driver", hint="pip install 'quanta[flight]'"
+                )
+            return None
+        response = self._http.get("/endpoints")
+        found = response.json().get("flight") if response.status_code == 200 else None
+        if found is None and self._transport == "flight":
+            raise QuantaError(
+                "this server does not serve Arrow Flight SQL",
+                hint="start it with 'quanta serve --flight-port 8815', or connect(..., transport='http')",
+            )
+        self._flight = found
+        return found
 
     def get(self, path: str, **params: Any) -> Any:
         response = self._http.get(path, params=params)
@@ -36,6 +70,12 @@ class RemoteBackend:
     def arrow(self, sql: str, limit: int | None) -> pa.Table:
         import pyarrow as pa
 
+        if self.flight is not None:
+            found = self.batches(sql, limit)
+            try:
+                return pa.Table.from_batches(list(found.batches), found.schema)
+            finally:
+                found.close()
         response = self._http.post("/query", json={"sql": sql, "limit": limit, "format": "arrow"})
         raise_problem(response)
         return pa.ipc.open_stream(response.content).read_all()
@@ -47,6 +87,10 @@ class RemoteBackend:
 
         from quanta.sdk.client import Batches
 
+        if (location := self.flight) is not None:
+            from quanta.sdk.flight import flight_batches
+
+            return flight_batches(location, self._token, sql, limit)
         body = {"sql": sql, "limit": limit, "format": "arrow"}
         request = self._http.build_request("POST", "/query", json=body)
         response = self._http.send(request, stream=True)

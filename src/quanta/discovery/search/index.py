@@ -44,6 +44,7 @@ __all__ = [
 FILTERS = FACETS
 MAX_LIMIT = 200
 MAX_QUERY = 256
+ANSWERS_KEPT = 1024  # results remembered per index generation (a page of hits each, a few KB)
 TIER = {"name": 300, "all": 100}  # candidates a band ranks at once, newest first (a page may need more)
 BANDS = (("name", 1.0), ("all", 0.0))  # matches in the name, then the others: (band, lowest score)
 REBUILD_HINT = "rebuild it from the registry (Mesh.reindex(), which the next search does); it is derived data"
@@ -92,6 +93,9 @@ class SearchIndex(ABC):
     """The product search index over names, descriptions, columns, tags, glossary terms and owners."""
 
     _cache: FacetCounts | None = None
+    _answers: dict[tuple[object, ...], SearchResult] | None = None
+    """Results of the current generation by query, filters and page: a generation never changes once
+    written (every write to the index makes a new one), so a result of it stays right."""
 
     @classmethod
     @abstractmethod
@@ -131,7 +135,17 @@ class SearchIndex(ABC):
             cache = self._cache
             if cache is None or cache.generation != snap.generation:
                 cache = self._cache = FacetCounts(snap.generation, snap.combos())
-            return _Search(snap, cache, query, cache.filters(wanted)).run(limit, offset)
+                self._answers = {}
+            answers = self._answers if self._answers is not None else {}
+            key = (query, wanted, limit, offset)
+            found = answers.get(key)
+            if found is None:
+                found = _Search(snap, cache, query, cache.filters(wanted)).run(limit, offset)
+                if len(answers) >= ANSWERS_KEPT:  # many distinct queries: start over rather than grow
+                    answers.clear()
+                answers[key] = found
+                self._answers = answers
+            return found
 
 
 @dataclass(frozen=True)

@@ -103,12 +103,12 @@ class PostgresSearchIndex(SearchIndex):
     def snapshot(self) -> Iterator[Snapshot]:
         with self._translated("read"), self.engine.connect() as conn:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            if schema_version(conn) != SCHEMA_VERSION:
+            # No index tables: META fails with 42P01, which _translated says is no index at all.
+            meta = {str(k): v for k, v in conn.exec_driver_sql(META)}
+            if meta.get("schema") != SCHEMA_VERSION:
                 raise SearchError(
                     f"no search index of this Quanta version in {self._where()}", hint=REBUILD_HINT
                 )
-            meta = {str(k): v for k, v in conn.exec_driver_sql(META)}
-            conn.exec_driver_sql(PLANNER)  # after META, whose min and max want index-only scans
             span = (int(meta["low"] or 0), int(meta["high"] or 0))
             yield PostgresSnapshot(conn, (meta.get("index"), meta["generation"]), span)
             conn.rollback()
@@ -129,6 +129,8 @@ class PostgresSearchIndex(SearchIndex):
         try:
             yield
         except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "42P01":  # undefined table: never built here
+                raise SearchError(f"no search index in {self._where()}", hint=REBUILD_HINT) from None
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             hint = REBUILD_HINT
             if "pg_trgm" in reason or "permission denied" in reason:
@@ -142,9 +144,19 @@ class PostgresSnapshot(Snapshot):
     """A search's read-only, repeatable-read transaction."""
 
     def __init__(self, conn: Connection, generation: Hashable, span: tuple[int, int]) -> None:
-        self.conn = conn
+        self._conn = conn
+        self._planned = False
         self._generation = generation
         self._span = span
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction, with the planner settings its searches want (set on first use: an answer
+        remembered for this generation needs none)."""
+        if not self._planned:
+            self._conn.exec_driver_sql(PLANNER)  # after META, whose min and max want index-only scans
+            self._planned = True
+        return self._conn
 
     @property
     def generation(self) -> Hashable:

@@ -219,18 +219,20 @@ class IndexFiles:
     def connection(self) -> sqlite3.Connection | None:
         """This thread's connection to the current generation (None without an index)."""
         for _ in range(5):
-            if not os.path.lexists(self.path):
-                return None
-            real = Path(os.path.realpath(self.path))
             try:
-                stat = real.stat()
+                stat = self.path.stat()  # the generation the link points to (one system call)
             except FileNotFoundError:
+                if not os.path.lexists(self.path):
+                    return None
                 continue  # swapped and deleted since the link was read: read it again
             conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
             if conn is not None and self.local.inode == (stat.st_dev, stat.st_ino):
                 return conn
             if conn is not None:
                 self._forget(conn)
+            real = Path(os.path.realpath(self.path))
+            if not _same_file(real, stat):
+                continue  # swapped since stat(): read the link again
             try:
                 conn = sqlite3.connect(
                     f"{real.as_uri()}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
@@ -258,3 +260,11 @@ class IndexFiles:
             if conn in self._connections:
                 self._connections.remove(conn)
         conn.close()
+
+
+def _same_file(path: Path, stat: os.stat_result) -> bool:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return False
+    return (found.st_dev, found.st_ino) == (stat.st_dev, stat.st_ino)

@@ -41,7 +41,16 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     """The API (and, when installed, the web marketplace) over ``mesh``. In server mode every request
     needs ``Authorization: Bearer <token>``; locally the workspace user acts. ``scheduler``: run the
     cron schedules in the background, checking every that many seconds."""
-    from quanta.interfaces.api import control, discovery, kpis, lineage, maturity, metrics, observability
+    from quanta.interfaces.api import (
+        control,
+        deliveries,
+        discovery,
+        kpis,
+        lineage,
+        maturity,
+        metrics,
+        observability,
+    )
     from quanta.interfaces.mcp import http as mcp_http
 
     @asynccontextmanager
@@ -71,7 +80,7 @@ def create_app(mesh: Mesh, *, server_mode: bool = False, scheduler: float | None
     )
     app.state.mesh = mesh
     app.state.server_mode = server_mode
-    for module in (discovery, observability, lineage, maturity, kpis, control):
+    for module in (discovery, observability, lineage, maturity, kpis, control, deliveries):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics.router)
     mcp_sessions = mcp_http.mount(app, mesh)  # MCP at /mcp: agents, each with its own bearer token
@@ -113,6 +122,7 @@ def _errors(app: FastAPI) -> None:
         problems = getattr(exc, "problems", None)
         if problems:
             extra["errors"] = [p.to_dict() for p in problems]
+        extra.update(getattr(exc, "details", None) or {})  # e.g. the terms a request must accept
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
         response = problem(exc.status, type(exc).__name__, exc.message, **extra)
         if headers:

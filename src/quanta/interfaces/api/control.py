@@ -22,7 +22,7 @@ from quanta.interfaces.api.models import (
     TermOut,
     problem_responses,
 )
-from quanta.mesh import answers
+from quanta.mesh import TermsNotAccepted, answers, terms_digest
 from quanta.mesh.answers import page
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422), tags=["control"])
@@ -48,21 +48,30 @@ def request_access(caller: CallerDep, body: AccessRequestIn) -> dict[str, object
     (403, naming the policy) or routed to the product's owners (``policy`` names what routed it)."""
     caller.require("request")
     with caller.act() as mesh:
-        return answers.access_request(
-            mesh,
-            body.product_id,
-            body.purpose,
-            columns=body.columns,
-            days=body.days,
-            accept_terms=body.accept_terms,
-        )
+        try:
+            return answers.access_request(
+                mesh,
+                body.product_id,
+                body.purpose,
+                columns=body.columns,
+                days=body.days,
+                accept_terms=body.accept_terms,
+                terms_digest=body.terms_digest,
+            )
+        except TermsNotAccepted as exc:  # the problem names the terms, their id and how to accept
+            raise exc.for_interface("rest") from None
 
 
 @router.get("/products/{product_id}/access-terms", response_model=list[TermOut])
-def access_terms(caller: CallerDep, product_id: str) -> list[dict[str, object]]:
-    """The terms of use an access request to the product must accept (``accept_terms``)."""
+def access_terms(caller: CallerDep, product_id: str, response: Response) -> list[dict[str, object]]:
+    """The terms of use an access request to the product must accept (``accept_terms``): every term
+    its contracts state. Their id is in the ``X-Quanta-Terms-Digest`` header (a request may name it
+    as ``terms_digest`` to accept exactly these)."""
     with caller.act() as mesh:
-        return [asdict(t) for t in mesh.access_terms(product_id)]
+        terms = mesh.access_terms(product_id)
+    if terms:
+        response.headers["X-Quanta-Terms-Digest"] = terms_digest(terms)
+    return [asdict(t) for t in terms]
 
 
 @router.post("/access-requests/{request_id}/approve", response_model=GrantRecord)

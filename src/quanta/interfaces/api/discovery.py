@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from quanta.interfaces.api.deps import CallerDep, Limit, Offset
 from quanta.interfaces.api.models import (
+    Endpoints,
     ProductDetail,
     ProductPage,
     QueryIn,
@@ -42,6 +43,22 @@ def blueprints(caller: CallerDep) -> list[dict[str, Any]]:
     makes, its versions and questions, and the ``quanta new`` command."""
     with caller.act() as mesh:
         return [asdict(entry) for entry in mesh.blueprint_entries()]
+
+
+@router.get("/endpoints", response_model=Endpoints)
+def endpoints(request: Request, caller: CallerDep) -> dict[str, str | None]:
+    """The protocols this server speaks and where, named with the host the caller reached."""
+    from quanta.interfaces.web.connect import FLIGHT_ENDPOINT, PG_ENDPOINT, endpoint_port
+
+    host = request.url.hostname or "localhost"
+    base = str(request.base_url).rstrip("/")
+    flight, postgres = endpoint_port(FLIGHT_ENDPOINT), endpoint_port(PG_ENDPOINT)
+    return {
+        "rest": f"{base}/api/v1",
+        "mcp": f"{base}/mcp",
+        "flight": f"grpc://{host}:{flight}" if flight else None,
+        "postgres": f"{host}:{postgres}" if postgres else None,
+    }
 
 
 @router.get("/search", response_model=SearchResult)

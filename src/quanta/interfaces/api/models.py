@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Domain records answer as they are (dataclasses in the OpenAPI document), not copied into twins here.
 from quanta.mesh import (
@@ -55,10 +56,22 @@ class QueryOut(BaseModel):
     )
 
 
+class Endpoints(BaseModel):
+    """Where this server serves what: the SDK reads data over ``flight`` when it is there."""
+
+    rest: str = Field(description="The REST API's base URL.")
+    mcp: str = Field(description="The MCP server (streamable HTTP) for AI agents.")
+    flight: str | None = Field(
+        description="Arrow Flight SQL (grpc://host:port) when `quanta serve --flight-port` runs it."
+    )
+    postgres: str | None = Field(
+        description="The PostgreSQL wire protocol (host:port) when `quanta serve --pg-port` runs it."
+    )
+
+
 class TermOut(BaseModel):
     port: str
-    kind: str
-    """price, usage, limitations or terms"""
+    kind: str = Field(description="price, usage, limitations or terms")
     text: str
 
 
@@ -69,8 +82,14 @@ class AccessRequestIn(Body):
     days: int = Field(default=90, ge=1, le=365)
     accept_terms: bool = Field(
         default=False,
-        description="Accept the product's terms of use (GET /products/{id}/access-terms); "
-        "required when it has some.",
+        description="Accept the product's terms of use (GET /products/{id}/access-terms): every term "
+        "its contracts state (price, usage, limitations, custom terms); required when it states some.",
+    )
+    terms_digest: str | None = Field(
+        default=None,
+        pattern=r"^sha256:[0-9a-f]{12}$",
+        description="The id of the terms read (the X-Quanta-Terms-Digest header of access-terms): "
+        "the request is refused if the terms changed since.",
     )
 
 
@@ -260,3 +279,62 @@ class DeliveryPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+# --- file deliveries (docs/changes.md) ---------------------------------------------------------------
+
+
+class FileDeliveryIn(Body):
+    """Have every new version of a product written as files into one of your folders on the server."""
+
+    folder: str = Field(
+        min_length=1,
+        max_length=300,
+        description="A folder of yours under the server's delivery root (QUANTA_DELIVERY_ROOT/<you>/): a "
+        "relative path of letters, digits, _ . - separated by /, e.g. crm/inbox. Never absolute, never '..'.",
+        examples=["crm/inbox"],
+    )
+    format: Literal["parquet", "csv"] = Field(default="parquet", description="The files' format.")
+    mode: Literal["full", "changes"] = Field(
+        default="full",
+        description="full: every row of each version; changes: the rows changed since the version "
+        "delivered last (the first delivery is whole).",
+    )
+
+    @field_validator("folder")
+    @classmethod
+    def _relative(cls, folder: str) -> str:
+        if not _FOLDER.match(folder) or ".." in folder.split("/"):
+            raise ValueError(
+                "give a relative path of letters, digits, _ . - separated by /, e.g. crm/inbox (never "
+                "absolute, never '..'): the files go under the server's delivery root, in your own folder"
+            )
+        return folder
+
+
+_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*/?$")
+
+
+class FileDeliveryLatest(BaseModel):
+    """The newest version queued for a subscription and how its delivery went."""
+
+    version: str | None
+    status: str
+    """pending, sending, delivered or failed"""
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class FileDeliveryOut(BaseModel):
+    id: int
+    principal: str
+    product_id: str
+    folder: str
+    """The folder on the server the files are written into."""
+    format: str
+    mode: str
+    delivered_version: str | None
+    """The version delivered last (a changes delivery starts from it)."""
+    created_at: datetime
+    latest: FileDeliveryLatest | None

@@ -51,22 +51,40 @@ def access_request(
     days: Annotated[int, typer.Option(help="How long the grant should last.")] = 90,
     accept_terms: Annotated[
         bool,
-        typer.Option("--accept-terms", help="Accept the product's terms of use (quanta access terms ID)."),
+        typer.Option(
+            "--accept-terms",
+            help="Accept every term of use the product states (price, usage, limitations, custom terms: "
+            "quanta access terms ID); required when it states some.",
+        ),
     ] = False,
+    terms_digest: Annotated[
+        str | None,
+        typer.Option(
+            "--terms-digest",
+            metavar="DIGEST",
+            help="The id of the terms you read (sha256:..., from quanta access terms ID): refused if "
+            "they changed since.",
+        ),
+    ] = None,
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
     """Ask for access with a purpose, optional columns and a duration: the access policies grant it at
-    once, refuse it (saying why), or send it to the product's owners; the answer names the policy."""
+    once, refuse it (saying why), or send it to the product's owners; the answer names the policy.
+    The product's terms of use are shown, and must be accepted (--accept-terms)."""
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     mesh = open_mesh()
     request_id = mesh.request_access(
-        product_id, purpose, columns=wanted, days=days, accept_terms=accept_terms
+        product_id, purpose, columns=wanted, days=days, accept_terms=accept_terms, terms_digest=terms_digest
     )
     grant = next(g for g in mesh.access_requests(product_id) if g.id == request_id)
     if json_:
         render.emit_json({"request": request_id, **asdict(grant)})
         return
+    if grant.terms:
+        render.out.print(f"accepted the terms of use of {product_id} (terms {grant.terms['digest']}):")
+        for term in grant.terms["terms"]:
+            render.out.print(f"  [bold]{term['kind']}[/bold] ({term['port']}): {render.escape(term['text'])}")
     if grant.status == "granted":
         until = f" until {grant.expires_at:%Y-%m-%d}" if grant.expires_at else ""
         render.out.print(f"[green]✓[/green] request #{request_id} granted{until} by {grant.decided_by}")
@@ -84,15 +102,25 @@ def access_terms(
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
-    """The terms of use of a product (price, usage, limitations): a request accepts them (--accept-terms)."""
+    """The terms of use of a product (price, usage, limitations, custom terms) and their id: a request
+    must accept every one (--accept-terms)."""
+    from quanta.mesh import terms_digest
+
     terms = open_mesh().access_terms(product_id)
+    digest = terms_digest(terms) if terms else None
     if json_:
-        render.emit_json(terms)
+        render.emit_json({"product_id": product_id, "digest": digest, "terms": terms})
         return
     if not terms:
         render.out.print(f"{product_id} states no terms of use")
+        return
     for term in terms:
         render.out.print(f"[bold]{term.kind}[/bold] ({term.port}): {render.escape(term.text)}")
+    render.out.print(
+        f"terms {digest}: accept them with quanta access request {product_id} --purpose '...' "
+        f"--accept-terms [--terms-digest {digest}]",
+        markup=False,
+    )
 
 
 @access_app.command("approve")

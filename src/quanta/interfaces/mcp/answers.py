@@ -108,9 +108,24 @@ def my_access(mesh: Mesh) -> Answer:
 
 
 def request_access(
-    mesh: Mesh, product_id: str, purpose: str, columns: list[str] | None, duration_days: int
+    mesh: Mesh,
+    product_id: str,
+    purpose: str,
+    columns: list[str] | None,
+    duration_days: int,
+    accept_terms: bool = False,
+    terms_digest: str | None = None,
 ) -> Answer:
-    request = mesh.request_access(product_id, purpose, columns=columns, days=duration_days)
+    """The request as recorded (with the terms of use it accepted) and the caller's access after it."""
+    from quanta.mesh import TermsNotAccepted
+
+    try:
+        request = mesh.request_access(
+            product_id, purpose, columns=columns, days=duration_days,
+            accept_terms=accept_terms, terms_digest=terms_digest,
+        )  # fmt: skip
+    except TermsNotAccepted as exc:
+        raise exc.for_interface("mcp") from None
     mine = next((g for g in mesh.my_access() if g.id == request), None)
     explained = _explained(mesh.explain_access(product_id))
     return to_jsonable_python({"request_id": request, "request": mine, "access": explained})

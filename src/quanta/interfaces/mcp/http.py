@@ -3,6 +3,14 @@ bearer token (``Mesh.authenticate``), refused with a JSON-RPC error and HTTP 401
 
 A session is bound to the token that opened it (the SDK compares the authenticated user of each
 request with the session's), so one agent's session id is useless with another agent's token.
+
+A token verified in the last minute is not checked again on the event loop (no thread hop, no
+registry read there): the request is marked, and the tool call or resource read it makes checks the
+token again in its own worker thread before any work (``Mesh.token_unchanged``: not expired, and the
+catalog counter, which revoking a token moves, unchanged; otherwise the whole check), so a revoked or
+expired token fails its next call as the REST API's next request does, and is forgotten: the request
+after that gets the 401. ``/mcp`` is dispatched before FastAPI's middleware (the SDK has its own body
+limit and error answers).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
@@ -20,14 +29,14 @@ from starlette.datastructures import Headers
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from quanta.errors import AuthenticationError, PermissionDenied
-from quanta.interfaces.mcp.agent import TOKEN_HINT, Agent, authenticate
-from quanta.interfaces.mcp.server import AGENT_KEY, build_server
+from quanta.errors import AuthenticationError, PermissionDenied, QuantaError
+from quanta.interfaces.mcp.agent import TOKEN_HINT, Agent, Verified, verify
+from quanta.interfaces.mcp.server import AGENT_KEY, RECHECK_KEY, build_server
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from quanta.mesh import Mesh
+    from quanta.mesh import Mesh, TokenCheck
 
 PATH = "/mcp"
 MAX_BODY = 1_000_000  # bytes, as the REST API: tool arguments are small, anything bigger is refused
@@ -37,7 +46,8 @@ UNAUTHENTICATED = -32001  # a server-defined JSON-RPC error code: the request ca
 def mount(app: FastAPI, mesh: Mesh) -> Callable[[], AbstractAsyncContextManager[None]]:
     """Serve MCP at ``/mcp`` of ``app``; returns the context the app's lifespan must enter (it runs
     the SDK's session manager)."""
-    server = build_server(mesh)
+    door = Door(mesh)
+    server = build_server(mesh, recheck=door.recheck)
     # Every request needs a bearer token a browser page cannot supply, so the SDK's DNS-rebinding
     # guard (which only allows loopback Host headers) would refuse real deployments for nothing.
     security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
@@ -47,8 +57,11 @@ def mount(app: FastAPI, mesh: Mesh) -> Callable[[], AbstractAsyncContextManager[
         max_request_body_size=MAX_BODY,
         transport_security=security,
     )
-    # First in the table: a tool call should not be matched against every API and web route first.
-    app.router.routes.insert(0, Route(PATH, endpoint=BearerAgents(inner, mesh)))
+    agents = BearerAgents(inner, door)
+    # Before FastAPI's middleware and routes: a tool call goes through none of the API's layers.
+    rest = app.build_middleware_stack
+    app.build_middleware_stack = lambda: McpFirst(agents, rest())  # type: ignore[method-assign]
+    app.router.routes.insert(0, Route(PATH, endpoint=agents))  # for a stack built some other way
 
     @asynccontextmanager
     async def running() -> AsyncIterator[None]:
@@ -58,11 +71,60 @@ def mount(app: FastAPI, mesh: Mesh) -> Callable[[], AbstractAsyncContextManager[
     return running
 
 
+class McpFirst:
+    """The app's outermost layer: ``/mcp`` straight to the MCP server, the rest to FastAPI's stack."""
+
+    def __init__(self, mcp: ASGIApp, rest: ASGIApp) -> None:
+        self.mcp, self.rest = mcp, rest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH:
+            await self.mcp(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A verified token: the agent, the user the SDK binds sessions to, and what checks it again."""
+
+    agent: Agent
+    user: AuthenticatedUser
+    checked: TokenCheck
+
+
+class Door:
+    """Who an HTTP request is: bearer tokens checked, and remembered for a minute (see the module)."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.known: Verified[Entry] = Verified()
+
+    def verify(self, token: str) -> Entry:
+        """The whole check (in a worker thread); the entry is remembered."""
+        agent, checked = verify(self.mesh, token)
+        entry = Entry(agent, AuthenticatedUser(_access_token(agent, token)), checked)
+        self.known.put(token, entry)
+        return entry
+
+    def recheck(self, token: str) -> None:
+        """Before a call's work (in its worker thread): the token still stands, or the call fails with
+        why and the token is forgotten."""
+        entry = self.known.get(token)
+        if entry is not None and self.mesh.token_unchanged(entry.checked):
+            return
+        try:
+            self.verify(token)
+        except QuantaError:
+            self.known.forget(token)
+            raise
+
+
 class BearerAgents:
     """ASGI middleware: the request's bearer token names the agent, or the request is refused."""
 
-    def __init__(self, app: ASGIApp, mesh: Mesh) -> None:
-        self.app, self.mesh = app, mesh
+    def __init__(self, app: ASGIApp, door: Door) -> None:
+        self.app, self.door = app, door
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,19 +136,25 @@ class BearerAgents:
                           TOKEN_HINT)  # fmt: skip
             return
         kind, _, token = header.partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if kind.lower() != "bearer" or not token:
             await _refuse(send, 401, "use 'Authorization: Bearer <token>'", TOKEN_HINT)
             return
+        known = self.door.known.get(token)
+        if known is not None:  # verified lately: its calls check it again in their worker thread
+            await self.app(
+                {**scope, AGENT_KEY: known.agent, RECHECK_KEY: token, "user": known.user}, receive, send
+            )
+            return
         try:
-            agent = await anyio.to_thread.run_sync(authenticate, self.mesh, token.strip())
+            entry = await anyio.to_thread.run_sync(self.door.verify, token)
         except AuthenticationError as exc:
             await _refuse(send, 401, exc.message, exc.hint)
             return
         except PermissionDenied as exc:
             await _refuse(send, 403, exc.message, exc.hint)
             return
-        user = AuthenticatedUser(_access_token(agent, token.strip()))
-        await self.app({**scope, AGENT_KEY: agent, "user": user}, receive, send)
+        await self.app({**scope, AGENT_KEY: entry.agent, "user": entry.user}, receive, send)
 
 
 def _access_token(agent: Agent, token: str) -> AccessToken:

@@ -1,8 +1,10 @@
 """The MCP server's tools and resources over one shared ``Mesh``, each call acting as its caller.
 
 Tool names and argument names are part of the interface (agents are prompted with them). Every tool
-carries ``readOnlyHint``/``destructiveHint``; the one that changes state (``request_access``) needs the
-``request`` scope. Errors come back as tool errors naming what is wrong and what to do.
+carries ``readOnlyHint``/``destructiveHint``; the one that changes state (``request_access``: not
+read-only, not destructive, since it only adds a request) needs a write scope: ``request`` (the narrow
+write scope for consumers) or ``write``. Errors come back as tool errors naming what is wrong and what
+to do.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
+from pydantic_core import to_json
 
 from quanta.errors import QuantaError
 from quanta.interfaces.mcp import answers
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("quanta.mcp")
 AGENT_KEY = "quanta.agent"
 """Where the HTTP transport's authentication leaves the caller's :class:`Agent` in the ASGI scope."""
+RECHECK_KEY = "quanta.recheck"
+"""The bearer token a call must check again before its work (the request skipped the check because
+the token was verified lately; see :mod:`quanta.interfaces.mcp.http`)."""
 
 INSTRUCTIONS = """\
 Quanta: a data mesh's data products, read as the principal your token names. Search products, read
@@ -53,14 +59,19 @@ ProductId = Annotated[
 Facet = Annotated[str | None, Field(max_length=100, description="Only products with this value.")]
 Depth = Annotated[int | None, Field(ge=1, le=50, description="Hops to follow (default: all).")]
 Answer = answers.Answer
+Result = Annotated[CallToolResult, Answer]
+"""What a tool returns: its answer as structured content, and as compact JSON text for clients that
+read only text (built once here, not converted again by the SDK); the output schema is ``Answer``'s."""
 Work = Callable[["Mesh"], Answer]
+Recheck = Callable[[str], None]
+"""Checks again a token whose request skipped the check (raises when it no longer stands)."""
 
 
 class Calls:
     """Runs one tool's work for its caller: who they are, their scopes, the mesh acting for them."""
 
-    def __init__(self, mesh: Mesh, default: Agent | None) -> None:
-        self.mesh, self.default = mesh, default
+    def __init__(self, mesh: Mesh, default: Agent | None, recheck: Recheck | None = None) -> None:
+        self.mesh, self.default, self._recheck = mesh, default, recheck
 
     def agent(self, ctx: Context) -> Agent:
         """The HTTP request's authenticated agent, else the stdio server's."""
@@ -73,10 +84,20 @@ class Calls:
             raise ToolError("not authenticated: send 'Authorization: Bearer <token>'")
         return self.default
 
-    async def run(self, ctx: Context, work: Work, scope: str | None = None) -> Answer:
-        agent = self.agent(ctx)
+    def recheck(self, ctx: Context) -> str | None:
+        """The token this call must check again (its request skipped the check), if any."""
+        scope = getattr(ctx.request_context.request, "scope", None)
+        found = scope.get(RECHECK_KEY) if isinstance(scope, dict) else None
+        return found if isinstance(found, str) else None
+
+    async def answer(self, ctx: Context, work: Work, scope: str | None = None) -> Answer:
+        """The work's answer, done in a worker thread as the caller (after checking the token again
+        when its request skipped the check, and the scope a tool needs)."""
+        agent, token = self.agent(ctx), self.recheck(ctx)
 
         def call() -> Answer:
+            if token is not None and self._recheck is not None:
+                self._recheck(token)  # raises when it was revoked or expired since
             if scope is not None:
                 agent.require(scope)
             with agent.acting(self.mesh) as mesh:
@@ -90,20 +111,26 @@ class Calls:
             log.exception("an MCP tool failed")
             raise ToolError(f"internal error: {type(exc).__name__}: {exc}"[:500]) from None
 
+    async def run(self, ctx: Context, work: Work, scope: str | None = None) -> CallToolResult:
+        """A tool's result: the answer as structured content and as compact JSON text."""
+        found = await self.answer(ctx, work, scope)
+        text = to_json(found, fallback=str).decode()
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=found)
+
 
 def _said(exc: QuantaError) -> str:
     return f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
 
 
-def build_server(mesh: Mesh, default: Agent | None = None) -> MCPServer:
+def build_server(mesh: Mesh, default: Agent | None = None, *, recheck: Recheck | None = None) -> MCPServer:
     """The MCP server over ``mesh``; ``default``: the agent of a stdio server (HTTP callers are each
-    authenticated per request)."""
+    authenticated per request); ``recheck``: the HTTP transport's check of a token verified lately."""
     from quanta import __version__
 
     server: MCPServer = MCPServer(
         "quanta", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
-    calls = Calls(mesh, default)
+    calls = Calls(mesh, default, recheck)
     _discovery_tools(server, calls)
     _access_tools(server, calls)
     _data_tools(server, calls)
@@ -125,7 +152,7 @@ def _discovery_tools(server: MCPServer, calls: Calls) -> None:
         maturity: Facet = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
         offset: Annotated[int, Field(ge=0, le=10_000)] = 0,
-    ) -> Answer:
+    ) -> Result:
         """Search data products by words (names, descriptions, columns, tags, owners, glossary), with
         facet counts (domain, type, status, classification, maturity); each hit says what matched, its
         maturity level and (when you may read it) its health."""
@@ -135,13 +162,13 @@ def _discovery_tools(server: MCPServer, calls: Calls) -> None:
         return await calls.run(ctx, lambda m: answers.search(m, query, filters, limit, offset))
 
     @server.tool(annotations=READ)
-    async def get_product(ctx: Context, product_id: ProductId) -> Answer:
+    async def get_product(ctx: Context, product_id: ProductId) -> Result:
         """A product: purpose, owner, ports, schema (each column's classification and the mask that
         applies to you), freshness, maturity, your access, and sample rows as you may see them."""
         return await calls.run(ctx, lambda m: answers.product(m, product_id))
 
     @server.tool(annotations=READ)
-    async def get_contract(ctx: Context, product_id: ProductId) -> Answer:
+    async def get_contract(ctx: Context, product_id: ProductId) -> Result:
         """The data contract (ODCS) of each output port of the version consumers read."""
         return await calls.run(ctx, lambda m: answers.contract(m, product_id))
 
@@ -152,7 +179,7 @@ def _discovery_tools(server: MCPServer, calls: Calls) -> None:
         direction: Literal["upstream", "downstream", "both"] = "both",
         depth: Depth = None,
         columns: bool = False,
-    ) -> Answer:
+    ) -> Result:
         """Products and sources upstream and downstream (``columns``: the column edges too); products
         you may not read are counted in ``hidden``."""
         return await calls.run(ctx, lambda m: answers.lineage(m, product_id, direction, depth, columns))
@@ -163,19 +190,19 @@ def _discovery_tools(server: MCPServer, calls: Calls) -> None:
         product_id: ProductId,
         column: Annotated[str | None, Field(max_length=200, description="A column of it.")] = None,
         depth: Depth = None,
-    ) -> Answer:
+    ) -> Result:
         """Every downstream product, column and consumer a change to the product (or a column) touches."""
         return await calls.run(ctx, lambda m: answers.impact(m, product_id, column, depth))
 
 
 def _access_tools(server: MCPServer, calls: Calls) -> None:
     @server.tool(annotations=READ)
-    async def list_my_access(ctx: Context) -> Answer:
+    async def list_my_access(ctx: Context) -> Result:
         """Your access requests and grants (status, columns, purpose, expiry), newest first."""
         return await calls.run(ctx, answers.my_access)
 
     @server.tool(annotations=READ)
-    async def explain_access(ctx: Context, product_id: ProductId) -> Answer:
+    async def explain_access(ctx: Context, product_id: ProductId) -> Result:
         """Whether you may read a product, why (or why not), and exactly what to do next."""
         return await calls.run(ctx, lambda m: answers.explain(m, product_id))
 
@@ -189,12 +216,31 @@ def _access_tools(server: MCPServer, calls: Calls) -> None:
             Field(max_length=500, description="Only these columns (default: all)."),
         ] = None,
         duration_days: Annotated[int, Field(ge=1, le=365)] = 90,
-    ) -> Answer:
-        """Ask the product's owners for access (needs the token's request scope); returns the request
-        and what happens next."""
+        accept_terms: Annotated[
+            bool,
+            Field(
+                description="Accept the product's terms of use (explain_access lists them); required "
+                "when it states some."
+            ),
+        ] = False,
+        terms_digest: Annotated[
+            str | None,
+            Field(
+                pattern=r"^sha256:[0-9a-f]{12}$",
+                description="The id of the terms you read "
+                "(explain_access's terms_digest): refused if they changed since.",
+            ),
+        ] = None,
+    ) -> Result:
+        """Ask for access with a purpose (needs the token's request or write scope): access policies
+        grant it at once, refuse it, or send it to the product's owners. Every term of use the
+        product states (price, usage, limitations, custom terms) must be accepted with accept_terms;
+        returns the request (with the terms it accepted) and what happens next."""
 
         def work(mesh: Mesh) -> Answer:
-            return answers.request_access(mesh, product_id, purpose, columns, duration_days)
+            return answers.request_access(
+                mesh, product_id, purpose, columns, duration_days, accept_terms, terms_digest
+            )
 
         return await calls.run(ctx, work, scope="request")
 
@@ -205,7 +251,7 @@ def _data_tools(server: MCPServer, calls: Calls) -> None:
         ctx: Context,
         sql: Annotated[str, Field(min_length=1, max_length=20_000, description="One SELECT over products.")],
         limit: Annotated[int, Field(ge=1, le=answers.MAX_ROWS)] = 100,
-    ) -> Answer:
+    ) -> Result:
         """Run one read-only SQL query over data products as you: returns columns, rows (masked where
         your clearance says so, row filters applied), the masks and the audit entry ids. At most
         ``limit`` rows and 256 KiB: ``truncated`` says when the answer stopped early."""
@@ -219,7 +265,7 @@ def _resources(server: MCPServer, calls: Calls) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", product_id):
             raise ResourceError(f"{product_id!r} is not a product id (domain.name)")
         try:
-            answer = await calls.run(ctx, lambda m: {"text": m.export(fmt, product_id)})
+            answer = await calls.answer(ctx, lambda m: {"text": m.export(fmt, product_id)})
         except ToolError as exc:
             raise ResourceError(str(exc)) from None
         return str(answer["text"])

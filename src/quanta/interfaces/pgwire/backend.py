@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from quanta.interfaces.pgwire.rows import Rows
     from quanta.mesh import GovernedStream, Mesh, ScramSignIn
 
 CATALOG_SECONDS = 10  # a grant given or revoked shows in the catalog within this long
@@ -49,6 +50,8 @@ class Answer:
     """Stops the query and releases its cursor (the rest of the rows are not computed)."""
     receipt: Callable[[], dict[str, Any] | None] = lambda: None
     """The signed receipt of the read, once its rows have been sent (None for catalog answers)."""
+    source: Rows | None = None
+    """The rows still to send, with those already computed (set by the session that started it)."""
 
 
 class MeshBackend:
@@ -100,14 +103,15 @@ class MeshBackend:
 
     # --- data -----------------------------------------------------------------------------------------
 
-    def open(self, principal: str, sql: str) -> GovernedStream:
+    def open(self, principal: str, sql: str, *, batch_bytes: int | None = None) -> GovernedStream:
         """Product data through the governed query service, as ``principal``: parsed, authorized,
-        audited and bound, not computed yet (closing the stream stops it)."""
+        audited and bound, not computed yet (closing the stream stops it). ``batch_bytes``: see
+        ``Mesh.governed_stream``."""
         from quanta.mesh import acting_as, query_interface
 
         with acting_as(principal), query_interface(self.interface):
             try:
-                return self.mesh.governed_stream(sql)
+                return self.mesh.governed_stream(sql, batch_bytes=batch_bytes)
             except QuantaError as exc:
                 raise wire_error(exc) from exc
 
@@ -141,6 +145,8 @@ class MeshBackend:
             return Answer(reader.schema, batches)
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
+            if "PrivilegeError: " in first:  # has_table_privilege(..., 'frobnicate')
+                raise WireError(first.partition("PrivilegeError: ")[2], "22023") from None
             state = "42P01" if "Catalog Error" in first else "42601" if "Parser Error" in first else "XX000"
             raise WireError(first, state) from None
         finally:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from quanta.interfaces.pgwire.privileges import FUNCTIONS as PRIVILEGE_FUNCTIONS
+from quanta.interfaces.pgwire.privileges import Privileges
+
 if TYPE_CHECKING:
     import duckdb
     from sqlglot import exp
@@ -142,6 +145,63 @@ _EMPTY = {
     "pg_partitioned_table": "partrelid bigint, partstrat varchar, partnatts integer",
 }
 """Relations psql's ``\\d+`` reads that have no rows here (no policies, statistics, publications…)."""
+_PG_TYPE_COLUMNS = (
+    "oid bigint, typname varchar, typnamespace bigint, typowner bigint, typlen smallint, typbyval boolean, "
+    "typtype varchar, typcategory varchar, typispreferred boolean, typisdefined boolean, typdelim varchar, "
+    "typrelid bigint, typsubscript varchar, typelem bigint, typarray bigint, typinput varchar, "
+    "typoutput varchar, typreceive varchar, typsend varchar, typmodin varchar, typmodout varchar, "
+    "typanalyze varchar, typalign varchar, typstorage varchar, typnotnull boolean, typbasetype bigint, "
+    "typtypmod integer, typndims integer, typcollation bigint, typdefaultbin varchar, typdefault varchar, "
+    "typacl varchar[]"
+)
+"""PostgreSQL's ``pg_type`` columns. DuckDB's own leaves most of them NULL (``typtypmod``, ``typbasetype``,
+``typelem``…) where PostgreSQL never does: psqlODBC's ``SQLColumns`` reads ``typtypmod`` into a bound
+integer without a NULL indicator and fails on a NULL."""
+# name ► (category, by value, alignment, storage, input/output function prefix, preferred)
+_TYPE_TRAITS = {
+    "bool": ("B", True, "c", "p", "bool", True),
+    "bytea": ("U", False, "i", "x", "bytea", False),
+    "int8": ("N", True, "d", "p", "int8", False),
+    "int2": ("N", True, "s", "p", "int2", False),
+    "int4": ("N", True, "i", "p", "int4", False),
+    "text": ("S", False, "i", "x", "text", True),
+    "json": ("U", False, "i", "x", "json_", False),
+    "float4": ("N", True, "i", "p", "float4", False),
+    "float8": ("N", True, "d", "p", "float8", True),
+    "varchar": ("S", False, "i", "x", "varchar", False),
+    "date": ("D", True, "i", "p", "date_", False),
+    "time": ("D", True, "d", "p", "time_", False),
+    "timestamp": ("D", True, "d", "p", "timestamp_", False),
+    "timestamptz": ("D", True, "d", "p", "timestamptz_", True),
+    "interval": ("T", False, "d", "p", "interval_", True),
+    "numeric": ("N", False, "i", "m", "numeric_", False),
+    "uuid": ("U", False, "c", "p", "uuid_", False),
+    "unknown": ("X", False, "c", "p", "unknown", False),
+}
+
+
+def pg_type_rows(namespace: int) -> list[tuple[object, ...]]:
+    """``pg_type`` as PostgreSQL 15 has it for every type the server sends (arrays included)."""
+    from quanta.interfaces.pgwire import types as t
+
+    rows: list[tuple[object, ...]] = []
+    for kind in [*t.BY_OID.values(), t.UNKNOWN]:
+        element = t.BY_OID[kind.array_of] if kind.array_of is not None else None
+        traits = _TYPE_TRAITS[(element or kind).name]
+        category, by_value, align, storage, prefix, preferred = traits
+        if element is not None:
+            category, by_value, storage, prefix, preferred = "A", False, "x", "array_", False
+        functions = tuple(f"{prefix}{end}" for end in ("in", "out", "recv", "send"))
+        collation = 100 if (element or kind).name in ("text", "varchar") else 0
+        rows.append((
+            kind.oid, kind.name, namespace, 10, kind.size, by_value, "p" if kind is t.UNKNOWN else "b",
+            category, preferred, True, ",", 0, "array_subscript_handler" if element else "-",
+            element.oid if element else 0, t.ARRAYS.get(kind.oid, 0), *functions, "-", "-", "-",
+            align, storage, False, 0, -1, 0, collation, None, None, None,
+        ))  # fmt: skip
+    return rows
+
+
 _INFORMATION_SCHEMA = {"schemata", "tables", "columns", "views"}
 _MACROS = {
     "format_type": f"(oid, typmod) as case oid {_WHEN_TYPES} else pg_catalog.format_type(oid, typmod) end",
@@ -153,6 +213,7 @@ _MACROS = {
     "to_regclass": "(name) as (select oid from memory.main.pg_class where relname = name)",
     "pg_get_serial_sequence": "(relation, column_name) as null::bigint",
     "array_upper": "(items, dimension) as len(items)",
+    "array_lower": "(items, dimension) as case when len(items) > 0 then 1 end",
     "pg_table_size": "(id) as 0",
     "pg_total_relation_size": "(id) as 0",
     "pg_relation_size": "(id, fork := 'main') as 0",
@@ -193,12 +254,12 @@ def catalog_sql(sql: str, principal: str) -> str:
         for i, projection in enumerate(tree.expressions):
             if isinstance(projection, users):
                 tree.expressions[i] = exp.alias_(exp.Literal.string(principal), "current_user")
-            elif isinstance(projection, exp.Func) and not isinstance(projection, exp.Alias):
-                name = (
-                    projection.sql_name().lower()
-                    if not isinstance(projection, exp.Anonymous)
-                    else projection.name
-                )
+                continue
+            function = projection  # pg_catalog.f(...) is named f, as f(...) is
+            if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Func):
+                function = projection.expression
+            if isinstance(function, exp.Func) and not isinstance(projection, exp.Alias):
+                name = function.name if isinstance(function, exp.Anonymous) else function.sql_name()
                 tree.expressions[i] = exp.alias_(projection, _PG_NAMES.get(name.lower(), name.lower()))
     tree = tree.transform(lambda n: exp.Literal.string(principal) if isinstance(n, users) else n)
     # until nothing changes: a replaced node's children are not visited again in the same pass
@@ -220,13 +281,8 @@ def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
         return _own_relation(node)
     if isinstance(node, exp.Column) and node.db.lower() in CATALOG_SCHEMAS:
         return exp.column(node.name, node.table, quoted=node.this.quoted)  # its table is named so
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_build_object":
-        return exp.Anonymous(this="json_object", expressions=node.expressions)
-    if isinstance(node, exp.Anonymous) and node.name.lower() in _MACROS:
-        return exp.Anonymous(this=f"memory.main.{node.name.lower()}", expressions=node.expressions)
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "current_setting" and node.expressions:
-        wanted = exp.EQ(this=exp.column("name"), expression=node.expressions[0])
-        return exp.select("setting").from_("memory.main.pg_settings").where(wanted).subquery()
+    if isinstance(node, exp.Anonymous | exp.CurrentSchema | exp.CurrentSchemas):
+        return _duckdb_function(node)
     qualified = isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier)
     if qualified and isinstance(node.expression, exp.Func) and node.this.name.lower() == "pg_catalog":
         return node.expression
@@ -237,6 +293,8 @@ def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Cast)
         else ""
     )
+    if target == "name":  # PostgreSQL's identifier type
+        return exp.Cast(this=node.this, to=exp.DataType.build("varchar"))
     if target == "regclass" and isinstance(node.this, exp.Literal) and node.this.is_string:
         return _relation_oid(node.this.name)
     if target.startswith(("regclass", "regtype", "regproc", "regnamespace", "regrole", "oid")):
@@ -259,6 +317,27 @@ def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _duckdb_function(node: exp.Func) -> exp.Expr:
+    """PostgreSQL's functions whose DuckDB namesakes answer otherwise, or that DuckDB lacks."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.CurrentSchema):  # the engine would say 'main'; PostgreSQL says NULL when no
+        return exp.cast(exp.null(), "varchar")  # schema of the search path ("$user", public) exists
+    if isinstance(node, exp.CurrentSchemas):
+        implicit = node.this is not None and node.this.sql().lower() == "true"
+        names = [exp.Literal.string("pg_catalog")] if implicit else []
+        return exp.cast(exp.Array(expressions=names), "varchar[]")
+    name = node.name.lower()
+    if name == "json_build_object":
+        return exp.Anonymous(this="json_object", expressions=node.expressions)
+    if name in _MACROS or name in PRIVILEGE_FUNCTIONS:
+        return exp.Anonymous(this=f"memory.main.{name}", expressions=node.expressions)
+    if name == "current_setting" and node.expressions:
+        wanted = exp.EQ(this=exp.column("name"), expression=node.expressions[0])
+        return exp.select("setting").from_("memory.main.pg_settings").where(wanted).subquery()
+    return node
+
+
 def build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
     """Empty tables named and typed like the products ``principal`` may read, with their descriptions."""
     import duckdb
@@ -266,7 +345,8 @@ def build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(":memory:")
     connection.execute("attach ':memory:' as quanta")  # the products; memory.main holds the views
     connection.execute("use quanta")
-    for table in mesh.readable_tables(principal, "duckdb"):
+    tables = mesh.readable_tables(principal, "duckdb")
+    for table in tables:
         connection.execute(f'create schema if not exists "{table.schema}"')
         for statement in table.statements:
             connection.execute(statement)
@@ -275,12 +355,21 @@ def build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
     connection.executemany(
         "insert into memory.main.pg_settings values (?, ?, 'default')", list(CATALOG_SETTINGS.items())
     )
+    connection.execute(f"create table memory.main.pg_type ({_PG_TYPE_COLUMNS})")
+    namespace = connection.execute(
+        "select oid from duckdb_schemas() where database_name = 'system' and schema_name = 'pg_catalog'"
+    ).fetchone()
+    connection.executemany(
+        "insert into memory.main.pg_type values (" + ", ".join("?" * _PG_TYPE_COLUMNS.count(",")) + ", ?)",
+        pg_type_rows(namespace[0] if namespace else 0),
+    )
     for name, body in _VIEWS.items():
         connection.execute(f"create view memory.main.{name} as {body}")
     for name, columns in _EMPTY.items():
         connection.execute(f"create table memory.main.{name} ({columns})")
     for name, body in _MACROS.items():
         connection.execute(f"create macro memory.main.{name}{body}")
+    Privileges.of(principal, tables, connection).register(connection)
     # Functions psql and JDBC call that DuckDB's pg_catalog lacks
     connection.execute("create or replace macro pg_get_userbyid(id) as 'quanta'")
     connection.execute("create or replace macro pg_encoding_to_char(id) as 'UTF8'")
@@ -311,7 +400,7 @@ def _relation_oid(name: str) -> exp.Expr:
 
 
 def _ours(name: str) -> bool:
-    return name in _VIEWS or name in _EMPTY or name == "pg_settings"
+    return name in _VIEWS or name in _EMPTY or name in ("pg_settings", "pg_type")
 
 
 def _own_relation(table: exp.Table) -> exp.Expr:

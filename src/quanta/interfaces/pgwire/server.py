@@ -45,6 +45,8 @@ class WireServer:
             if await session.start(startup):
                 await session.serve()
         except p.ProtocolViolation as exc:
+            if session is not None:
+                session.write_out()  # what was answered before the violation, in order
             writer.write(p.error_response(exc.sqlstate, str(exc), severity="FATAL"))
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass  # the client went away (or never spoke): nothing to answer
@@ -52,6 +54,8 @@ class WireServer:
             if session is not None:
                 self.sessions.pop(session.pid, None)
                 session.release()
+                with contextlib.suppress(Exception):
+                    session.write_out()
             with contextlib.suppress(Exception):
                 await writer.drain()
                 writer.close()
@@ -102,7 +106,7 @@ class WireServer:
 
         sign_in = await asyncio.to_thread(self.backend.scram_start, user)
         session.send(p.auth_sasl([MECHANISM]))
-        await session.writer.drain()
+        await session.flush()
         initial = p.Buffer(await _password_message(session))
         mechanism, size = initial.cstring(), initial.int32()
         if mechanism != MECHANISM:
@@ -112,7 +116,7 @@ class WireServer:
         except ScramError as exc:
             raise WireError(str(exc), "08P01") from exc
         session.send(p.auth_sasl_continue(server_first))
-        await session.writer.drain()
+        await session.flush()
         client_final = await _password_message(session)
         principal, server_final = await asyncio.to_thread(
             self.backend.scram_finish, user, sign_in, client_final

@@ -21,7 +21,7 @@ from quanta.interfaces.pgwire import protocol as p
 from quanta.interfaces.pgwire import rows
 from quanta.interfaces.pgwire.backend import Answer, WireError
 from quanta.interfaces.pgwire.catalog import CATALOG_SETTINGS, DEFAULTS
-from quanta.interfaces.pgwire.sql import bind_parameters, is_catalog_query
+from quanta.interfaces.pgwire.sql import asks_catalog, bind_parameters
 from quanta.interfaces.pgwire.statements import (
     WRITES,
     Statement,
@@ -29,7 +29,7 @@ from quanta.interfaces.pgwire.statements import (
     declared_cursor,
     fetch_request,
     set_assignment,
-    split,
+    split_remembered,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("quanta.pgwire")
 ROW_KINDS = ("query", "show", "fetch")
+WRITE_BYTES = 1 << 16
+"""Queued rows are handed to the transport once they make up this many bytes."""
 ISOLATION = ("transaction isolation level", "transaction_isolation", "default_transaction_isolation")
 
 
@@ -87,9 +89,26 @@ class Session:
         self.cursors: dict[str, Portal] = {}
         self.cancelled = False
         self._stop: Callable[[], None] | None = None  # stops the query now computing or sending rows
+        self._out: list[bytes] = []
+        self._buffered = 0
 
     def send(self, data: bytes) -> None:
-        self.writer.write(data)
+        """Queue a message: the replies to a client's messages leave together (at Sync, Flush, the end
+        of a simple query, or once rows make up a large write), one write instead of one per message."""
+        self._out.append(data)
+        self._buffered += len(data)
+
+    def write_out(self) -> None:
+        """Hand the queued messages to the transport (without waiting for the client to take them)."""
+        if self._out:
+            self.writer.write(self._out[0] if len(self._out) == 1 else b"".join(self._out))
+            self._out.clear()
+            self._buffered = 0
+
+    async def flush(self) -> None:
+        """Send the queued messages and wait while the client is behind."""
+        self.write_out()
+        await self.writer.drain()
 
     def cancel(self) -> None:
         """A CancelRequest: the running query stops (its engine is interrupted) and fails with 57014."""
@@ -114,7 +133,7 @@ class Session:
             self.principal = await self._authenticate(self, self.user)
         except WireError as exc:
             self.send(p.error_response(exc.sqlstate, exc.message, exc.hint, severity="FATAL"))
-            await self.writer.drain()
+            await self.flush()
             return False
         self.send(p.auth_ok())
         for name, value in self.settings.items():
@@ -122,7 +141,7 @@ class Session:
         self.send(p.parameter_status("session_authorization", self.principal))
         self.send(p.backend_key(self.pid, self.key))
         self.send(p.ready(self.status))
-        await self.writer.drain()
+        await self.flush()
         return True
 
     # --- the message loop -----------------------------------------------------------------------------
@@ -139,10 +158,10 @@ class Session:
             if kind == b"S":
                 skipping = False
                 self.send(p.ready(self.status))
-                await self.writer.drain()
+                await self.flush()
                 continue
             if kind == b"H":
-                await self.writer.drain()
+                await self.flush()
                 continue
             if skipping:
                 continue
@@ -174,7 +193,7 @@ class Session:
     # --- simple query ---------------------------------------------------------------------------------
 
     async def _simple(self, sql: str) -> None:
-        for statement in split(sql):
+        for statement in split_remembered(sql):
             try:
                 if statement.kind == "empty":
                     self.send(p.empty_query())
@@ -189,7 +208,7 @@ class Session:
                     continue
                 described = rows.fields(answer.schema)
                 self.send(p.row_description(described))
-                source = rows.Rows(answer.batches, answer.close)
+                source = _source(answer)
                 try:
                     count = await self._send_rows(answer, described, source.take(0))
                 finally:
@@ -202,7 +221,7 @@ class Session:
                 self._error(exc)
                 break
         self.send(p.ready(self.status))
-        await self.writer.drain()
+        await self.flush()
 
     async def _send_rows(
         self, answer: Answer, described: list[p.Field], batches: AsyncIterator[pa.RecordBatch]
@@ -219,6 +238,8 @@ class Session:
                     raise WireError("canceling statement due to user request", "57014")
                 self.send(rows.data_rows(batch, described))
                 count += batch.num_rows
+                if self._buffered > WRITE_BYTES:
+                    self.write_out()
                 if self.writer.transport.get_write_buffer_size() > 1 << 20:
                     await self.writer.drain()  # a slow client holds the engine back, not our memory
         finally:
@@ -229,12 +250,10 @@ class Session:
         """Run one statement; session operations answer here (None when there are no rows)."""
         kind = statement.kind
         if kind == "query":
-            if is_catalog_query(sql):
+            if asks_catalog(sql):
                 return await asyncio.to_thread(self.backend.catalog_query, self.principal, sql, self.user)
-            stream = await asyncio.to_thread(self.backend.open, self.principal, sql)
-            self._stop = stream.close  # a cancel request interrupts the engine computing the first rows
             try:
-                return await asyncio.to_thread(self.backend.answer, stream)
+                return await asyncio.to_thread(self._query, sql)
             finally:
                 self._stop = None
         if kind == "refused" and statement.verb not in WRITES:
@@ -251,6 +270,18 @@ class Session:
             return await self._cursor(statement)
         self._session_operation(statement)
         return None
+
+    def _query(self, sql: str) -> Answer:
+        """A governed query started on a worker thread: opened, its first rows computed (all of them
+        for a small answer), in one trip to the thread."""
+        stream = self.backend.open(self.principal, sql)
+        self._stop = stream.close  # a cancel request interrupts the engine computing the first rows
+        if self.cancelled:  # it came while the query was being opened
+            stream.close()
+        answer = self.backend.answer(stream)
+        answer.source = rows.Rows(answer.batches, answer.close)
+        answer.source.fill()
+        return answer
 
     def _session_operation(self, statement: Statement) -> None:
         kind = statement.kind
@@ -298,7 +329,7 @@ class Session:
             answer = await self._run(classify(declared[1]), declared[1])
             assert answer is not None
             self.cursors[declared[0]] = Portal(Prepared(statement, []), declared[1], [], answer, None,
-                                               rows.Rows(answer.batches, answer.close))  # fmt: skip
+                                               _source(answer))  # fmt: skip
             self.send(p.command_complete("DECLARE CURSOR"))
             return None
         if statement.kind == "close":
@@ -344,7 +375,7 @@ class Session:
     async def _parse(self, body: p.Buffer) -> None:
         name, sql = body.cstring(), body.cstring()
         oids = [body.int32() for _ in range(body.int16())]
-        statements = split(sql)
+        statements = split_remembered(sql)
         if len(statements) > 1:
             raise WireError("cannot insert multiple commands into a prepared statement", "42601")
         self.statements[name] = Prepared(statements[0], oids)
@@ -415,7 +446,7 @@ class Session:
             if answer is not None:
                 portal.answer = answer
                 portal.described = rows.fields(answer.schema, portal.formats)
-                portal.source = rows.Rows(answer.batches, answer.close)
+                portal.source = _source(answer)
 
     async def _execute(self, body: p.Buffer) -> None:
         name, limit = body.cstring(), body.int32()
@@ -454,6 +485,11 @@ class Session:
         b"E": _execute,
         b"C": _close,
     }
+
+
+def _source(answer: Answer) -> rows.Rows:
+    """The rows of ``answer`` still to send (computing ahead already started, for a governed query)."""
+    return answer.source if answer.source is not None else rows.Rows(answer.batches, answer.close)
 
 
 def _setting_name(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from quanta.interfaces.pgwire import types as t
@@ -83,3 +84,13 @@ def typed_literal(value: object, oid: int) -> exp.Expr:
     if oid == t.UUID.oid:
         return exp.Cast(this=text, to=exp.DataType.build("UUID"))
     return text
+
+
+def asks_catalog(sql: str) -> bool:
+    """``is_catalog_query``, remembered (a parse of the text alone: the same text, the same answer)."""
+    from quanta.interfaces.pgwire.statements import REMEMBERED_SQL
+
+    return _remembered_catalog(sql) if len(sql) <= REMEMBERED_SQL else is_catalog_query(sql)
+
+
+_remembered_catalog = lru_cache(maxsize=512)(is_catalog_query)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Kind = Literal["query", "empty", "begin", "commit", "rollback", "savepoint", "release", "set", "reset",
@@ -156,3 +157,16 @@ def fetch_request(sql: str) -> tuple[str, str, int] | None:
     direction = (found["direction"] or "NEXT").upper().split()
     count = 1 if direction[-1] in ("NEXT", "FORWARD") else 0 if direction[-1] == "ALL" else int(direction[-1])
     return found["verb"].upper(), found["name"].strip('"'), count
+
+
+REMEMBERED_SQL = 16_384
+"""Statements up to this long are remembered (split, catalog or not); longer ones are worked out each
+time, so that large query texts cannot fill the server's memory."""
+
+
+def split_remembered(sql: str) -> list[Statement]:
+    """``split``, remembered: drivers send the same statements again and again (a list never changed)."""
+    return _remembered_split(sql) if len(sql) <= REMEMBERED_SQL else split(sql)
+
+
+_remembered_split = lru_cache(maxsize=512)(split)

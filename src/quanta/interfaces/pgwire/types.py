@@ -247,9 +247,12 @@ def _binary_numeric(value: Decimal) -> bytes:
     assert isinstance(exponent, int)
     scale = max(0, -exponent)
     text = "".join(map(str, digits))
+    if exponent < 0:  # the fraction keeps its leading zeros (0.04: "04", not "4")
+        text = text.rjust(1 - exponent, "0")
+        integer, fraction = text[:exponent], text[exponent:]
+    else:
+        integer, fraction = text + "0" * exponent, ""
     # pad the integer part to a multiple of 4 on the left, the fraction on the right
-    integer = text[: len(text) + exponent] if exponent < 0 else text + "0" * exponent
-    fraction = text[len(text) + exponent :] if exponent < 0 else ""
     integer = integer.lstrip("0")
     integer = "0" * (-len(integer) % 4) + integer
     fraction = fraction + "0" * (-len(fraction) % 4)
@@ -320,6 +323,6 @@ def _numeric_from_binary(raw: bytes) -> Decimal:
     if sign == 0xC000:
         return Decimal("NaN")
     digits = struct.unpack_from(f"!{ndigits}H", raw, 8)
-    value = sum(Decimal(d) * Decimal(10000) ** (weight - i) for i, d in enumerate(digits))
+    value = sum((Decimal(d) * Decimal(10000) ** (weight - i) for i, d in enumerate(digits)), Decimal(0))
     value = -value if sign == 0x4000 else value
     return value.quantize(Decimal(1).scaleb(-scale)) if scale else value

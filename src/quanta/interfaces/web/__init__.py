@@ -21,6 +21,7 @@ def mount(app: FastAPI) -> None:
         access,
         blueprints,
         catalog,
+        deliveries,
         health,
         kpis,
         lab,
@@ -31,5 +32,16 @@ def mount(app: FastAPI) -> None:
     from quanta.interfaces.web.pages import HERE
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (catalog, lab, access, session, health, lineage_graph, maturity, kpis, blueprints):
+    for module in (
+        catalog,
+        lab,
+        access,
+        session,
+        health,
+        lineage_graph,
+        maturity,
+        kpis,
+        blueprints,
+        deliveries,
+    ):
         app.include_router(module.router)

@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from quanta.errors import QuantaError
 from quanta.interfaces.api.deps import Caller, caller
 from quanta.interfaces.web.pages import Viewer, WebRoute, render
+from quanta.mesh import TermsNotAccepted
+from quanta.mesh import terms_digest as terms_id
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -68,6 +70,7 @@ def _page(
         form=form,
         columns=columns,
         terms=terms,
+        terms_digest=terms_id(terms) if terms else None,
         mine=mine,
         inbox=inbox,
         error=error,
@@ -80,11 +83,13 @@ def _page(
 def request_access(
     request: Request,
     caller: CallerDep,
+    *,
     product: Annotated[str, Form(min_length=1, max_length=200)],
     purpose: Annotated[str, Form(max_length=2000)],
     days: Annotated[int, Form(ge=1, le=365)] = 90,
     columns: Annotated[str, Form(max_length=4000)] = "",
     accept_terms: Annotated[bool, Form()] = False,
+    terms_digest: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse | HTMLResponse:
     """Send a request (the access policies approve it, refuse it, or pass it to the product's owners);
     back to the access page, which shows it and which policy decided."""
@@ -93,9 +98,12 @@ def request_access(
         caller.require("request")  # a signed-in token's scopes hold here as in the API
         with caller.act() as mesh:
             request_id = mesh.request_access(
-                product, purpose, columns=wanted or None, days=days, accept_terms=accept_terms
-            )
+                product, purpose, columns=wanted or None, days=days, accept_terms=accept_terms,
+                terms_digest=terms_digest or None,
+            )  # fmt: skip
     except QuantaError as exc:  # the form again, as filled in, with what to correct
+        if isinstance(exc, TermsNotAccepted):
+            exc.for_interface("web")
         form = {"product": product, "purpose": purpose, "days": str(days), "columns": columns}
         return _page(request, caller, form, exc)
     return RedirectResponse(f"/access?sent={request_id}#mine", status_code=303)

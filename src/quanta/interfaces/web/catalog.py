@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from quanta.interfaces.api.deps import Caller, caller
-from quanta.interfaces.web import product_page
+from quanta.interfaces.web import deliveries, product_page
 from quanta.interfaces.web.chart import quality_chart, quality_points
 from quanta.interfaces.web.connect import connect_strings
 from quanta.interfaces.web.pages import Viewer, WebRoute, metadata_only, render
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CallerDep = Annotated[Caller, Depends(caller)]
 PAGE = 20
+PAGE_SECONDS = 5  # a rendered product page is shown at most this long after the clock moves on
 FACETS = ("domain", "type", "status", "classification", "maturity")
 
 
@@ -114,14 +116,35 @@ def _facets(result: SearchResult, q: str, chosen: dict[str, str]) -> list[Facet]
 
 
 @router.get("/products/{product_id}", response_class=HTMLResponse)
-def product(request: Request, caller: CallerDep, product_id: str) -> HTMLResponse:
-    """Everything a consumer needs to judge a product, and its data as the viewer may see it."""
+def product(
+    request: Request,
+    caller: CallerDep,
+    product_id: str,
+    delivery: Annotated[int | None, Query(description="A delivery subscription just made.")] = None,
+) -> HTMLResponse:
+    """Everything a consumer needs to judge a product, and its data as the viewer may see it.
+
+    The page is rendered once per catalog change for each viewer and address (its query included),
+    and again every ``PAGE_SECONDS`` (its freshness badge and measured freshness follow the clock).
+    """
     with caller.act() as mesh:
         viewer = Viewer.of(mesh, request)
-        view = mesh.product(product_id)
-        publishes = mesh.publishes(product_id)
-        details = _details(mesh, product_id, view.versions, viewer)
-        measured = _measured_freshness(mesh, product_id)
+        key = ("product page", product_id, viewer.id, viewer.signed_in, str(request.url), _bucket())
+        body = mesh.current(key, lambda: _product_page(request, mesh, viewer, product_id, delivery))
+    return metadata_only(HTMLResponse(body))  # the sample rows (governed data) load as a panel of their own
+
+
+def _bucket() -> int:
+    return int(time.time() // PAGE_SECONDS)
+
+
+def _product_page(
+    request: Request, mesh: Mesh, viewer: Viewer, product_id: str, delivery: int | None
+) -> bytes:
+    view = mesh.product(product_id)
+    publishes = mesh.publishes(product_id)
+    details = _details(mesh, product_id, view.versions, viewer)
+    measured = _measured_freshness(mesh, product_id)
     cols = product_page.columns(view.contracts)
     points = quality_points(publishes)
     page = render(
@@ -141,9 +164,10 @@ def product(request: Request, caller: CallerDep, product_id: str) -> HTMLRespons
         chart=quality_chart(points),
         latest=publishes[-1] if publishes else None,
         connect=connect_strings(request, viewer.id, product_id, server_mode=viewer.server_mode),
+        made=delivery,
         **details,
     )
-    return metadata_only(page)  # the sample rows (governed data) load as a panel of their own
+    return bytes(page.body)
 
 
 @router.get("/products/{product_id}/panels/sample", response_class=HTMLResponse)
@@ -156,7 +180,8 @@ def sample_panel(request: Request, caller: CallerDep, product_id: str) -> HTMLRe
 
 
 def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -> dict[str, Any]:
-    """The changelog, the viewer's access and own requests, and whether they may decide requests."""
+    """The changelog, the viewer's access and own requests, whether they may decide requests, and
+    their file deliveries of the product."""
     principal = mesh.principal()
     facts = mesh.product_facts(product_id)
     return {
@@ -164,6 +189,8 @@ def _details(mesh: Mesh, product_id: str, versions: list[Any], viewer: Viewer) -
         "access": mesh.access(principal, product_id),
         "my_requests": [g for g in mesh.access_requests(product_id) if g.principal == viewer.id],
         "may_approve": principal.can("approve_access", facts.domain),
+        "deliveries": deliveries.for_product(mesh, product_id, viewer.id),
+        "delivery_base": str(mesh.delivery_folder("inbox").parent),  # the viewer's own folder
     }
 
 

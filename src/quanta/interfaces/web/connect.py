@@ -28,7 +28,7 @@ def connect_strings(
     base = str(request.base_url).rstrip("/")
     secret = "<API token>" if server_mode else ""
     found = []
-    if pg := _port(PG_ENDPOINT):
+    if pg := endpoint_port(PG_ENDPOINT):
         password = f"PGPASSWORD='{secret}' " if server_mode else ""
         found += [
             ConnectString(
@@ -46,7 +46,7 @@ def connect_strings(
                 + ("Pwd=<API token>;" if server_mode else ""),
             ),
         ]
-    if flight := _port(FLIGHT_ENDPOINT):
+    if flight := endpoint_port(FLIGHT_ENDPOINT):
         kwargs = f', db_kwargs={{"username": "{user}", "password": token}}' if server_mode else ""
         found.append(
             ConnectString(
@@ -72,5 +72,6 @@ def connect_strings(
     return found
 
 
-def _port(variable: str) -> str:
+def endpoint_port(variable: str) -> str:
+    """The port of a wire server ``quanta serve`` runs ('' when it runs none)."""
     return os.environ.get(variable, "").rpartition(":")[2]

@@ -29,6 +29,7 @@ log = logging.getLogger("quanta.web")
 HERE = Path(__file__).parent
 TOKEN_COOKIE = "quanta_token"
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.auto_reload = False  # compiled once per process: no stat of every template on each render
 templates.env.filters["urlquote"] = lambda value: quote(str(value), safe="")
 # Links from descriptors are shown as links only for these schemes (never javascript:).
 templates.env.tests["web_link"] = lambda value: str(value).startswith(("https://", "http://", "mailto:"))

@@ -258,6 +258,7 @@ class GovernanceStore:
             if row is None:
                 raise NotFoundError(f"no token {token_id}", hint="see quanta token ls")
             row.revoked_at = row.revoked_at or utcnow()
+            s.info["catalog_changed"] = True  # servers that remember verified tokens check this counter
             return _token(row)
 
     # --- subscriptions -------------------------------------------------------------------------

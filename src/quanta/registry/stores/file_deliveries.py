@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quanta.errors import NotFoundError
 from quanta.registry.models import Base, utcnow
-from quanta.registry.stores.observations import FILE_DELIVERY, AlertDelivery
+from quanta.registry.stores.observations import FILE_DELIVERY, AlertDelivery, DeliveryRecord, _delivery
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,11 +113,53 @@ class FileDeliveryStore:
             if row is not None:
                 row.delivered_version = version
 
+    def remove_delivery(self, subscription_id: int) -> None:
+        """Stop a subscription's deliveries: the subscription goes, with the versions still waiting in
+        the outbox (one being written now finishes; what was delivered stays in the folder)."""
+        with self.session() as s:
+            row = s.get(DeliverySubscription, subscription_id)
+            if row is None:
+                raise NotFoundError(f"no delivery subscription {subscription_id}", hint="see quanta deliver")
+            waiting = [d.id for d in self._file_outbox(s, [row.product_id], ("pending",))
+                       if d.payload.get("subscription") == subscription_id]  # fmt: skip
+            if waiting:
+                s.execute(delete(AlertDelivery).where(AlertDelivery.id.in_(waiting)))
+            s.delete(row)
+
+    def latest_file_deliveries(
+        self, subscriptions: list[DeliverySubscriptionRecord]
+    ) -> dict[int, DeliveryRecord]:
+        """The newest outbox entry of each subscription (by id): its version, status and last error."""
+        found: dict[int, DeliveryRecord] = {}
+        with self.session() as s:
+            for row in self._file_outbox(s, sorted({x.product_id for x in subscriptions})):
+                subscription = row.payload.get("subscription")
+                if isinstance(subscription, int) and subscription not in found:
+                    found[subscription] = _delivery(row)
+        wanted = {x.id for x in subscriptions}
+        return {k: v for k, v in found.items() if k in wanted}
+
+    @staticmethod
+    def _file_outbox(
+        s: Session, product_ids: list[str], statuses: tuple[str, ...] | None = None, limit: int = 5000
+    ) -> list[AlertDelivery]:
+        """File deliveries of these products in the outbox, newest first."""
+        query = select(AlertDelivery).where(
+            AlertDelivery.kind == FILE_DELIVERY, AlertDelivery.product_id.in_(product_ids)
+        )
+        if statuses is not None:
+            query = query.where(AlertDelivery.status.in_(statuses))
+        return list(s.scalars(query.order_by(AlertDelivery.id.desc()).limit(limit)))
+
     def enqueue_file_delivery(self, subscription: DeliverySubscriptionRecord, version: str) -> int:
-        """Put one version's delivery in the outbox (sent by ``quanta deliver`` or the server)."""
+        """Put one version's delivery in the outbox (sent by ``quanta deliver`` or the server); a
+        version already waiting for this subscription is not queued twice."""
         now = utcnow()
         payload = {"subscription": subscription.id, "version": version}
         with self.session() as s:
+            for waiting in self._file_outbox(s, [subscription.product_id], ("pending", "sending")):
+                if waiting.payload == payload:
+                    return waiting.id
             row = AlertDelivery(
                 alert_id=str(uuid.uuid4()),
                 kind=FILE_DELIVERY,
