@@ -209,6 +209,25 @@ def test_rows_stream_to_a_server_side_cursor(server: int) -> None:
     assert time.monotonic() - started < 60  # and closing the cursor stopped the query
 
 
+def test_fetch_all_sends_rows_as_the_engine_computes_them(server: int) -> None:
+    """FETCH ALL over billions of rows: the first rows arrive at once (gathering them all first would
+    never answer), and the cursor lives on after FETCH n for the next one."""
+    started = time.monotonic()
+    with connect(server) as conn:
+        conn.execute("declare few cursor for select order_id from sales.orders order by 1")
+        assert conn.execute("fetch 2 from few").fetchall() == [(1,), (2,)]
+        assert conn.execute("move forward 3 from few").rowcount == 3
+        assert conn.execute("fetch next from few").fetchall() == [(6,)]
+        assert len(conn.execute("fetch all from few").fetchall()) == 15_000 - 6
+        assert conn.execute("fetch all from few").fetchall() == []
+        conn.execute(f"declare huge cursor for {BILLIONS}")
+        cur = conn.cursor()
+        for seen, _row in enumerate(cur.stream("fetch all from huge"), 1):
+            if seen == 50_000:
+                break
+    assert time.monotonic() - started < 60  # and leaving the stream stopped the query
+
+
 def test_cancel_interrupts_the_engine(server: int) -> None:
     import threading
 

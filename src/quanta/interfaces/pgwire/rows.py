@@ -290,3 +290,28 @@ class Rows:
         """Stop computing the rest (a closed portal or cursor): the engine stops, its cursor is released."""
         if self._close is not None:
             self._close()
+
+
+class Taken(Rows):
+    """``limit`` rows (0: all that are left) of a cursor's rows, sent as they are computed (FETCH):
+    closing them leaves the cursor open where they stopped, for the next FETCH."""
+
+    def __init__(self, rows: Rows, limit: int) -> None:
+        super().__init__(())
+        self._rows = rows
+        self._left: int | None = limit if limit > 0 else None  # None: all that are left
+
+    async def take(self, limit: int) -> AsyncIterator[pa.RecordBatch]:
+        if self._left == 0:
+            return
+        wanted = limit if self._left is None else min(limit, self._left) if limit > 0 else self._left
+        async for batch in self._rows.take(wanted):
+            if self._left is not None:
+                self._left -= batch.num_rows
+            yield batch
+
+    async def more(self) -> bool:
+        return self._left != 0 and await self._rows.more()
+
+    def close(self) -> None:
+        """The cursor stays open (CLOSE closes it)."""

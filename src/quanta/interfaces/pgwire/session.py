@@ -348,11 +348,16 @@ class Session:
         cursor = self.cursors.get(name)
         if cursor is None or cursor.answer is None or cursor.source is None:
             raise WireError(f'cursor "{name}" does not exist', "34000")
-        taken = [batch async for batch in cursor.source.take(count)]  # FETCH n: n rows at most
         if verb == "MOVE":
-            self.send(p.command_complete(f"MOVE {sum(b.num_rows for b in taken)}"))
+            moved = 0
+            async for batch in cursor.source.take(count):  # computed and let go, a batch at a time
+                moved += batch.num_rows
+            self.send(p.command_complete(f"MOVE {moved}"))
             return None
-        return Answer(cursor.answer.schema, taken, [], "FETCH")
+        # FETCH n (0: ALL): rows sent as the engine computes them, never gathered first
+        # (a cancel request stops the cursor's query, as it aborts the transaction in PostgreSQL)
+        taken = rows.Taken(cursor.source, count)
+        return Answer(cursor.answer.schema, (), [], "FETCH", close=cursor.source.close, source=taken)
 
     def _show(self, sql: str) -> Answer:
         import pyarrow as pa
