@@ -92,14 +92,14 @@ def main() -> int:
 def run_all(console: Any, wrk: str, workspace: Path, scratch: Path, env: dict[str, str]) -> list[Measured]:
     (scratch / "trivial_app.py").write_text(TRIVIAL_APP, encoding="utf-8")
     quanta = str(Path(sys.executable).with_name("quanta"))
-    trivial_port, quanta_port = _free_port(), _free_port()
+    trivial_port, quanta_port = free_port(), free_port()
     serve = [quanta, "serve", "--port", str(quanta_port), "--workers", str(WORKERS)]
     uvicorn = [sys.executable, "-m", "uvicorn", "trivial_app:app", "--port", str(trivial_port)]
     uvicorn += ["--workers", str(WORKERS), "--log-level", "warning"]
     results = []
-    with _server(uvicorn, scratch, env, f"http://127.0.0.1:{trivial_port}/trivial"):
+    with server_process(uvicorn, scratch, env, f"http://127.0.0.1:{trivial_port}/trivial"):
         results.append(measure(console, wrk, "trivial FastAPI", f"http://127.0.0.1:{trivial_port}"))
-    with _server(serve, workspace, env, f"http://127.0.0.1:{quanta_port}/api/v1/products"):
+    with server_process(serve, workspace, env, f"http://127.0.0.1:{quanta_port}/api/v1/products"):
         for name in list(ENDPOINTS)[1:]:
             results.append(measure(console, wrk, name, f"http://127.0.0.1:{quanta_port}"))
     return results
@@ -190,7 +190,7 @@ def registry_url(backend: str) -> Iterator[str | None]:
 
 
 @contextmanager
-def _server(command: list[str], cwd: Path, env: dict[str, str], ready: str) -> Iterator[None]:
+def server_process(command: list[str], cwd: Path, env: dict[str, str], ready: str) -> Iterator[None]:
     process = subprocess.Popen(command, cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
     try:
         _wait(ready, process)
@@ -218,7 +218,7 @@ def _wait(url: str, process: subprocess.Popen[str]) -> None:
     raise SystemExit(f"the server at {url} did not come up")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

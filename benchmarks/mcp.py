@@ -1,9 +1,11 @@
 """MCP over streamable HTTP on the demo mesh (scale 0.01): p50/p95 of ``search_products``,
 ``get_product`` and a small ``query``, and that query's overhead over the in-process governed query.
 
-``quanta serve``'s app runs in uvicorn in this process (a thread); one agent (``ana``, an ``agent``
-token) keeps one MCP session (the SDK's ``ClientSession``) open and calls each tool ``RUNS`` times after
-a warm-up, the kinds taking turns so a busy moment of the machine falls on all alike. The in-process
+``quanta serve`` runs in a process of its own, as an agent meets it (until 2026-12-07 it ran in a thread of
+this process, where the server's event loop and the client's took turns on one interpreter lock: that
+measured the two sharing a process, not the server); one agent (``ana``, an ``agent`` token) keeps one
+MCP session (the SDK's ``ClientSession``) open and calls each tool ``RUNS`` times after a warm-up, the
+kinds taking turns so a busy moment of the machine falls on all alike. The in-process
 side runs the same SQL through ``Mesh.governed_query`` as ana, alternating with the MCP calls. Target:
 the MCP ``query`` adds at most 5 ms at the median.
 
@@ -15,7 +17,6 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -49,31 +50,25 @@ def _demo(root: Path, console: object) -> Path:
 
 
 def _measure(root: Path) -> dict[str, list[float]]:
-    import anyio
-    import uvicorn
+    import os
 
-    from quanta.interfaces.api import create_app
+    import anyio
+
+    from benchmarks.load import free_port, server_process
     from quanta.mesh import Mesh, acting_as
 
     mesh = Mesh.open(root)
     token, _ = mesh.create_token("bench", scopes=["agent"], principal_id="ana")
-    server = uvicorn.Server(uvicorn.Config(create_app(mesh, server_mode=True), port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = free_port()
+    serve = [str(Path(sys.executable).with_name("quanta")), "serve", "--port", str(port)]
     local = Mesh.open(root)
 
     def in_process() -> None:
         with acting_as("ana"):
             local.governed_query(SMALL)
 
-    try:
+    with server_process(serve, root, dict(os.environ), f"http://127.0.0.1:{port}/api/v1/products"):
         return anyio.run(_calls, f"http://127.0.0.1:{port}/mcp", token, in_process)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 async def _calls(url: str, token: str, in_process: object) -> dict[str, list[float]]:

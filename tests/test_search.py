@@ -3,6 +3,7 @@ text): ranking, column hits, facets, typos, hostile input, updates, estimates pa
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from quanta.discovery.search import counts as search_counts
 from quanta.discovery.search import index as search_index
 from quanta.discovery.search.documents import ColumnText, ProductDocument
 from quanta.discovery.search.index import Hit, SearchError, SearchIndex, SearchResult, document_for
-from quanta.discovery.search.postgres import PostgresSnapshot
+from quanta.discovery.search.postgres import PostgresSearchIndex, PostgresSnapshot
 from quanta.discovery.search.sqlite import SqliteSearchIndex, SqliteSnapshot
 from quanta.errors import NotFoundError
 from quanta.mesh import Mesh
@@ -457,6 +458,34 @@ def test_a_remembered_answer_gives_way_to_the_next_generation(new_index: NewInde
     again = index.search("widget")
     assert again.total == 41
     assert again.hits[0].product_id == "east.widgets" or "east" in again.facets["domain"]
+
+
+def test_another_workers_write_shows_within_the_recheck_interval(new_index: NewIndex) -> None:
+    """Two server workers, one index: a worker's own write shows at once in its searches, the other
+    worker's within its recheck interval (PostgreSQL: 0.2 s without a round trip; SQLite: at once)."""
+    index = new_index()
+    widgets(index)
+    worker: SearchIndex = (
+        PostgresSearchIndex(index.engine)
+        if isinstance(index, PostgresSearchIndex)
+        else SqliteSearchIndex(index.path)
+    )
+    try:
+        assert worker.search("widget").total == 40  # remembered by the other worker
+        if isinstance(worker, PostgresSearchIndex):  # and given again without a round trip
+            from sqlalchemy import event
+
+            sent: list[str] = []
+            event.listen(worker.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+            assert worker.search("widget").total == 40 and sent == []
+        index.add_documents([ProductDocument("east.widgets", "Widget Extra", "east", "active")])
+        assert index.search("widget").total == 41
+        if worker.RECHECK_SECONDS == 0:
+            assert worker.search("widget").total == 41
+        time.sleep(worker.RECHECK_SECONDS)
+        assert worker.search("widget").total == 41
+    finally:
+        worker.close()
 
 
 @pytest.mark.parametrize(("every", "newest", "matching"), [(3, 2000, 667), (1, 300, 300), (1, 1200, 1200)])

@@ -14,6 +14,7 @@ matches in tiers of the newest ``TIER`` candidates.
 from __future__ import annotations
 
 import importlib
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -96,6 +97,14 @@ class SearchIndex(ABC):
     _answers: dict[tuple[object, ...], SearchResult] | None = None
     """Results of the current generation by query, filters and page: a generation never changes once
     written (every write to the index makes a new one), so a result of it stays right."""
+    RECHECK_SECONDS = 0.0
+    """How long a remembered result is given without asking the index whether its generation is still
+    the current one (0: always asked). Writes through this index are seen at once, another process's
+    within this interval."""
+    _confirmed = float("-inf")
+    """When (``time.monotonic``) the remembered results' generation was last found current."""
+    _writes = 0
+    """Writes through this index started and ended: a search that overlapped one confirms nothing."""
 
     @classmethod
     @abstractmethod
@@ -131,13 +140,20 @@ class SearchIndex(ABC):
     ) -> SearchResult:
         """Products matching every word of ``query`` (plurals and prefixes too), best first; '' lists all."""
         wanted = _check(query, filters or {}, limit, offset)
+        key = (query, wanted, limit, offset)
+        if self._answers is not None and time.monotonic() - self._confirmed < self.RECHECK_SECONDS:
+            found = self._answers.get(key)
+            if found is not None:
+                return found
+        asked, writes = time.monotonic(), self._writes
         with self.snapshot() as snap:
             cache = self._cache
             if cache is None or cache.generation != snap.generation:
                 cache = self._cache = FacetCounts(snap.generation, snap.combos())
                 self._answers = {}
             answers = self._answers if self._answers is not None else {}
-            key = (query, wanted, limit, offset)
+            if self._writes == writes:
+                self._confirmed = asked
             found = answers.get(key)
             if found is None:
                 found = _Search(snap, cache, query, cache.filters(wanted)).run(limit, offset)

@@ -49,7 +49,11 @@ ANALYZE_AFTER = 1000  # documents written at once after which the planner's stat
 
 
 class PostgresSearchIndex(SearchIndex):
-    """The index in ``search_*`` tables of a PostgreSQL database (the registry's)."""
+    """The index in ``search_*`` tables of a PostgreSQL database (the registry's). Its snapshot is a
+    server round trip: a remembered result is given for 0.2 s before the generation is asked again
+    (another worker's or process's index write shows within that; SQLite's is a file check, always made)."""
+
+    RECHECK_SECONDS = 0.2
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -114,9 +118,15 @@ class PostgresSearchIndex(SearchIndex):
             conn.rollback()
 
     def _write(self, change: Callable[[Connection], int]) -> int:
-        with self._translated("write"), self.engine.begin() as conn:
-            lock(conn)
-            return change(conn)
+        self._writes += 1  # this process's searches see its own writes at once
+        self._confirmed = float("-inf")
+        try:
+            with self._translated("write"), self.engine.begin() as conn:
+                lock(conn)
+                return change(conn)
+        finally:
+            self._writes += 1
+            self._confirmed = float("-inf")
 
     def _where(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
