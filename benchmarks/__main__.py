@@ -32,7 +32,7 @@ DEMO_SOURCE = "data/drops/lineitem/*.parquet"
 PRODUCT = "sales.lineitems"
 SCALE = 1
 REPEATS = 3
-TARGET = 1.3
+TARGET = 1.25  # issue 17 (the build benchmark asked 1.3 before)
 
 
 @dataclass(frozen=True)
