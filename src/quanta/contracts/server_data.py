@@ -199,7 +199,7 @@ def convertible(scan: FileScan, engine: Engine) -> FileScan:
     for _ in range(64):  # one column per attempt; a file with more bad columns fails its checks instead
         candidate = FileScan(scan.files, scan.format, scan.options, scan.where, types)
         try:
-            engine.query("select count(columns(*)) from __data", {"__data": candidate})
+            engine.first_row("select count(columns(*)) from __data", {"__data": candidate})
             return candidate
         except EngineConversionError as exc:
             column = re.search(r'converting column "((?:[^"]|"")+)"', str(exc))
