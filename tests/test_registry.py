@@ -182,6 +182,39 @@ def test_catalog_writes_count_and_reads_audits_and_failed_writes_do_not(registry
     other.close()
 
 
+def test_a_lapsed_counter_is_read_again_by_one_thread_at_a_time(tmp_path: Path) -> None:
+    """Request threads finding the counter's interval lapsed at once send one read, not one each
+    (each read takes a database connection: on PostgreSQL a herd of them made requests wait seconds);
+    the others answer with the value they had. An exact read always reads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from quanta.registry.catalog import CATALOG_VERSION
+
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    register(registry)
+    known = registry.catalog_version()
+    time.sleep(CATALOG_RECHECK_SECONDS)
+    reads: list[str] = []
+    release = threading.Event()
+    rows = registry._rows
+
+    def counted(sql: str, params: dict[str, Any] | None = None) -> Sequence[Sequence[Any]]:
+        if sql == CATALOG_VERSION:
+            reads.append(sql)
+            release.wait(10)  # the first reader is still waiting for the database
+        return rows(sql, params)
+
+    registry._rows = counted  # type: ignore[method-assign]
+    with ThreadPoolExecutor(8) as pool:
+        answers = [pool.submit(registry.catalog_version) for _ in range(8)]
+        time.sleep(0.3)
+        release.set()
+        assert [a.result() for a in answers] == [known] * 8
+    assert len(reads) == 1
+    assert registry.catalog_version(0) == known and len(reads) == 2
+    registry.close()
+
+
 def test_the_sqlite_catalog_reads_what_the_registry_reads(tmp_path: Path) -> None:
     """`quanta ls` and `quanta show` read a local registry through sqlite3, without SQLAlchemy: the
     catalog's statements give the same answers on either executor, errors included."""

@@ -3,6 +3,8 @@ text): ranking, column hits, facets, typos, hostile input, updates, estimates pa
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -486,6 +488,35 @@ def test_another_workers_write_shows_within_the_recheck_interval(new_index: NewI
         assert worker.search("widget").total == 41
     finally:
         worker.close()
+
+
+def test_a_lapsed_answer_is_asked_again_by_one_thread(new_index: NewIndex) -> None:
+    """Request threads finding a remembered answer's interval lapsed at once: one asks the index (a
+    database connection each, on PostgreSQL), the others give the answer they had meanwhile."""
+    index = new_index()
+    if index.RECHECK_SECONDS <= 0:
+        pytest.skip("SQLite's index is a file: its generation is checked on every search")
+    widgets(index)
+    assert index.search("widget").total == 40
+    time.sleep(index.RECHECK_SECONDS)
+    snapshots: list[int] = []
+    release = threading.Event()
+    snapshot = index.snapshot
+
+    @contextlib.contextmanager
+    def counted() -> Iterator[Any]:
+        snapshots.append(1)
+        release.wait(10)  # the first thread is still waiting for the database
+        with snapshot() as snap:
+            yield snap
+
+    index.snapshot = counted  # type: ignore[method-assign]
+    with ThreadPoolExecutor(8) as pool:
+        answers = [pool.submit(index.search, "widget") for _ in range(8)]
+        time.sleep(0.3)
+        release.set()
+        assert [a.result().total for a in answers] == [40] * 8
+    assert len(snapshots) == 1
 
 
 @pytest.mark.parametrize(("every", "newest", "matching"), [(3, 2000, 667), (1, 300, 300), (1, 1200, 1200)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -71,6 +72,7 @@ class VersionInfo:
 
 
 CATALOG_RECHECK_SECONDS = 0.2
+_LOCKS_MADE = threading.Lock()
 _VIEW: ContextVar[dict[int, int] | None] = ContextVar("quanta_catalog_view", default=None)
 
 
@@ -146,7 +148,11 @@ class CatalogReads(ABC):
         at once after this process's own catalog writes: another process's change shows within
         that interval, this process's immediately. ``max_age=0``: read it now (what access
         decisions use: a revoked grant never outlives its commit; within :func:`one_catalog_view`, the
-        block's first such read)."""
+        block's first such read).
+
+        When the interval lapses, one thread reads the counter again and the others keep the value
+        they had meanwhile (a view lags by that one read at most): fifty request threads finding it
+        stale at once would otherwise each take a database connection for the same answer."""
         now = time.monotonic()
         seen = self._catalog_seen
         if seen is not None and now - seen[1] < max_age:
@@ -154,12 +160,31 @@ class CatalogReads(ABC):
         view = _VIEW.get() if max_age <= 0 else None
         if view is not None and id(self) in view:
             return view[id(self)]
+        if seen is None or max_age <= 0:
+            return self._read_catalog_version(now, view)
+        refreshing = self._refreshing()
+        if not refreshing.acquire(blocking=False):
+            return seen[0]  # another thread is reading it now
+        try:
+            return self._read_catalog_version(now, view)
+        finally:
+            refreshing.release()
+
+    def _read_catalog_version(self, now: float, view: dict[int, int] | None) -> int:
         rows = self._rows(CATALOG_VERSION)
         version = int(rows[0][0] or 0) if rows else 0
         self._catalog_seen = (version, now)
         if view is not None:
             view[id(self)] = version
         return version
+
+    def _refreshing(self) -> threading.Lock:
+        """The lock of the thread reading the counter again (one per catalog, made on first use)."""
+        lock = self.__dict__.get("_refresh_lock")
+        if lock is None:
+            with _LOCKS_MADE:
+                lock = self.__dict__.setdefault("_refresh_lock", threading.Lock())
+        return lock
 
     def _forget_catalog_version(self) -> None:
         self._catalog_seen = None

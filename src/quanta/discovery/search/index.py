@@ -14,6 +14,7 @@ matches in tiers of the newest ``TIER`` candidates.
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -45,6 +46,7 @@ __all__ = [
 FILTERS = FACETS
 MAX_LIMIT = 200
 MAX_QUERY = 256
+_LOCKS_MADE = threading.Lock()
 ANSWERS_KEPT = 1024  # results remembered per index generation (a page of hits each, a few KB)
 TIER = {"name": 300, "all": 100}  # candidates a band ranks at once, newest first (a page may need more)
 BANDS = (("name", 1.0), ("all", 0.0))  # matches in the name, then the others: (band, lowest score)
@@ -141,10 +143,26 @@ class SearchIndex(ABC):
         """Products matching every word of ``query`` (plurals and prefixes too), best first; '' lists all."""
         wanted = _check(query, filters or {}, limit, offset)
         key = (query, wanted, limit, offset)
-        if self._answers is not None and time.monotonic() - self._confirmed < self.RECHECK_SECONDS:
-            found = self._answers.get(key)
-            if found is not None:
-                return found
+        found = self._answers.get(key) if self._answers is not None else None
+        if found is None or self.RECHECK_SECONDS <= 0:
+            return self._search(query, wanted, limit, offset)
+        if time.monotonic() - self._confirmed < self.RECHECK_SECONDS:
+            return found
+        # Lapsed: one thread asks the index again, the others give what they had meanwhile (a page
+        # of request threads asking at once would each take a database connection for one answer).
+        asking = self._asking()
+        if not asking.acquire(blocking=False):
+            return found
+        try:
+            return self._search(query, wanted, limit, offset)
+        finally:
+            asking.release()
+
+    def _search(
+        self, query: str, wanted: frozenset[tuple[str, str]], limit: int, offset: int
+    ) -> SearchResult:
+        """The answer read from a snapshot of the index (or remembered for its generation)."""
+        key = (query, wanted, limit, offset)
         asked, writes = time.monotonic(), self._writes
         with self.snapshot() as snap:
             cache = self._cache
@@ -162,6 +180,14 @@ class SearchIndex(ABC):
                 answers[key] = found
                 self._answers = answers
             return found
+
+    def _asking(self) -> threading.Lock:
+        """The lock of the thread asking the index for its generation again (made on first use)."""
+        lock = self.__dict__.get("_asking_lock")
+        if lock is None:
+            with _LOCKS_MADE:
+                lock = self.__dict__.setdefault("_asking_lock", threading.Lock())
+        return lock
 
 
 @dataclass(frozen=True)
