@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from quanta.errors import NotFoundError, RegistryError
+from quanta.lazy import own_lock
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,6 @@ class VersionInfo:
 
 
 CATALOG_RECHECK_SECONDS = 0.2
-_LOCKS_MADE = threading.Lock()
 _VIEW: ContextVar[dict[int, int] | None] = ContextVar("quanta_catalog_view", default=None)
 
 
@@ -180,11 +180,7 @@ class CatalogReads(ABC):
 
     def _refreshing(self) -> threading.Lock:
         """The lock of the thread reading the counter again (one per catalog, made on first use)."""
-        lock = self.__dict__.get("_refresh_lock")
-        if lock is None:
-            with _LOCKS_MADE:
-                lock = self.__dict__.setdefault("_refresh_lock", threading.Lock())
-        return lock
+        return own_lock(self, "_refresh_lock")
 
     def _forget_catalog_version(self) -> None:
         self._catalog_seen = None

@@ -28,6 +28,7 @@ from quanta.discovery.search.documents import FACETS, ProductDocument, document_
 from quanta.discovery.search.query_language import Query, correct, matched, parse
 from quanta.discovery.search.snapshot import Filters, Snapshot
 from quanta.errors import NotFoundError, QuantaError
+from quanta.lazy import own_lock
 
 if TYPE_CHECKING:
     from quanta.registry import Registry
@@ -46,7 +47,6 @@ __all__ = [
 FILTERS = FACETS
 MAX_LIMIT = 200
 MAX_QUERY = 256
-_LOCKS_MADE = threading.Lock()
 ANSWERS_KEPT = 1024  # results remembered per index generation (a page of hits each, a few KB)
 TIER = {"name": 300, "all": 100}  # candidates a band ranks at once, newest first (a page may need more)
 BANDS = (("name", 1.0), ("all", 0.0))  # matches in the name, then the others: (band, lowest score)
@@ -183,11 +183,7 @@ class SearchIndex(ABC):
 
     def _asking(self) -> threading.Lock:
         """The lock of the thread asking the index for its generation again (made on first use)."""
-        lock = self.__dict__.get("_asking_lock")
-        if lock is None:
-            with _LOCKS_MADE:
-                lock = self.__dict__.setdefault("_asking_lock", threading.Lock())
-        return lock
+        return own_lock(self, "_asking_lock")
 
 
 @dataclass(frozen=True)
