@@ -264,6 +264,14 @@ class Rows:
             remaining -= batch.num_rows
             yield batch
 
+    async def skip(self, limit: int) -> int:
+        """Let the next ``limit`` rows go (0: all that are left), computed a batch at a time (MOVE);
+        how many there were."""
+        skipped = 0
+        async for batch in self.take(limit):
+            skipped += batch.num_rows
+        return skipped
+
     async def more(self) -> bool:
         """Whether rows are left (computing the next batch to know)."""
         if not self._ready and not self._ended:

@@ -349,14 +349,10 @@ class Session:
         if cursor is None or cursor.answer is None or cursor.source is None:
             raise WireError(f'cursor "{name}" does not exist', "34000")
         if verb == "MOVE":
-            moved = 0
-            async for batch in cursor.source.take(count):  # computed and let go, a batch at a time
-                moved += batch.num_rows
-            self.send(p.command_complete(f"MOVE {moved}"))
+            self.send(p.command_complete(f"MOVE {await cursor.source.skip(count)}"))
             return None
-        # FETCH n (0: ALL): rows sent as the engine computes them, never gathered first
-        # (a cancel request stops the cursor's query, as it aborts the transaction in PostgreSQL)
-        taken = rows.Taken(cursor.source, count)
+        # FETCH n (0: ALL): sent as computed, never gathered; a cancel stops the cursor's query (as
+        taken = rows.Taken(cursor.source, count)  # it aborts the transaction in PostgreSQL)
         return Answer(cursor.answer.schema, (), [], "FETCH", close=cursor.source.close, source=taken)
 
     def _show(self, sql: str) -> Answer:
