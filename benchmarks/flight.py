@@ -11,11 +11,16 @@ of 3 each:
 Targets: Flight at >= 0.8x the in-process throughput, and the server's peak RSS under 1 GiB during the
 fetches (the governed stream is sent as it is computed, never materialised).
 
+The CPU seconds each way costs are reported too (the server's from /proc, the client's and the
+in-process read's from getrusage): on a machine with few cores the sum of the server's and the
+client's CPU time, divided by the cores, bounds the Flight wall time from below.
+
 Run with ``python -m benchmarks flight``; ``--limit N`` reads only N rows (a quick check that it works).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,16 +60,18 @@ def measure(workspace: Path, limit: int | None) -> dict[str, Any]:
     _, ana = published_for_ana(workspace)
     sql = f"select * from {PRODUCT}" + (f" limit {limit}" if limit else "")
 
-    def in_process() -> int:
+    def in_process() -> tuple[int, float]:
         with ana.governed_stream(sql) as stream:
-            return sum(batch.num_rows for batch in stream)
+            return sum(batch.num_rows for batch in stream), 0.0
 
     server = Server(workspace)
     try:
         port = server.start()
 
-        def over_flight() -> int:
+        def over_flight() -> tuple[int, float]:
             import adbc_driver_flightsql.dbapi as flight
+
+            before = server.cpu_seconds()
 
             kwargs = {"username": "ana", "password": "local"}  # local mode: loopback trusted
             with (
@@ -72,20 +79,30 @@ def measure(workspace: Path, limit: int | None) -> dict[str, Any]:
                 conn.cursor() as cursor,
             ):
                 cursor.execute(sql)
-                return sum(batch.num_rows for batch in cursor.fetch_record_batch())
+                read = sum(batch.num_rows for batch in cursor.fetch_record_batch())
+            return read, server.cpu_seconds() - before
 
         seconds: dict[str, list[float]] = {"in process": [], "flight": []}
+        cpu: dict[str, list[tuple[float, float]]] = {"in process": [], "flight": []}
         rows: dict[str, int] = {}
         for _ in range(RUNS):
             for name, run in (("in process", in_process), ("flight", over_flight)):
-                started = time.perf_counter()
-                rows[name] = run()
+                own, started = _own_cpu_seconds(), time.perf_counter()
+                rows[name], served = run()
                 seconds[name].append(time.perf_counter() - started)
+                cpu[name].append((_own_cpu_seconds() - own, served))
     finally:
         peak = server.stop()
     if rows["in process"] != rows["flight"]:
         raise SystemExit(f"row counts differ: {rows}")
-    return {"seconds": seconds, "rows": rows["flight"], "peak": peak}
+    return {"seconds": seconds, "cpu": cpu, "rows": rows["flight"], "peak": peak}
+
+
+def _own_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Server:
@@ -123,18 +140,33 @@ class Server:
                 time.sleep(0.2)
         raise SystemExit("quanta flight did not start within 60 s")
 
-    def stop(self) -> int:
-        """Ends the server (found by its command line, not the wrapper's) and returns its peak RSS in
-        bytes."""
+    def pid(self) -> int | None:
+        """The server's process (found by its command line, not the wrapper's)."""
         wanted = f"quanta.interfaces.cli.main\0flight\0--port\0{self.port}\0".encode()
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
                     line = (entry / "cmdline").read_bytes()
-                    if line.startswith(sys.executable.encode() + b"\0-m\0") and wanted in line:
-                        os.kill(int(entry.name), signal.SIGTERM)
                 except OSError:
                     continue
+                if line.startswith(sys.executable.encode() + b"\0-m\0") and wanted in line:
+                    return int(entry.name)
+        return None
+
+    def cpu_seconds(self) -> float:
+        """The server's CPU time so far (user and system)."""
+        pid = self.pid()
+        if pid is None:
+            return 0.0
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> int:
+        """Ends the server and returns its peak RSS in bytes."""
+        pid = self.pid()
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
         if self.thread is not None:
             self.thread.join(timeout=60)
         return self.result[1] if self.result else 0
@@ -146,12 +178,16 @@ def report(console: Any, results: dict[str, Any]) -> None:
     seconds, rows = results["seconds"], results["rows"]
     best = {name: min(runs) for name, runs in seconds.items()}
     table = Table(title=f"{PRODUCT} ({rows:,} rows) read whole as ana: Flight SQL (ADBC) vs in process")
-    for column in ("", "best", "runs", "rows/s"):
+    for column in ("", "best", "runs", "rows/s", "CPU s (client + server)"):
         table.add_column(column, justify="right" if column else "left")
     for name, runs in seconds.items():
         shown = ", ".join(f"{s:.2f}" for s in runs)
-        table.add_row(name, f"{best[name]:.2f} s", shown, f"{rows / best[name]:,.0f}")
+        spent = ", ".join(f"{own:.2f} + {served:.2f}" for own, served in results["cpu"][name])
+        table.add_row(name, f"{best[name]:.2f} s", shown, f"{rows / best[name]:,.0f}", spent)
     console.print(table)
+    cores = os.cpu_count() or 1
+    floor = min(own + served for own, served in results["cpu"]["flight"]) / cores
+    console.print(f"  Flight's CPU time over {cores} cores: no fetch can take less than {floor:.2f} s here")
     ratio = best["in process"] / best["flight"]
     mib = results["peak"] / 2**20
     for label, value, target, ok in (
