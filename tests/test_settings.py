@@ -1,14 +1,16 @@
 """Settings come from ``QUANTA_*`` environment variables, read as pydantic-settings read them (which
-Quanta no longer imports: a CLI command paid for it at every start)."""
+Quanta no longer imports: a CLI command paid for it, and for pydantic, at every start); a bad value
+names the variable to fix."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
-from quanta.settings import Settings
+from quanta.settings import Secret, Settings, SettingsError
+from tests.conftest import run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +41,8 @@ def test_every_field_is_read_from_its_variable_in_any_case(monkeypatch: pytest.M
     monkeypatch.setenv("QUANTA_OPENLINEAGE_TRANSPORT", "http")
     monkeypatch.setenv("QUANTA_NOT_A_SETTING", "ignored")
     settings = Settings()
-    assert isinstance(settings.database_url, SecretStr)
+    assert isinstance(settings.database_url, Secret)
+    assert "x.db" not in repr(settings)
     assert settings.database_url.get_secret_value() == "sqlite:///x.db"
     assert settings.workspace == Path("/srv/mesh")
     assert (settings.major_grace_days, settings.user, settings.openlineage_timeout) == (30, "bob", 2.5)
@@ -56,5 +59,30 @@ def test_values_given_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 def test_a_bad_value_names_its_field(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUANTA_MAJOR_GRACE_DAYS", "soon")
-    with pytest.raises(ValidationError, match="major_grace_days"):
+    with pytest.raises(SettingsError, match="QUANTA_MAJOR_GRACE_DAYS = 'soon' is not a whole number"):
         Settings()
+    with pytest.raises(SettingsError, match="the setting openlineage_transport = 'kafka' is not one of"):
+        Settings(openlineage_transport="kafka", major_grace_days=30)
+
+
+def test_a_secret_given_as_pydantic_secretstr_is_kept() -> None:
+    settings = Settings(database_url=SecretStr("sqlite:///y.db"))
+    assert settings.database_url == Secret("sqlite:///y.db")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("QUANTA_MAJOR_GRACE_DAYS", "soon", "QUANTA_MAJOR_GRACE_DAYS = 'soon' is not a whole number of days"),
+        ("QUANTA_OPENLINEAGE_TRANSPORT", "kafka", "is not one of file, http, console, none"),
+        ("QUANTA_OPENLINEAGE_TIMEOUT", "5s", "is not a number of seconds"),
+    ],
+)
+def test_the_cli_names_a_bad_variable_without_a_traceback(
+    tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    result = run_cli("ls", cwd=tmp_path, env={variable: value})
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert said in out and "unset it" in out
+    assert "internal error" not in out and "Traceback" not in out
