@@ -108,3 +108,55 @@ def test_every_violation_is_counted(tmp_path: Path, metadata: bool) -> None:
     assert checks["duplicateValues of lines"][:2] == ("failed", 1)
     assert checks["rowCount of lines"][:2] == ("passed", 3)
     assert checks["contact is a valid email"][:2] == ("failed", 1)
+
+
+def test_integer_keys_with_known_bounds_are_counted_in_a_bitmap(tmp_path: Path) -> None:
+    """Duplicate keys are counted in one bit per possible key when metadata bounds integer keys; the
+    counts are those of the hash table's exact count, NULL key parts and triples included."""
+    from quanta.contracts.aggregates import bounded_duplicates, compile_metrics
+
+    rows = (
+        "(1, 1, 5, null, 'AIR', null), (1, 1, 5, null, 'AIR', null), (1, 1, 5, null, 'AIR', null), "
+        "(3, 2, 5, null, 'AIR', null), (3, 2, 5, null, 'AIR', null), (3, null, 5, null, 'AIR', null), "
+        "(3, null, 5, null, 'AIR', null), (9, 7, 5, null, 'AIR', null)"
+    )
+    warehouse, snapshot = stage(tmp_path, rows)
+    stats = warehouse.column_stats("x.lines", "lines", snapshot)
+    [key] = [m for m in compile_metrics(CONTRACT.objects[0]) if m.kind == "primaryKey"]
+    bitmap = bounded_duplicates(key, stats, {"order_id": "BIGINT", "line": "BIGINT"})
+    assert "bitstring_agg" in bitmap.expression and bitmap.exact  # confirmed by the hash table
+    with_bitmap, hashed = run(warehouse, snapshot), run(warehouse, snapshot, metadata=False)
+    name = "primary key (order_id, line) is unique"
+    assert with_bitmap[name][:2] == hashed[name][:2] == ("failed", 3)  # 2 extra (1, 1), 1 extra (3, 2)
+    assert with_bitmap["duplicateValues of lines"][:2] == ("failed", 3)
+
+
+def test_stale_bounds_never_hide_a_duplicate_nor_invent_one(tmp_path: Path) -> None:
+    """Metadata bounds narrower than the data (stale) leave keys out of the bitmap: the exact count
+    decides, so a duplicate outside the bounds is still found and clean data still passes."""
+    from quanta.storage.scan import ColumnStats
+
+    name = "primary key (order_id, line) is unique"
+    for rows, expected in ((GOOD, ("passed", 0)), (GOOD + ", (2, 1, 5, null, 'AIR', null)", ("failed", 1))):
+        warehouse, snapshot = stage(tmp_path / str(len(rows)), rows)
+        stale = {"order_id": ColumnStats(3, 0, 1, 1), "line": ColumnStats(3, 0, 1, 1)}
+        result = check_object(
+            CONTRACT, CONTRACT.objects[0], get_engine(), warehouse.scan("x.lines", "lines", snapshot), stale
+        )
+        assert {c.name: (c.verdict, c.measured) for c in result.checks}[name] == expected
+
+
+def test_keys_too_sparse_for_a_bitmap_keep_the_hash_table() -> None:
+    from quanta.contracts.aggregates import bounded_duplicates, compile_metrics
+    from quanta.storage.scan import ColumnStats
+
+    [key] = [m for m in compile_metrics(CONTRACT.objects[0]) if m.kind == "primaryKey"]
+    types = {"order_id": "BIGINT", "line": "INTEGER"}
+    wide = {"order_id": ColumnStats(10, 0, 1, 10**12), "line": ColumnStats(10, 0, 1, 7)}
+    assert bounded_duplicates(key, wide, types) is key
+    sparse = {"order_id": ColumnStats(10, 0, 1, 10_000), "line": ColumnStats(10, 0, 1, 7)}  # 70,000 bits
+    assert bounded_duplicates(key, sparse, types) is key  # more than 64 bits a row
+    text = {"order_id": ColumnStats(10, 0, "a", "z"), "line": ColumnStats(10, 0, 1, 7)}
+    assert bounded_duplicates(key, text, {**types, "order_id": "VARCHAR"}) is key
+    dense = {"order_id": ColumnStats(10, 0, 1, 50), "line": ColumnStats(10, 0, 1, 7)}
+    assert "bitstring_agg" in bounded_duplicates(key, dense, types).expression

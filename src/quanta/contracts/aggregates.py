@@ -9,7 +9,7 @@ of a failed check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from quanta.engines.base import ColumnStats
@@ -48,6 +48,8 @@ class Metric:
     """The rows that violate the rule (for sample rows); None for table-level measures."""
     inputs: tuple[str, ...] = ()
     """Other tables the expression reads (relationships), by name."""
+    key: tuple[str, ...] = ()
+    """The columns (quoted) whose combinations must be unique, for a duplicates metric."""
 
 
 def q(identifier: str) -> str:
@@ -236,7 +238,47 @@ def _duplicates(
         )
         exact = f"count(*) filter (where {present}) - count(distinct ({key})) filter (where {present})"
     predicate = f"({key}) in (select ({key}) from __table group by {key} having count(*) > 1)"
-    return Metric(expression, name, kind, column, judge, exact=exact, predicate=predicate, **kw)
+    return Metric(
+        expression, name, kind, column, judge, exact=exact, predicate=predicate, key=tuple(columns), **kw
+    )
+
+
+BITMAP_BITS = 1 << 28
+"""The largest bitmap a duplicates count over integer keys uses (32 MiB for each engine thread)."""
+
+
+def bounded_duplicates(metric: Metric, stats: dict[str, ColumnStats], types: dict[str, str]) -> Metric:
+    """``metric``, when it counts duplicate integer keys whose bounds the table metadata knows, as one
+    bit per possible key (``bitstring_agg``) instead of a hash table of the keys: a few MiB instead of
+    tens of bytes per row, and a fraction of the time on millions of rows. A key outside the bounds
+    (stale metadata) is left out of the bitmap, which can only count a duplicate that is not there,
+    never hide one: a non-zero count is confirmed by the hash table's exact count."""
+    bounds: list[tuple[str, int, int]] = []
+    rows = 0
+    for quoted in metric.key:
+        column = quoted[1:-1].replace('""', '"')
+        found = stats.get(column)
+        if found is None or not types.get(column, "").upper().startswith(_INTEGER_TYPES):
+            return metric
+        low, high = found.lower, found.upper
+        if isinstance(low, bool) or not (isinstance(low, int) and isinstance(high, int)) or high < low:
+            return metric
+        bounds.append((quoted, low, high))
+        rows = max(rows, found.rows)
+    span, code = 1, ""
+    for quoted, low, high in bounds:  # a mixed-radix number, one digit per key column
+        code = f"({code}) * {high - low + 1} + ({quoted} - {low})" if code else f"({quoted} - {low})"
+        span *= high - low + 1
+    if not bounds or span > min(BITMAP_BITS, 64 * max(rows, 1)):
+        return metric
+    present = " and ".join(f"{quoted} is not null" for quoted in metric.key)
+    inside = " and ".join(f"{quoted} between {low} and {high}" for quoted, low, high in bounds)
+    bits = f"bitstring_agg(case when {inside} then {code} end, 0, {span - 1})"
+    expression = f"count(*) filter (where {present}) - coalesce(bit_count({bits}), 0)"
+    return replace(metric, expression=expression, exact=metric.exact or metric.expression)
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 
 
 def rule_filter(rule: QualityRule) -> str | None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from quanta.contracts.aggregates import Metric, compile_metrics, q, relationship_metrics, sql_rules
+from quanta.contracts.aggregates import (
+    Metric,
+    bounded_duplicates,
+    compile_metrics,
+    q,
+    relationship_metrics,
+    sql_rules,
+)
 from quanta.contracts.run import Check, Run, verdict_of
 from quanta.engines.base import ColumnStats, Engine, Input
 from quanta.errors import EngineError
@@ -91,6 +98,7 @@ def check_object(
     metrics += checkable
     run = Run(contract.id, list(presence))
     known = stats or {}
+    metrics = [bounded_duplicates(m, known, types) if m.key else m for m in metrics]
     from_metadata = {
         id(m) for m in metrics if m.proven is not None and m.column in known and m.proven(known[m.column])
     }
