@@ -72,6 +72,20 @@ def test_masks_and_row_filters_hold_in_the_stream(ana: Mesh) -> None:
     assert set(table.column("revenue").to_pylist()) == {None}
 
 
+def test_a_long_statement_is_answered_but_not_remembered(ana: Mesh) -> None:
+    """Statements are remembered parsed and rewritten (dashboards repeat them), but not megabytes of
+    generated SQL: the caches stay small whatever clients send."""
+    queries = ana._governed.queries
+    short = FILTERED + " limit 3"
+    listed = ", ".join(f"'N{i:05d}'" for i in range(3000))  # a generated IN list, ~27,000 characters
+    long = f"select count(*) as n from finance.revenue_by_nation where nation not in ({listed})"
+    for sql in (short, long):
+        with ana.governed_stream(sql) as stream:
+            assert stream.reader.read_all().num_rows >= 1
+    assert short in queries._parses and any(key[0] == short for key in queries._finals)
+    assert long not in queries._parses and not any(key[0] == long for key in queries._finals)
+
+
 @pytest.fixture(scope="module")
 def local_http(granted_demo: Path) -> TestClient:
     """The API in local mode: the workspace user (a platform admin) acts."""

@@ -221,6 +221,9 @@ class _View:
 
 
 _CACHED = 512
+_CACHED_CHARS = 16_384
+"""Statements longer than this are parsed and rewritten every time, never remembered: a client sending
+megabytes of SQL (generated IN lists) must not make the caches hold hundreds of them."""
 
 
 _PRODUCT = "quanta_product"
@@ -363,8 +366,9 @@ class GovernedQueries:
         final = tree.sql(dialect="duckdb")
         if renamed != parsed.references:  # fail closed: every product read through its view
             raise QueryError("the query could not be rewritten", hint="simplify the query")
-        with self._lock:
-            _remember(self._finals, key, final)
+        if len(parsed.sql) <= _CACHED_CHARS:
+            with self._lock:
+                _remember(self._finals, key, final)
         return final
 
     def failure(self, exc: EngineError, plan: GovernedPlan | None = None) -> QueryError:
@@ -396,8 +400,9 @@ class GovernedQueries:
                 table.meta[_PRODUCT] = product_text(table)
             texts = list(dict.fromkeys(product_text(t) for t in tables))
             found = _Parsed(sql, tree, texts, referenced_columns(tree), len(tables))
-            with self._lock:
-                _remember(self._parses, sql, found)
+            if len(sql) <= _CACHED_CHARS:
+                with self._lock:
+                    _remember(self._parses, sql, found)
         return found
 
     def _read_view(
