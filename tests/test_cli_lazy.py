@@ -95,6 +95,20 @@ def test_quanta_test_on_a_file_imports_no_registry_and_no_pyarrow(tmp_path: Path
     modules = _modules_after(["test", "c.yaml"], tmp_path)
     assert "quanta.contracts.execute" in modules  # it did test the data
     assert {"sqlalchemy", "pyarrow", "numpy"} & modules == set()
+    # A valid contract is told valid by jsonschema-rs; jsonschema only explains an invalid one.
+    assert "jsonschema_rs" in modules and "jsonschema" not in modules
+
+
+def test_ls_and_show_import_no_pydantic(tmp_path: Path) -> None:
+    """Settings are read without pydantic, and typer (held below 0.29) parses options without it: the
+    commands a user runs most start without loading it (docs: README, start-up)."""
+    from quanta.mesh import Mesh
+
+    Mesh.init(tmp_path, name="lazy")
+    for args in (["ls"], ["show", "nowhere.nothing"], ["--help"]):
+        modules = _modules_after(args, tmp_path)
+        assert "quanta.settings" in modules or args == ["--help"]
+        assert {m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_core")} == set(), args
 
 
 def test_quanta_test_on_a_csv_file_with_a_sql_rule_imports_no_pyarrow(tmp_path: Path) -> None:
