@@ -160,3 +160,30 @@ def test_keys_too_sparse_for_a_bitmap_keep_the_hash_table() -> None:
     assert bounded_duplicates(key, text, {**types, "order_id": "VARCHAR"}) is key
     dense = {"order_id": ColumnStats(10, 0, 1, 50), "line": ColumnStats(10, 0, 1, 7)}
     assert "bitstring_agg" in bounded_duplicates(key, dense, types).expression
+
+
+@pytest.mark.parametrize("metadata", [True, False], ids=["bitmap", "hash"])
+def test_a_duplicates_rule_with_a_filter_counts_only_the_rows_it_keeps(
+    tmp_path: Path, metadata: bool
+) -> None:
+    """A ``filter`` on a duplicateValues rule scopes the count (it used to be named in the check but
+    ignored): duplicates outside it pass, duplicates inside it fail, with the bitmap and the hash."""
+    data = CONTRACT.model_dump(by_alias=True, exclude_none=True)
+    data["schema"][0]["quality"] = [
+        {
+            "metric": "duplicateValues",
+            "arguments": {"properties": ["order_id", "line"]},
+            "mustBe": 0,
+            "name": "recent lines are unique",
+            "customProperties": [{"property": "filter", "value": "qty > 10"}],
+        }
+    ]
+    scoped = Contract.model_validate(data)
+    outside = "(1, 1, 5, null, 'AIR', null), (1, 1, 6, null, 'AIR', null), (2, 1, 50, null, 'AIR', null)"
+    inside = outside + ", (2, 1, 40, null, 'AIR', null), (2, 2, 40, null, 'AIR', null)"
+    for rows, expected in ((outside, ("passed", 0)), (inside, ("failed", 1))):
+        warehouse, snapshot = stage(tmp_path / str(len(rows)), rows)
+        stats = warehouse.column_stats("x.lines", "lines", snapshot) if metadata else None
+        scan = warehouse.scan("x.lines", "lines", snapshot)
+        result = check_object(scoped, scoped.objects[0], get_engine(), scan, stats)
+        assert {c.name: (c.verdict, c.measured) for c in result.checks}["recent lines are unique"] == expected

@@ -50,6 +50,8 @@ class Metric:
     """Other tables the expression reads (relationships), by name."""
     key: tuple[str, ...] = ()
     """The columns (quoted) whose combinations must be unique, for a duplicates metric."""
+    scope: str | None = None
+    """The rows a duplicates metric looks at (its rule's ``filter``); None: all."""
 
 
 def q(identifier: str) -> str:
@@ -220,9 +222,17 @@ def _bound(prop: SchemaProperty, value: Any) -> str:
 
 
 def _duplicates(
-    columns: list[str], name: str, kind: str, column: str | None, judge: Judge, **kw: Any
+    columns: list[str],
+    name: str,
+    kind: str,
+    column: str | None,
+    judge: Judge,
+    scope: str | None = None,
+    **kw: Any,
 ) -> Metric:
-    present = " and ".join(f"{c} is not null" for c in columns)
+    """Rows whose key (``columns``) another row has too, among the rows ``scope`` keeps (a rule's
+    ``filter``); keys with a NULL part are not keys, and are not counted."""
+    present = " and ".join([*([f"({scope})"] if scope else []), *(f"{c} is not null" for c in columns)])
     key = ", ".join(columns)
     if len(columns) == 1:
         expression, exact = (
@@ -232,14 +242,24 @@ def _duplicates(
     else:
         # Hashing a composite key halves the cost; a collision can only report a duplicate that is not
         # there, never hide one, so a non-zero count is confirmed exactly.
-        # Both counts see the same rows: keys with a NULL part are not keys (and are not counted).
         expression = (
             f"count(*) filter (where {present}) - count(distinct hash({key})) filter (where {present})"
         )
         exact = f"count(*) filter (where {present}) - count(distinct ({key})) filter (where {present})"
-    predicate = f"({key}) in (select ({key}) from __table group by {key} having count(*) > 1)"
+    where = f" where {scope}" if scope else ""
+    repeated = f"({key}) in (select ({key}) from __table{where} group by {key} having count(*) > 1)"
+    predicate = f"({scope}) and {repeated}" if scope else repeated
     return Metric(
-        expression, name, kind, column, judge, exact=exact, predicate=predicate, key=tuple(columns), **kw
+        expression,
+        name,
+        kind,
+        column,
+        judge,
+        exact=exact,
+        predicate=predicate,
+        key=tuple(columns),
+        scope=scope,
+        **kw,
     )
 
 
@@ -271,8 +291,9 @@ def bounded_duplicates(metric: Metric, stats: dict[str, ColumnStats], types: dic
         span *= high - low + 1
     if not bounds or span > min(BITMAP_BITS, 64 * max(rows, 1)):
         return metric
-    present = " and ".join(f"{quoted} is not null" for quoted in metric.key)
-    inside = " and ".join(f"{quoted} between {low} and {high}" for quoted, low, high in bounds)
+    scoped = [f"({metric.scope})"] if metric.scope else []
+    present = " and ".join([*scoped, *(f"{quoted} is not null" for quoted in metric.key)])
+    inside = " and ".join([*scoped, *(f"{quoted} between {low} and {high}" for quoted, low, high in bounds)])
     bits = f"bitstring_agg(case when {inside} then {code} end, 0, {span - 1})"
     expression = f"count(*) filter (where {present}) - coalesce(bit_count({bits}), 0)"
     return replace(metric, expression=expression, exact=metric.exact or metric.expression)
@@ -322,7 +343,7 @@ def library_metric(obj: SchemaObject, prop: SchemaProperty | None, rule: Quality
     elif metric == "duplicateValues":
         columns = [q(c) for c in args.get("properties", [])] or ([col] if col else [])
         if columns:
-            return _duplicates(columns, name, metric, prop.column if prop else None, **common)
+            return _duplicates(columns, name, metric, prop.column if prop else None, scope=scope, **common)
     if predicate is None:
         return None
     if scope:
