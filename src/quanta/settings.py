@@ -47,7 +47,7 @@ class Secret:
         return hash(self._value)
 
 
-@dataclasses.dataclass(frozen=True, init=False)
+@dataclasses.dataclass(init=False)
 class Settings:
     """Process-wide settings; every field can be set as ``QUANTA_<FIELD>`` (in any case); a value
     given to the constructor wins over the environment's; names that are not settings are ignored."""
