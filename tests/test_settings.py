@@ -86,3 +86,13 @@ def test_the_cli_names_a_bad_variable_without_a_traceback(
     out = result.stdout + result.stderr
     assert said in out and "unset it" in out
     assert "internal error" not in out and "Traceback" not in out
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    """``QUANTA_DATABASE_URL=`` (exported empty, as shells and CI templates do) means the workspace's
+    own registry, not a database at the URL ''."""
+    result = run_cli("init", "--name", "empty", cwd=tmp_path, env={"QUANTA_DATABASE_URL": ""})
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = run_cli("ls", cwd=tmp_path, env={"QUANTA_DATABASE_URL": ""})
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert not Settings(database_url="").database_url and Settings(database_url="").database_url == Secret("")

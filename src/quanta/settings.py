@@ -34,6 +34,9 @@ class Secret:
     def get_secret_value(self) -> str:
         return self._value
 
+    def __len__(self) -> int:  # an empty secret is false, as an unset one (``QUANTA_DATABASE_URL=``)
+        return len(self._value)
+
     def __repr__(self) -> str:
         return "Secret('**********')"
 
