@@ -221,11 +221,7 @@ class _View:
 
 
 _CACHED = 512
-_CACHED_CHARS = 16_384
-"""Statements longer than this are parsed and rewritten every time, never remembered: a client sending
-megabytes of SQL (generated IN lists) must not make the caches hold hundreds of them."""
-
-
+_CACHED_CHARS = 16_384  # longer statements (generated IN lists) are never remembered: caches stay small
 _PRODUCT = "quanta_product"
 
 
@@ -258,8 +254,10 @@ def batch_rows(relation: Any, batch_bytes: int) -> int:
     return max(BATCH_ROWS, min(MAX_BATCH_ROWS, batch_bytes // max(width, 1)))
 
 
-def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
-    """``cache[key] = value``, dropping the oldest entry beyond a few hundred."""
+def _remember(cache: dict[_K, _V], key: _K, value: _V, sql: str = "") -> None:
+    """``cache[key] = value`` unless ``sql`` is long, dropping the oldest entry beyond a few hundred."""
+    if len(sql) > _CACHED_CHARS:
+        return
     cache[key] = value
     if len(cache) > _CACHED:
         cache.pop(next(iter(cache)))
@@ -366,9 +364,8 @@ class GovernedQueries:
         final = tree.sql(dialect="duckdb")
         if renamed != parsed.references:  # fail closed: every product read through its view
             raise QueryError("the query could not be rewritten", hint="simplify the query")
-        if len(parsed.sql) <= _CACHED_CHARS:
-            with self._lock:
-                _remember(self._finals, key, final)
+        with self._lock:
+            _remember(self._finals, key, final, parsed.sql)
         return final
 
     def failure(self, exc: EngineError, plan: GovernedPlan | None = None) -> QueryError:
@@ -400,9 +397,8 @@ class GovernedQueries:
                 table.meta[_PRODUCT] = product_text(table)
             texts = list(dict.fromkeys(product_text(t) for t in tables))
             found = _Parsed(sql, tree, texts, referenced_columns(tree), len(tables))
-            if len(sql) <= _CACHED_CHARS:
-                with self._lock:
-                    _remember(self._parses, sql, found)
+            with self._lock:
+                _remember(self._parses, sql, found, sql)
         return found
 
     def _read_view(
