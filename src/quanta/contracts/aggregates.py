@@ -50,8 +50,9 @@ class Metric:
     """Other tables the expression reads (relationships), by name."""
     key: tuple[str, ...] = ()
     """The columns (quoted) whose combinations must be unique, for a duplicates metric."""
-    scope: str | None = None
-    """The rows a duplicates metric looks at (its rule's ``filter``); None: all."""
+    keyed: str = ""
+    """For a duplicates metric, the condition of the rows whose keys count (its rule's ``filter``, and
+    no NULL key part)."""
 
 
 def q(identifier: str) -> str:
@@ -258,9 +259,14 @@ def _duplicates(
         exact=exact,
         predicate=predicate,
         key=tuple(columns),
-        scope=scope,
+        keyed=present,
         **kw,
     )
+
+
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "INT")  # fmt: skip
+"""How DuckDB names the integer types (DESCRIBE)."""
 
 
 BITMAP_BITS = 1 << 28
@@ -278,7 +284,7 @@ def bounded_duplicates(metric: Metric, stats: dict[str, ColumnStats], types: dic
     for quoted in metric.key:
         column = quoted[1:-1].replace('""', '"')
         found = stats.get(column)
-        if found is None or not types.get(column, "").upper().startswith(_INTEGER_TYPES):
+        if found is None or types.get(column, "").upper() not in INTEGER_TYPES:
             return metric
         low, high = found.lower, found.upper
         if isinstance(low, bool) or not (isinstance(low, int) and isinstance(high, int)) or high < low:
@@ -291,15 +297,12 @@ def bounded_duplicates(metric: Metric, stats: dict[str, ColumnStats], types: dic
         span *= high - low + 1
     if not bounds or span > min(BITMAP_BITS, 64 * max(rows, 1)):
         return metric
-    scoped = [f"({metric.scope})"] if metric.scope else []
-    present = " and ".join([*scoped, *(f"{quoted} is not null" for quoted in metric.key)])
-    inside = " and ".join([*scoped, *(f"{quoted} between {low} and {high}" for quoted, low, high in bounds)])
+    inside = " and ".join(
+        [metric.keyed, *(f"{quoted} between {low} and {high}" for quoted, low, high in bounds)]
+    )
     bits = f"bitstring_agg(case when {inside} then {code} end, 0, {span - 1})"
-    expression = f"count(*) filter (where {present}) - coalesce(bit_count({bits}), 0)"
+    expression = f"count(*) filter (where {metric.keyed}) - coalesce(bit_count({bits}), 0)"
     return replace(metric, expression=expression, exact=metric.exact or metric.expression)
-
-
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 
 
 def rule_filter(rule: QualityRule) -> str | None:

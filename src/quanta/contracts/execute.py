@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quanta.contracts.aggregates import (
+    INTEGER_TYPES,
     Metric,
     bounded_duplicates,
     compile_metrics,
@@ -209,12 +210,10 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-             "UBIGINT", "UHUGEINT", "INT")  # fmt: skip
 _COMPATIBLE = {
     "string": ("VARCHAR", "CHAR", "TEXT", "STRING", "UUID", "ENUM"),
-    "integer": _INTEGERS,
-    "number": (*_INTEGERS, "DECIMAL", "DOUBLE", "FLOAT", "REAL", "NUMERIC"),
+    "integer": INTEGER_TYPES,
+    "number": (*INTEGER_TYPES, "DECIMAL", "DOUBLE", "FLOAT", "REAL", "NUMERIC"),
     "boolean": ("BOOLEAN",),
     "date": ("DATE",),
     "timestamp": ("TIMESTAMP",),
