@@ -76,6 +76,8 @@ def test_a_secret_given_as_pydantic_secretstr_is_kept() -> None:
         ("QUANTA_MAJOR_GRACE_DAYS", "soon", "QUANTA_MAJOR_GRACE_DAYS = 'soon' is not a whole number of days"),
         ("QUANTA_OPENLINEAGE_TRANSPORT", "kafka", "is not one of file, http, console, none"),
         ("QUANTA_OPENLINEAGE_TIMEOUT", "5s", "is not a number of seconds"),
+        ("QUANTA_RESULT_CACHE_MB", "-1", "QUANTA_RESULT_CACHE_MB = '-1' is not a whole number of MiB"),
+        ("QUANTA_RESULT_CACHE_MB", "lots", "is not a whole number of MiB (0: no result cache)"),
     ],
 )
 def test_the_cli_names_a_bad_variable_without_a_traceback(

@@ -65,6 +65,10 @@ class Settings:
     """How long a product's previous major version stays readable after the next major is published
     (a product can set its own with the custom property ``majorGraceDays``)."""
 
+    result_cache_mb: int = 64
+    """MiB of small query results a process keeps to answer the same governed query again without the
+    engine (governance still runs on every query: docs/governance.md, "The result cache"); 0 keeps none."""
+
     user: str = "local-admin"
     """Who is acting in local mode; recorded on every registered version and event."""
 
@@ -123,12 +127,15 @@ def _secret(value: Any) -> Secret:
     return Secret(str(value))
 
 
-def _number(kind: type[int] | type[float], what: str) -> Callable[[Any], Any]:
+def _number(kind: type[int] | type[float], what: str, minimum: float | None = None) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         try:
-            return kind(value.strip() if isinstance(value, str) else value)
+            number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
             raise ValueError(f"is not {what}") from None
+        if minimum is not None and number < minimum:
+            raise ValueError(f"is not {what}")
+        return number
 
     return convert
 
@@ -149,6 +156,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "workspace": Path,
     "delivery_root": Path,
     "major_grace_days": _number(int, "a whole number of days"),
+    "result_cache_mb": _number(int, "a whole number of MiB (0: no result cache)", minimum=0),
     "openlineage_timeout": _number(float, "a number of seconds"),
     "openlineage_transport": _one_of(get_args(Transport)),
 }

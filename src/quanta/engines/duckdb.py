@@ -42,6 +42,16 @@ _PREFIXES: dict[str, type[EngineError]] = {
     "INTERRUPT Error": errors.EngineInterrupted,
 }
 # The file lists of scans over stored tables: they name files under the warehouse.
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_UNSTABLE_FUNCTIONS = """select lower(function_name) from duckdb_functions() group by 1
+having bool_or(stability in ('VOLATILE', 'CONSISTENT_WITHIN_QUERY'))
+   and not bool_or(stability = 'CONSISTENT')"""
+_MACROS = """select lower(function_name), macro_definition from duckdb_functions()
+where macro_definition is not null"""
+_UNSTABLE_KEYWORDS = frozenset(
+    {"current_timestamp", "current_time", "current_date", "localtime", "localtimestamp", "current_user",
+     "session_user", "user", "current_role", "sample", "tablesample", "age", "reservoir_quantile"}
+)  # fmt: skip
 _PARQUET_SCAN = re.compile(r"read_parquet\(\[[^\]]*\][^)]*\)")
 
 
@@ -74,6 +84,7 @@ class DuckDBEngine(Engine):
         self._database: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._unstable: frozenset[str] | None = None
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh connection (its own views and settings) to this engine's one in-memory database:
@@ -181,6 +192,24 @@ class DuckDBEngine(Engine):
         """Run a statement for its effect on this engine's database (a view every cursor then sees)."""
         with self.translated(), self.connect() as connection:
             connection.execute(sql)
+
+    def unstable_words(self) -> frozenset[str]:
+        """Names in SQL whose value can change from one run of a statement to the next, lower case:
+        the functions DuckDB itself says are volatile or fixed only within a query and have no
+        overload it calls consistent (``now``, ``random``, ``nextval`` ...: a ``+`` or ``year`` whose
+        time-zone overloads depend on the session's zone stays out, the zone being locked), ``age``
+        (one argument: the age today), the macros that call one of them, and the keywords that read
+        the clock, the session or a random sample. Asked of DuckDB's catalog once."""
+        known = self._unstable
+        if known is None:
+            with self.connect() as connection:
+                functions = connection.sql(_UNSTABLE_FUNCTIONS).fetchall()
+                names = {str(name) for (name,) in functions} | _UNSTABLE_KEYWORDS
+                for name, body in connection.sql(_MACROS).fetchall():
+                    if {w.lower() for w in _WORD.findall(str(body))} & names:
+                        names.add(str(name))
+            known = self._unstable = frozenset(names)
+        return known
 
     def describe(self, sql: str, inputs: dict[str, Input]) -> list[tuple[str, str]]:
         with self.translated(), self.connect() as connection:

@@ -101,10 +101,12 @@ class GovernanceArea:
     def queries(self) -> GovernedQueries:
         from quanta.engines.duckdb import DuckDBEngine
         from quanta.query.governed import GovernedQueries
+        from quanta.query.results import ResultCache
 
         root = str(self.core.warehouse.root.resolve())
         mask_key = self.core.key("mask").secret
-        return GovernedQueries(DuckDBEngine(allowed_directories=[root]), root, mask_key)
+        results = ResultCache(self.core.settings.result_cache_mb << 20)
+        return GovernedQueries(DuckDBEngine(allowed_directories=[root]), root, mask_key, results)
 
     def governed_query(
         self, sql: str, *, as_principal: str | None = None, limit: int | None = None
@@ -179,6 +181,7 @@ class GovernanceArea:
                 "masked": plan.masked.get(product_id),
                 "row_filter": plan.filtered.get(product_id),
                 **_access_details(plan, product_id),
+                **({"result_cache": "hit"} if plan.cached else {}),
             }
             domain = product_id.partition(".")[0]
             seq, link = self.core.registry.audit_link(

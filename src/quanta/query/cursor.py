@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quanta.query.products import QueryError
 
@@ -20,26 +20,54 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from quanta.query.results import CachedResult, Keeper
+
+
+BATCH_ROWS = 8192
+"""Rows per batch of a governed stream: what one reader holds in memory at a time."""
+MAX_BATCH_ROWS = 8 * BATCH_ROWS
+"""Rows per batch at most, whatever size was asked for."""
+# Bytes a value of each DuckDB type takes in Arrow (variable-width ones: a guess, with their offset).
+_WIDTHS = {"boolean": 1, "tinyint": 1, "utinyint": 1, "smallint": 2, "usmallint": 2, "integer": 4,
+           "uinteger": 4, "bigint": 8, "ubigint": 8, "hugeint": 16, "uhugeint": 16, "float": 4,
+           "double": 8, "decimal": 16, "date": 4, "time": 8, "interval": 16, "uuid": 40}  # fmt: skip
+_VARIABLE_WIDTH = 32
+
+
+def batch_rows(relation: Any, batch_bytes: int) -> int:
+    """Rows per batch for batches of about ``batch_bytes``, by the relation's column types (a string,
+    list or struct counted as 32 bytes: longer ones make larger batches), within ``BATCH_ROWS`` and
+    ``MAX_BATCH_ROWS``."""
+    width = 0
+    for typ in relation.types:
+        name = str(typ.id)
+        width += _WIDTHS.get(name, 8 if name.startswith("timestamp") else _VARIABLE_WIDTH)
+    return max(BATCH_ROWS, min(MAX_BATCH_ROWS, batch_bytes // max(width, 1)))
+
 
 class QueryCancelled(QueryError):
     """The query was stopped (its stream closed, or cancelled by the client) before its last row."""
 
 
 class RunningQuery:
-    """A query bound on its own cursor (unknown columns and types already failed), not yet computed."""
+    """A query bound on its own cursor (unknown columns and types already failed), not yet computed;
+    or a result the cache kept (``connection`` and ``relation`` None, ``cached`` its rows)."""
 
     def __init__(
         self,
-        connection: duckdb.DuckDBPyConnection,
-        relation: duckdb.DuckDBPyRelation,
+        connection: duckdb.DuckDBPyConnection | None,
+        relation: duckdb.DuckDBPyRelation | None,
         *,
         batch_rows: int,
         audit: Future[list[int]] | None,
         translate: Callable[[Exception], Exception],
         finished: Callable[[Exception | None], None] | None = None,
+        cached: CachedResult | None = None,
+        keeper: Keeper | None = None,
     ) -> None:
         self._connection, self._relation, self._batch_rows = connection, relation, batch_rows
         self._audit, self._translate, self._finished = audit, translate, finished
+        self._cached, self._keeper = cached, keeper
         self._error: Exception | None = None
         self._reader: pa.RecordBatchReader | None = None
         self._source: pa.RecordBatchReader | None = None
@@ -68,7 +96,12 @@ class RunningQuery:
                 if self.closed:
                     raise QueryCancelled("the query was cancelled", hint="run it again")
                 try:
-                    self._source = self._relation.to_arrow_reader(self._batch_rows)
+                    if self._cached is not None:
+                        cached = self._cached
+                        self._source = pa.RecordBatchReader.from_batches(cached.schema, cached.batches)
+                    else:
+                        assert self._relation is not None
+                        self._source = self._relation.to_arrow_reader(self._batch_rows)
                 except Exception as exc:
                     raise self._failure(exc) from None
                 self._reader = pa.RecordBatchReader.from_batches(self._source.schema, self._batches())
@@ -102,8 +135,12 @@ class RunningQuery:
                         if batch is None:
                             break
                 self.rows += batch.num_rows
+                if self._keeper is not None:
+                    self._keeper.add(batch)
                 yield batch
             self.complete = True
+            if self._keeper is not None and self._source is not None:
+                self._keeper.done(self._source.schema)
             for callback in self.read_through:
                 callback(self.rows)
         finally:
@@ -133,14 +170,16 @@ class RunningQuery:
         if self.closed:
             return
         self.closed = True
-        with suppress(Exception):
-            self._connection.interrupt()
+        if self._connection is not None:
+            with suppress(Exception):
+                self._connection.interrupt()
         with self._lock:
             with suppress(Exception):
                 if self._source is not None:
                     self._source.close()
-            with suppress(Exception):
-                self._connection.close()
+            if self._connection is not None:
+                with suppress(Exception):
+                    self._connection.close()
         if self._finished is not None:
             with suppress(Exception):
                 self.audit_ids()  # the allow entries first: a failure's entry follows them in the log
