@@ -275,11 +275,10 @@ class GovernedQueries:
         records the plan (products, columns, masks, filters) before the engine starts, or while it
         does (``call.audit_aside``): no row leaves before it has."""
         final, plan = self._plan(call)
-        key, keeper = (final, call.batch_bytes), None
-        if self.results.max_bytes and self._stable(final):
-            found = self.results.get(key)
-            plan.cached = found is not None
-            keeper = Keeper(self.results, key) if found is None else None
+        key, keep = (final, call.batch_bytes), bool(self.results.max_bytes) and self._stable(final)
+        found = self.results.get(key) if keep else None
+        plan.cached = found is not None
+        keeper = Keeper(self.results, key) if keep and found is None else None
         recorded: Future[list[int]] | None = None
         if call.audit is not None and call.audit_aside:
             recorded = _AUDIT.submit(call.audit, plan)
