@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,31 +107,25 @@ def measure(workspace: Path) -> dict[str, Any]:
     assert masked == [None] * 10, "extended_price must be masked for ana"
     for _ in range(5):  # warm both paths
         governed(SMALL), direct(SMALL)
-    small: dict[str, list[float]] = {"governed": [], "plain": []}
-    for _ in range(SMALL_RUNS):
-        for name, run in (("governed", governed), ("plain", direct)):
-            started = time.perf_counter()
-            run(SMALL)
-            small[name].append((time.perf_counter() - started) * 1000)
-    cached: dict[str, list[float]] = {"governed": [], "plain": []}
-    for _ in range(SMALL_RUNS):
-        for name, run in (("governed", kept), ("plain", direct)):
-            started = time.perf_counter()
-            run(SMALL)
-            cached[name].append((time.perf_counter() - started) * 1000)
-    distinct: dict[str, list[float]] = {"governed": [], "plain": []}
-    for n in range(SMALL_RUNS):
-        varied = SMALL.replace("limit 10", f"limit {11 + n}")
-        for name, run in (("governed", governed), ("plain", direct)):
-            started = time.perf_counter()
-            run(varied)
-            distinct[name].append((time.perf_counter() - started) * 1000)
-    full: dict[str, list[float]] = {"governed": [], "plain": []}
-    for _ in range(FULL_RUNS):
-        for name, run in (("governed", governed), ("plain", direct)):
-            started = time.perf_counter()
-            run(FULL)
-            full[name].append(time.perf_counter() - started)
+
+    def taking_turns(
+        governed_run: Callable[[str], Any], statements: list[str], unit: float
+    ) -> dict[str, list[float]]:
+        """Each statement governed, then plain: the seconds of each, times ``unit``."""
+        seconds: dict[str, list[float]] = {"governed": [], "plain": []}
+        for sql in statements:
+            for name, run in (("governed", governed_run), ("plain", direct)):
+                started = time.perf_counter()
+                run(sql)
+                seconds[name].append((time.perf_counter() - started) * unit)
+        return seconds
+
+    small = taking_turns(governed, [SMALL] * SMALL_RUNS, 1000)
+    cached = taking_turns(kept, [SMALL] * SMALL_RUNS, 1000)
+    distinct = taking_turns(
+        governed, [SMALL.replace("limit 10", f"limit {11 + n}") for n in range(SMALL_RUNS)], 1000
+    )
+    full = taking_turns(governed, [FULL] * FULL_RUNS, 1)
     return {
         "small": small,
         "distinct": distinct,
