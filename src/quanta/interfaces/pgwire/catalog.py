@@ -95,6 +95,9 @@ _VIEWS = {
         union all
         select table_oid, 1259, column_index, comment from duckdb_columns()
             where database_name = 'quanta' and comment is not null""",
+    "pg_constraint": """select * replace ([k + 1 for k in conkey] as conkey)
+        from pg_catalog.pg_constraint where contype <> 'x'""",  # the engine's NOT NULL rows ('x' is
+    # PostgreSQL's exclusion constraint; its NOT NULL lives in attnotnull), its keys counted from 0
     "pg_tables": """select schema_name as schemaname, table_name as tablename, 'quanta' as tableowner,
             null as tablespace, false as hasindexes, false as hasrules, false as hastriggers,
             false as rowsecurity
@@ -143,6 +146,7 @@ _EMPTY = {
     "pg_stat_user_tables": "relid bigint, schemaname varchar, relname varchar, n_live_tup bigint",
     "pg_matviews": "schemaname varchar, matviewname varchar, matviewowner varchar, definition varchar",
     "pg_partitioned_table": "partrelid bigint, partstrat varchar, partnatts integer",
+    "pg_shdescription": "objoid bigint, classoid bigint, description varchar",
 }
 """Relations psql's ``\\d+`` reads that have no rows here (no policies, statistics, publications…)."""
 _PG_TYPE_COLUMNS = (
@@ -219,6 +223,8 @@ _MACROS = {
     "pg_relation_size": "(id, fork := 'main') as 0",
     "pg_database_size": "(id) as 0",
     "pg_get_expr": "(expression, relation, pretty := false) as null::varchar",
+    "pg_get_partkeydef": "(relation) as null::varchar",  # no product is partitioned
+    "pg_stat_get_numscans": "(relation) as 0::bigint",
     "obj_description": """(relid, kind := 'pg_class') as (select description from memory.main.pg_description
         where objoid = relid and objsubid = 0)""",
 }
@@ -252,8 +258,9 @@ def catalog_sql(sql: str, principal: str) -> str:
     users = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
     if isinstance(tree, exp.Select):
         for i, projection in enumerate(tree.expressions):
-            if isinstance(projection, users):
-                tree.expressions[i] = exp.alias_(exp.Literal.string(principal), "current_user")
+            if isinstance(projection, users):  # named as PostgreSQL names it: current_user, session_user
+                name = "current_user" if isinstance(projection, exp.CurrentUser) else "session_user"
+                tree.expressions[i] = exp.alias_(exp.Literal.string(principal), name)
                 continue
             function = projection  # pg_catalog.f(...) is named f, as f(...) is
             if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Func):
