@@ -258,10 +258,15 @@ def test_dbeaver_navigator_queries_answer(server: int) -> None:
             for key in ("nspname", "relname"):
                 if key in names and "oid" in names:
                     named[key] = {row[key]: row for row in answers[-1]}
-    database, defaults, _, setting, _, types, databases, schemas, tables, columns = answers[:10]
-    assert [d["datname"] for d in database] == [d["datname"] for d in databases] == ["quanta"]
+    database, defaults, _, setting, keywords, _, enum, reltype, types, enums = answers[:10]
+    assert [d["datname"] for d in database] == ["quanta"]
     assert defaults == [{"current_schema": None, "session_user": "ana"}]
     assert setting[0]["setting"] == "on"
+    words = set(keywords[0]["string_agg"].split(","))  # never NULL: pgjdbc asserts it is not
+    assert {"limit", "offset"} <= words and not {"select", "null"} & words  # SQL:2003's are left out
+    assert enum == reltype == enums == []  # the probes answer (no rows): pg_enum and pg_class.reltype exist
+    databases, schemas, tables, columns = answers[10:14]
+    assert [d["datname"] for d in databases] == ["quanta"]
     namespaces = {row["nspname"]: row["oid"] for row in schemas}
     assert {"customers", "pg_catalog"} <= set(namespaces) and not {"sales", "main"} & set(namespaces)
     assert {t["typname"] for t in types} >= {"int8", "varchar", "numeric", "date"}
@@ -273,7 +278,7 @@ def test_dbeaver_navigator_queries_answer(server: int) -> None:
     assert described["name"] == (1043, "Full name of the customer.")
     # like PostgreSQL's pg_attribute, every column is listed; the data view reads only ana's granted ones
     assert {"customer_id", "name", "phone", "market_segment"} < set(described)
-    keys, indexes, roles, data = answers[10:]
+    keys, indexes, roles, data = answers[14:]
     attnums = {c["attname"]: c["attnum"] for c in columns}
     assert [(k["contype"], k["conkey"]) for k in keys] == [("p", [attnums["customer_id"]])]  # no NOT NULL
     assert indexes == [] and [r["rolname"] for r in roles] == ["quanta"]
@@ -354,6 +359,15 @@ def test_privilege_functions_answer_what_the_principal_holds(server: int) -> Non
         assert len(columns) > 4
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="unrecognized privilege type"):
             connection.execute("select has_table_privilege('customers.customers', 'frobnicate')")
+
+
+def test_array_text_is_read_as_postgresql_reads_it(server: int) -> None:
+    """``'{a,"b,c",NULL}'::text[]`` (pgjdbc's keyword filter, psql's, drivers'): PostgreSQL's array text."""
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta") as connection:
+        row = connection.execute("""select '{a,"b,c",NULL, d ,"e\\"f"}'::text[], '{}'::text[]""").fetchone()
+    assert row == (["a", "b,c", None, "d", 'e"f'], [])
 
 
 def test_privilege_names_are_read_as_postgresql_reads_them() -> None:
