@@ -265,7 +265,7 @@ def test_dbeaver_navigator_queries_answer(server: int) -> None:
     words = set(keywords[0]["string_agg"].split(","))  # never NULL: pgjdbc asserts it is not
     assert {"limit", "offset"} <= words and not {"select", "null"} & words  # SQL:2003's are left out
     assert enum == reltype == enums == []  # the probes answer (no rows): pg_enum and pg_class.reltype exist
-    databases, schemas, tables, columns = answers[10:14]
+    databases, schemas, tables, sizes, columns = answers[10:15]
     assert [d["datname"] for d in databases] == ["quanta"]
     namespaces = {row["nspname"]: row["oid"] for row in schemas}
     assert {"customers", "pg_catalog"} <= set(namespaces) and not {"sales", "main"} & set(namespaces)
@@ -273,12 +273,13 @@ def test_dbeaver_navigator_queries_answer(server: int) -> None:
     assert {t["typnamespace"] for t in types} == {namespaces["pg_catalog"]}  # DBeaver finds their schema
     assert {(t["relname"], t["relkind"]) for t in tables} >= {("customers", "r")}
     assert named["relname"]["customers"]["description"] == "One row per customer."
+    assert {(s["oid"], s["total_rel_size"]) for s in sizes} == {(t["oid"], 0) for t in tables}
     described = {c["attname"]: (c["atttypid"], c["description"]) for c in columns}
     assert described["customer_id"] == (20, "Customer identifier.")  # int8, as pg_type's rows name it
     assert described["name"] == (1043, "Full name of the customer.")
     # like PostgreSQL's pg_attribute, every column is listed; the data view reads only ana's granted ones
     assert {"customer_id", "name", "phone", "market_segment"} < set(described)
-    keys, indexes, roles, data = answers[14:]
+    keys, indexes, roles, data = answers[15:]
     attnums = {c["attname"]: c["attnum"] for c in columns}
     assert [(k["contype"], k["conkey"]) for k in keys] == [("p", [attnums["customer_id"]])]  # no NOT NULL
     assert indexes == [] and [r["rolname"] for r in roles] == ["quanta"]

@@ -63,6 +63,12 @@ FROM pg_catalog.pg_class c
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass
 WHERE c.relnamespace=$1 AND c.relkind not in ('i','I','c')
 ;
+-- PostgreSchema.collectObjectStatistics (the sizes the navigator shows next to the tables)
+-- binds: schema
+select c.oid,pg_catalog.pg_total_relation_size(c.oid) as total_rel_size,pg_catalog.pg_relation_size(c.oid) as rel_size
+FROM pg_class c
+WHERE c.relnamespace=$1
+;
 -- PostgreSchema.TableCache.prepareChildrenStatement (one table's columns)
 -- binds: table
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid
