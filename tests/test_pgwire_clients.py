@@ -201,6 +201,19 @@ def test_engine_failures_carry_the_engines_sqlstate(server: int) -> None:
 
 
 METABASE = Path(__file__).parent / "clients" / "metabase_sync.sql"
+DBEAVER = Path(__file__).parent / "clients" / "dbeaver_navigator.sql"
+
+
+def recorded(path: Path) -> list[tuple[str, list[str]]]:
+    """A client's recorded statements: blocks separated by lines holding only ``;``, without their
+    ``--`` comment lines; each with the names its ``-- binds: a, b`` line gives its parameters."""
+    blocks = []
+    for block in path.read_text(encoding="utf-8").split("\n;\n"):
+        lines = block.splitlines()
+        binds = [x.removeprefix("-- binds:") for x in lines if x.startswith("-- binds:")]
+        statement = "\n".join(x for x in lines if not x.startswith("--")).strip()
+        blocks.append((statement, [name.strip() for x in binds for name in x.split(",")]))
+    return blocks
 
 
 def test_metabase_sync_queries_answer(server: int) -> None:
@@ -208,11 +221,9 @@ def test_metabase_sync_queries_answer(server: int) -> None:
     tests/clients/metabase_sync.sql) all answer, listing the readable products with descriptions."""
     import psycopg
 
-    blocks = METABASE.read_text(encoding="utf-8").split("\n;\n")
-    statements = ["\n".join(x for x in b.splitlines() if not x.startswith("--")).strip() for b in blocks]
     answers = []
     with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta", autocommit=True) as conn:
-        for statement in statements:
+        for statement, _ in recorded(METABASE):
             cursor = conn.execute(statement)
             answers.append(cursor.fetchall() if cursor.description else cursor.statusmessage)
     schemas = {row[0] for row in answers[4]}
@@ -222,6 +233,58 @@ def test_metabase_sync_queries_answer(server: int) -> None:
     privileges = {(row[1], row[2]): row[3:] for row in answers[5]}  # update, select, insert, delete
     assert privileges[("customers", "customers")] == (False, True, False, False)
     assert answers[6] == []  # ana reads nothing in sales
+
+
+def test_dbeaver_navigator_queries_answer(server: int) -> None:
+    """The exact statements DBeaver's PostgreSQL plugin sends to connect, expand its navigator down to a
+    table's columns, keys and indexes and view its data (recorded in tests/clients/dbeaver_navigator.sql),
+    bound as DBeaver binds them: ana sees her domains, columns with types and descriptions, masked rows."""
+    import psycopg
+
+    answers: list[list[dict[str, Any]]] = []
+    named: dict[str, dict[str, Any]] = {}  # the last answer listing schemas (or tables) by their name
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta", autocommit=True) as conn:
+        cursor = psycopg.RawCursor(conn)  # DBeaver's "?" reach the server as $1, with a value bound
+        for statement, binds in recorded(DBEAVER):
+            values = {
+                "database": "quanta",
+                "setting": "standard_conforming_strings",
+                "schema": named["nspname"]["customers"]["oid"] if binds == ["schema"] else None,
+                "table": named["relname"]["customers"]["oid"] if binds == ["table"] else None,
+            }
+            cursor.execute(statement, [values[name] for name in binds])
+            names = [column.name for column in cursor.description or []]
+            answers.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+            for key in ("nspname", "relname"):
+                if key in names and "oid" in names:
+                    named[key] = {row[key]: row for row in answers[-1]}
+    database, defaults, _, setting, keywords, _, enum, reltype, types, enums = answers[:10]
+    assert [d["datname"] for d in database] == ["quanta"]
+    assert defaults == [{"current_schema": None, "session_user": "ana"}]
+    assert setting[0]["setting"] == "on"
+    words = set(keywords[0]["string_agg"].split(","))  # never NULL: pgjdbc asserts it is not
+    assert {"limit", "offset"} <= words and not {"select", "null"} & words  # SQL:2003's are left out
+    assert enum == reltype == enums == []  # the probes answer (no rows): pg_enum and pg_class.reltype exist
+    databases, schemas, tables, sizes, columns = answers[10:15]
+    assert [d["datname"] for d in databases] == ["quanta"]
+    namespaces = {row["nspname"]: row["oid"] for row in schemas}
+    assert {"customers", "pg_catalog"} <= set(namespaces) and not {"sales", "main"} & set(namespaces)
+    assert {t["typname"] for t in types} >= {"int8", "varchar", "numeric", "date"}
+    assert {t["typnamespace"] for t in types} == {namespaces["pg_catalog"]}  # DBeaver finds their schema
+    assert {(t["relname"], t["relkind"]) for t in tables} >= {("customers", "r")}
+    assert named["relname"]["customers"]["description"] == "One row per customer."
+    assert {(s["oid"], s["total_rel_size"]) for s in sizes} == {(t["oid"], 0) for t in tables}
+    described = {c["attname"]: (c["atttypid"], c["description"]) for c in columns}
+    assert described["customer_id"] == (20, "Customer identifier.")  # int8, as pg_type's rows name it
+    assert described["name"] == (1043, "Full name of the customer.")
+    # like PostgreSQL's pg_attribute, every column is listed; the data view reads only ana's granted ones
+    assert {"customer_id", "name", "phone", "market_segment"} < set(described)
+    keys, indexes, roles, data = answers[15:]
+    attnums = {c["attname"]: c["attnum"] for c in columns}
+    assert [(k["contype"], k["conkey"]) for k in keys] == [("p", [attnums["customer_id"]])]  # no NOT NULL
+    assert indexes == [] and [r["rolname"] for r in roles] == ["quanta"]
+    assert 0 < len(data) <= 200 and list(data[0]) == ["customer_id", "name", "phone", "market_segment"]
+    assert all(len(row["name"]) == 64 and row["phone"].startswith("****") for row in data)  # masked
 
 
 def test_privilege_functions_answer_what_the_principal_holds(server: int) -> None:
@@ -297,6 +360,15 @@ def test_privilege_functions_answer_what_the_principal_holds(server: int) -> Non
         assert len(columns) > 4
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="unrecognized privilege type"):
             connection.execute("select has_table_privilege('customers.customers', 'frobnicate')")
+
+
+def test_array_text_is_read_as_postgresql_reads_it(server: int) -> None:
+    """``'{a,"b,c",NULL}'::text[]`` (pgjdbc's keyword filter, psql's, drivers'): PostgreSQL's array text."""
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=server, user="ana", dbname="quanta") as connection:
+        row = connection.execute("""select '{a,"b,c",NULL, d ,"e\\"f"}'::text[], '{}'::text[]""").fetchone()
+    assert row == (["a", "b,c", None, "d", 'e"f'], [])
 
 
 def test_privilege_names_are_read_as_postgresql_reads_them() -> None:

@@ -46,7 +46,8 @@ CATALOG_SETTINGS = {
 """What ``pg_settings`` and ``current_setting()`` answer: PostgreSQL's names, never the engine's own
 settings (those name the server's folders)."""
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
-_PG_NAMES = {"current_version": "version"}  # sqlglot's name of a function ► PostgreSQL's column name
+# sqlglot's name of a function ► PostgreSQL's column name
+_PG_NAMES = {"current_version": "version", "group_concat": "string_agg"}
 _VISIBLE = (
     "(database_name = 'quanta' and schema_name <> 'main')"
     " or (database_name = 'system' and schema_name in ('pg_catalog', 'information_schema'))"
@@ -95,6 +96,9 @@ _VIEWS = {
         union all
         select table_oid, 1259, column_index, comment from duckdb_columns()
             where database_name = 'quanta' and comment is not null""",
+    "pg_constraint": """select * replace ([k + 1 for k in conkey] as conkey)
+        from pg_catalog.pg_constraint where contype <> 'x'""",  # the engine's NOT NULL rows ('x' is
+    # PostgreSQL's exclusion constraint; its NOT NULL lives in attnotnull), its keys counted from 0
     "pg_tables": """select schema_name as schemaname, table_name as tablename, 'quanta' as tableowner,
             null as tablespace, false as hasindexes, false as hasrules, false as hastriggers,
             false as rowsecurity
@@ -143,6 +147,7 @@ _EMPTY = {
     "pg_stat_user_tables": "relid bigint, schemaname varchar, relname varchar, n_live_tup bigint",
     "pg_matviews": "schemaname varchar, matviewname varchar, matviewowner varchar, definition varchar",
     "pg_partitioned_table": "partrelid bigint, partstrat varchar, partnatts integer",
+    "pg_shdescription": "objoid bigint, classoid bigint, description varchar",
 }
 """Relations psql's ``\\d+`` reads that have no rows here (no policies, statistics, publications…)."""
 _PG_TYPE_COLUMNS = (
@@ -219,6 +224,12 @@ _MACROS = {
     "pg_relation_size": "(id, fork := 'main') as 0",
     "pg_database_size": "(id) as 0",
     "pg_get_expr": "(expression, relation, pretty := false) as null::varchar",
+    "pg_get_partkeydef": "(relation) as null::varchar",  # no product is partitioned
+    "pg_stat_get_numscans": "(relation) as 0::bigint",
+    "pg_get_keywords": """() as table select keyword_name as word,
+        upper(keyword_category[1]) as catcode, true as barelabel,
+        replace(keyword_category, '_', ' ') as catdesc, 'can be bare label' as baredesc
+        from duckdb_keywords()""",  # the engine's parser is PostgreSQL's: its words, its categories
     "obj_description": """(relid, kind := 'pg_class') as (select description from memory.main.pg_description
         where objoid = relid and objsubid = 0)""",
 }
@@ -252,8 +263,9 @@ def catalog_sql(sql: str, principal: str) -> str:
     users = (exp.CurrentUser, exp.SessionUser) if hasattr(exp, "SessionUser") else (exp.CurrentUser,)
     if isinstance(tree, exp.Select):
         for i, projection in enumerate(tree.expressions):
-            if isinstance(projection, users):
-                tree.expressions[i] = exp.alias_(exp.Literal.string(principal), "current_user")
+            if isinstance(projection, users):  # named as PostgreSQL names it: current_user, session_user
+                name = "current_user" if isinstance(projection, exp.CurrentUser) else "session_user"
+                tree.expressions[i] = exp.alias_(exp.Literal.string(principal), name)
                 continue
             function = projection  # pg_catalog.f(...) is named f, as f(...) is
             if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Func):
@@ -297,6 +309,8 @@ def _duckdb_catalog_node(node: exp.Expr) -> exp.Expr:
         return exp.Cast(this=node.this, to=exp.DataType.build("varchar"))
     if target == "regclass" and isinstance(node.this, exp.Literal) and node.this.is_string:
         return _relation_oid(node.this.name)
+    if target.endswith("[]") and isinstance(node.this, exp.Literal) and node.this.name.startswith("{"):
+        return exp.Cast(this=_array_literal(node.this.name), to=node.args["to"])  # '{a,b}'::text[]
     if target.startswith(("regclass", "regtype", "regproc", "regnamespace", "regrole", "oid")):
         return node.this  # DuckDB's catalog has oids, but no reg* types: compare them as they are
     if isinstance(node, exp.Cast) and node.to.sql(dialect="postgres").lower().startswith("pg_catalog."):
@@ -336,6 +350,26 @@ def _duckdb_function(node: exp.Func) -> exp.Expr:
         wanted = exp.EQ(this=exp.column("name"), expression=node.expressions[0])
         return exp.select("setting").from_("memory.main.pg_settings").where(wanted).subquery()
     return node
+
+
+_ELEMENT = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^,]*?))\s*(?:,|$)')
+
+
+def _array_literal(text: str) -> exp.Expr:
+    """PostgreSQL's one-dimensional array text (``{a,"b c",NULL}``) as an array of its elements."""
+    from sqlglot import exp
+
+    inner = text.strip()[1:-1]
+    elements: list[exp.Expr] = []
+    for match in _ELEMENT.finditer(inner) if inner.strip() else ():
+        quoted, bare = match.group(1), match.group(2)
+        if quoted is not None:
+            elements.append(exp.Literal.string(re.sub(r"\\(.)", r"\1", quoted)))
+        else:
+            elements.append(exp.null() if bare.upper() == "NULL" else exp.Literal.string(bare))
+        if match.end() >= len(inner):
+            break
+    return exp.Array(expressions=elements)
 
 
 def build_catalog(mesh: Mesh, principal: str) -> duckdb.DuckDBPyConnection:
