@@ -82,7 +82,7 @@ class ResultCache:
     def put(self, key: object, schema: pa.Schema, batches: list[pa.RecordBatch]) -> bool:
         """Keep a result read to its end, unless it is larger than :attr:`entry_bytes`; older entries
         go until the total fits. Whether it was kept."""
-        size = sum(batch.nbytes for batch in batches)
+        size = sum(batch.get_total_buffer_size() for batch in batches)  # a slice holds its whole buffers
         if not self.max_bytes or size > self.entry_bytes:
             return False
         with self._lock:
@@ -109,7 +109,7 @@ class Keeper:
     def add(self, batch: pa.RecordBatch) -> None:
         if self._batches is None:
             return
-        self._bytes += batch.nbytes
+        self._bytes += batch.get_total_buffer_size()
         if self._bytes > self.cache.entry_bytes:
             self._batches = None  # too large to keep: hold nothing more
         else:
