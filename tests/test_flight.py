@@ -289,7 +289,7 @@ def test_a_large_result_is_the_governed_answer_in_large_batches(root: Path, serv
 def test_batches_are_sized_by_the_column_types() -> None:
     from types import SimpleNamespace
 
-    from quanta.query.governed import BATCH_ROWS, MAX_BATCH_ROWS, batch_rows
+    from quanta.query.cursor import BATCH_ROWS, MAX_BATCH_ROWS, batch_rows
 
     def relation(*types: str) -> object:
         return SimpleNamespace(types=[SimpleNamespace(id=t) for t in types])
