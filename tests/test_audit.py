@@ -100,3 +100,48 @@ def test_the_cli_verifies_and_exits_1_on_tampering(workspace: Path) -> None:
         and '"intact": false' in broken.stdout
         and "entry 1 was edited" in broken.stdout
     )
+
+
+APPENDER = """
+import sys, threading
+from quanta.registry import Registry
+registry, errors = Registry.open(sys.argv[1]), []
+def append(thread):
+    try:
+        for i in range(int(sys.argv[3])):
+            registry.audit("query", f"p{sys.argv[2]}t{thread}", f"sales.orders{i}", "allow", domain="sales")
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=append, args=(t,)) for t in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+sys.exit(errors[0] if errors else 0)
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_concurrent_appenders_all_land_on_one_unbroken_chain(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two processes of 16 threads each append at once (a server's query threads, and a second worker
+    or the CLI beside it): every entry lands, none is refused, the chain verifies."""
+    import subprocess
+    import sys
+
+    url = (
+        f"sqlite:///{tmp_path / 'r.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_database_url")
+    )
+    Registry.open(url)  # created before the appenders race to create it
+    each = 25
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", APPENDER, url, str(p), str(each)], stderr=subprocess.PIPE, text=True
+        )
+        for p in range(2)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    assert Registry.open(url).verify_audit() == (2 * 16 * each, [])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,6 +25,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 GENESIS = "0" * 64
+APPEND_PATIENCE = 30.0
+"""Seconds an audit entry waits for other processes appending at the same time before giving up."""
+_APPENDERS: dict[str, threading.Lock] = {}
+_APPENDERS_LOCK = threading.Lock()
 _LAST_LINK = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 _APPEND = insert(AuditEntry)
 _TOKEN = select(ApiToken.__table__).where(ApiToken.id == bindparam("id"))
@@ -82,6 +89,12 @@ class TokenRecord:
         return "expired" if self.expires_at <= utcnow() else "active"
 
 
+def _appender(url: str) -> threading.Lock:
+    """The lock this process's appenders to the audit log at ``url`` take in turn."""
+    with _APPENDERS_LOCK:
+        return _APPENDERS.setdefault(url, threading.Lock())
+
+
 def entry_hash(prev_hash: str, seq: int, at: datetime, fields: dict[str, Any]) -> str:
     """The chain link: everything a row says, and the hash of the row before it."""
     body = json.dumps(
@@ -135,21 +148,33 @@ class GovernanceStore:
             "decision": decision,
             "details": json.loads(json.dumps(details or {}, default=str)),
         }
-        for _ in range(20):  # two writers may take the same next number: the loser retries
-            try:
-                with self.engine.begin() as connection:
-                    last = connection.execute(_LAST_LINK).first()
-                    seq, prev = (last[0] + 1, str(last[1])) if last else (1, GENESIS)
-                    at = utcnow()
-                    link = entry_hash(prev, seq, at, fields)
-                    row = {"seq": seq, "at": at, "prev_hash": prev, "hash": link, **fields}
-                    connection.execute(_APPEND, row)
-                return seq, link
-            except IntegrityError:
-                continue
-            except SQLAlchemyError as exc:
-                raise RegistryError(f"cannot append to the audit log: {getattr(exc, 'orig', exc)}") from None
-        raise RuntimeError("could not append to the audit log: too many concurrent writers")
+        # One appender at a time in this process (each entry names the one before it); another
+        # process may still take the same next number: the loser retries after a short random wait.
+        deadline, attempt = time.monotonic() + APPEND_PATIENCE, 0
+        while True:
+            with _appender(str(self.engine.url)):
+                try:
+                    with self.engine.begin() as connection:
+                        last = connection.execute(_LAST_LINK).first()
+                        seq, prev = (last[0] + 1, str(last[1])) if last else (1, GENESIS)
+                        at = utcnow()
+                        link = entry_hash(prev, seq, at, fields)
+                        row = {"seq": seq, "at": at, "prev_hash": prev, "hash": link, **fields}
+                        connection.execute(_APPEND, row)
+                    return seq, link
+                except IntegrityError:
+                    pass
+                except SQLAlchemyError as exc:
+                    message = f"cannot append to the audit log: {getattr(exc, 'orig', exc)}"
+                    raise RegistryError(message) from None
+            attempt += 1
+            if time.monotonic() > deadline:
+                waited = f"{APPEND_PATIENCE:.0f} s"
+                raise RegistryError(
+                    f"could not append to the audit log: other processes kept appending for {waited}",
+                    hint="nothing was read; try again",
+                )
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
 
     def audit_entries(self, *, domain: str | None = None, limit: int | None = None) -> list[AuditRecord]:
         query = select(AuditEntry).order_by(AuditEntry.seq)
