@@ -184,7 +184,7 @@ def report(console: Any, results: dict[str, Any]) -> None:
                 f"{mid[name]:.2f} ms",
                 f"{p95[name]:.2f} ms",
                 f"{min(series[name]):.2f} ms",
-                f"+{mid[name] - mid['plain']:.2f} ms" if name == "governed" else "",
+                f"{mid[name] - mid['plain']:+.2f} ms" if name == "governed" else "",
             )
     best = {k: min(v) for k, v in full.items()}
     for name in ("plain", "governed"):
