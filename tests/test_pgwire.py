@@ -130,6 +130,34 @@ def test_psql_reads_what_the_governed_service_answers(root: Path, server: int) -
     assert done.stdout.splitlines()[4] == "(3 rows)"
 
 
+def test_columns_are_named_as_postgresql_names_them(server: int) -> None:
+    """An unnamed expression over products is named as PostgreSQL names it (psql's header says
+    ``count``, not the engine's ``count_star()``), in the simple protocol, in a prepared statement's
+    description and through a subquery; aliases, columns and ``*`` keep their names."""
+    done = psql(server, "-A", "-c", "select count(*) from sales.orders")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["count", "15000"]
+    cases = {
+        "select status, count(*), sum(total_price), max(order_date), total_price::integer, 1, "
+        "case when status = 'F' then 1 end from sales.orders group by status, total_price limit 1": [
+            "status", "count", "sum", "max", "total_price", "?column?", "case"
+        ],
+        "select count(*) as n, min(order_id) as first from sales.orders": ["n", "first"],
+        "select * from (select count(*), avg(total_price) from sales.orders) as q": ["count", "avg"],
+        "select count(*) from sales.orders union all select count(*) from sales.orders": ["count"],
+        "select * from sales.orders limit 1": [
+            "order_id", "customer_id", "status", "total_price", "order_date", "priority", "clerk",
+            "ship_priority", "comment",
+        ],
+    }  # fmt: skip
+    with connect(server) as connection:
+        for sql, names in cases.items():
+            for prepare in (False, True):  # a prepared statement is described before it runs
+                cursor = connection.execute(sql, prepare=prepare)
+                assert cursor.description is not None
+                assert [c.name for c in cursor.description] == names, (sql, prepare)
+
+
 def test_psql_session_statements_and_read_only_refusals(server: int) -> None:
     done = psql(
         server,

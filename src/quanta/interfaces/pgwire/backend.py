@@ -115,9 +115,12 @@ class MeshBackend:
             except QuantaError as exc:
                 raise wire_error(exc) from exc
 
-    def answer(self, stream: GovernedStream) -> Answer:
+    def answer(self, stream: GovernedStream, sql: str) -> Answer:
         """The stream's first batch computed (an engine failure is an error before any row), its rows
-        to be sent as the rest are computed, and notices saying what governance did to them."""
+        to be sent as the rest are computed, and notices saying what governance did to them; the
+        columns named as PostgreSQL names those of ``sql`` (``count``, not ``count_star()``)."""
+        from quanta.interfaces.pgwire.sql import postgres_names
+
         try:
             stream.started()
         except QuantaError as exc:
@@ -128,8 +131,14 @@ class MeshBackend:
             for column, mask in masks.items()
         ]
         notices += [f"{product}: rows filtered ({rule})" for product, rule in stream.filtered.items()]
+        schema = stream.schema
+        named = postgres_names(sql, schema.names)
+        if named != schema.names:
+            import pyarrow as pa
+
+            schema = pa.schema([f.with_name(n) for f, n in zip(schema, named, strict=True)], schema.metadata)
         return Answer(
-            stream.schema, _wire_errors(stream), notices, close=stream.close, receipt=lambda: stream.receipt
+            schema, _wire_errors(stream), notices, close=stream.close, receipt=lambda: stream.receipt
         )
 
     def catalog_query(self, principal: str, sql: str, user: str) -> Answer:

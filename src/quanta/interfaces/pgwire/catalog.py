@@ -47,7 +47,7 @@ CATALOG_SETTINGS = {
 settings (those name the server's folders)."""
 CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
 # sqlglot's name of a function ► PostgreSQL's column name
-_PG_NAMES = {"current_version": "version", "group_concat": "string_agg"}
+PG_NAMES = {"current_version": "version", "group_concat": "string_agg"}
 _VISIBLE = (
     "(database_name = 'quanta' and schema_name <> 'main')"
     " or (database_name = 'system' and schema_name in ('pg_catalog', 'information_schema'))"
@@ -272,7 +272,7 @@ def catalog_sql(sql: str, principal: str) -> str:
                 function = projection.expression
             if isinstance(function, exp.Func) and not isinstance(projection, exp.Alias):
                 name = function.name if isinstance(function, exp.Anonymous) else function.sql_name()
-                tree.expressions[i] = exp.alias_(projection, _PG_NAMES.get(name.lower(), name.lower()))
+                tree.expressions[i] = exp.alias_(projection, PG_NAMES.get(name.lower(), name.lower()))
     tree = tree.transform(lambda n: exp.Literal.string(principal) if isinstance(n, users) else n)
     # until nothing changes: a replaced node's children are not visited again in the same pass
     before, after = "", tree.sql(dialect="duckdb")

@@ -278,7 +278,7 @@ class Session:
         self._stop = stream.close  # a cancel request interrupts the engine computing the first rows
         if self.cancelled:  # it came while the query was being opened
             stream.close()
-        answer = self.backend.answer(stream)
+        answer = self.backend.answer(stream, sql)
         answer.source = rows.Rows(answer.batches, answer.close)
         answer.source.fill()
         return answer

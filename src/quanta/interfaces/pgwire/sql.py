@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from quanta.interfaces.pgwire import types as t
 from quanta.interfaces.pgwire.backend import WireError
-from quanta.interfaces.pgwire.catalog import CATALOG_SCHEMAS, parse_catalog
+from quanta.interfaces.pgwire.catalog import CATALOG_SCHEMAS, PG_NAMES, parse_catalog
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -94,3 +94,70 @@ def asks_catalog(sql: str) -> bool:
 
 
 _remembered_catalog = lru_cache(maxsize=512)(is_catalog_query)
+
+
+def postgres_names(sql: str, names: list[str]) -> list[str]:
+    """The result's column names as PostgreSQL gives them: an unaliased function call is named after
+    the function (``count``, not the engine's ``count_star()``), a cast after what it casts, any other
+    unnamed expression ``?column?``; aliased columns and plain columns keep the engine's names. The
+    engine's names when the statement's columns cannot be told apart (``*``, a count that differs)."""
+    if len(sql) > _NAMED_SQL:
+        return names
+    given = _postgres_names(sql)
+    if given is None or len(given) != len(names):
+        return names
+    return [ours or name for ours, name in zip(given, names, strict=True)]
+
+
+_NAMED_SQL = 16_384  # longer statements keep the engine's names: the remembered ones stay small
+
+
+@lru_cache(maxsize=512)
+def _postgres_names(sql: str) -> tuple[str | None, ...] | None:
+    from sqlglot import exp
+
+    tree = parse_catalog(sql)
+    while isinstance(tree, exp.SetOperation):  # UNION ...: the first query names the columns
+        tree = tree.left
+    while isinstance(tree, exp.Select) and _only_star(tree):  # select * from (...) as q
+        source = tree.args.get("from_") or tree.args.get("from")
+        inner = source.this if isinstance(source, exp.From) else None
+        if not isinstance(inner, exp.Subquery) or tree.args.get("joins"):
+            return None
+        tree = inner.this
+        while isinstance(tree, exp.SetOperation):
+            tree = tree.left
+    if not isinstance(tree, exp.Select) or any(_is_star(p) for p in tree.expressions):
+        return None
+    return tuple(_unnamed(p) for p in tree.expressions)
+
+
+def _only_star(select: exp.Select) -> bool:
+    return len(select.expressions) == 1 and _is_star(select.expressions[0])
+
+
+def _is_star(node: exp.Expr) -> bool:
+    from sqlglot import exp
+
+    return isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star))
+
+
+def _unnamed(node: exp.Expr) -> str | None:
+    """PostgreSQL's name for an unaliased projection; None where the engine's name is PostgreSQL's."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Alias | exp.Column):
+        return None
+    while isinstance(node, exp.Cast | exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):  # pg_catalog.f(...)
+        node = node.expression
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Case):
+        return "case"
+    if isinstance(node, exp.Func):  # as PostgreSQL writes it (sqlglot's own names differ: TimestampTrunc)
+        head = node.name if isinstance(node, exp.Anonymous) else node.sql(dialect="postgres").split("(")[0]
+        name = head.strip().lower().rsplit(".", 1)[-1]
+        return PG_NAMES.get(name, name) if name.replace("_", "").isalnum() else "?column?"
+    return "?column?"
