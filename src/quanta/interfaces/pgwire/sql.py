@@ -16,12 +16,23 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 
+def parsed(sql: str) -> exp.Expr | None:
+    """``parse_catalog``, the trees of the last few short statements remembered: telling a catalog
+    question from a product read and naming the result's columns read one parse. Read-only: never
+    rewrite what it returns."""
+    return _parsed(sql) if len(sql) <= _PARSED_SQL else parse_catalog(sql)
+
+
+_PARSED_SQL = 4096  # longer statements are parsed each time: the remembered trees stay small
+_parsed = lru_cache(maxsize=128)(parse_catalog)
+
+
 def is_catalog_query(sql: str) -> bool:
     """True when no table of the query is a data product (``select 1``, ``pg_catalog.pg_type``,
     ``information_schema.tables``, unqualified ``pg_*`` tables)."""
     from sqlglot import exp
 
-    tree = parse_catalog(sql)
+    tree = parsed(sql)
     if tree is None:
         return False  # the governed parser gives the positioned error
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
@@ -116,7 +127,7 @@ _NAMED_SQL = 16_384  # longer statements keep the engine's names: the remembered
 def _postgres_names(sql: str) -> tuple[str | None, ...] | None:
     from sqlglot import exp
 
-    tree = parse_catalog(sql)
+    tree = parsed(sql)
     while isinstance(tree, exp.SetOperation):  # UNION ...: the first query names the columns
         tree = tree.left
     while isinstance(tree, exp.Select) and _only_star(tree):  # select * from (...) as q
